@@ -1,0 +1,218 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+/// The request interface of the auth service and its message types. Every field is plain data
+/// so that the same messages travel in-process and across the middleman.
+namespace pixhive::contracts {
+
+/// A user as the auth service describes it; HTTP routes decide which fields a caller sees.
+struct user_view {
+  int64_t id = 0;
+  std::string username;
+  std::string email;
+  std::string display_name;
+  std::string bio;
+  std::string role;  // "user" or "admin"
+  bool verified = false;
+  bool disabled = false;
+  int64_t created_at = 0;
+};
+
+/// Creates an unverified user and sends it a verification code.
+struct signup_request {
+  std::string username;
+  std::string email;
+  std::string password;
+};
+
+/// Confirms an email address with the code that was sent to it.
+struct verify_request {
+  std::string username;
+  std::string code;
+};
+
+/// Sends a fresh verification code to an unverified user.
+struct resend_request {
+  std::string username;
+};
+
+/// Logs in with a username or email and a password.
+struct login_request {
+  std::string login;
+  std::string password;
+};
+
+/// Swaps a refresh token for a new access token and a new refresh token.
+struct refresh_request {
+  std::string refresh_token;
+};
+
+/// Revokes a refresh token.
+struct logout_request {
+  std::string refresh_token;
+};
+
+/// The tokens a login or refresh hands out.
+struct session_tokens {
+  std::string access_token;
+  std::string refresh_token;
+  int64_t expires_in = 0;  // seconds until the access token expires
+  user_view user;
+};
+
+/// Reads a user by id (the caller's own account).
+struct get_user_request {
+  int64_t user_id = 0;
+};
+
+/// Reads a user by username (a public profile).
+struct get_profile_request {
+  std::string username;
+};
+
+/// Changes the editable parts of a profile; fields whose `set_` flag is false stay as they are.
+struct update_profile_request {
+  int64_t user_id = 0;
+  bool set_display_name = false;
+  std::string display_name;
+  bool set_bio = false;
+  std::string bio;
+};
+
+/// Lists users by ascending id, starting after `after_id`.
+struct list_users_request {
+  int64_t after_id = 0;
+  int32_t limit = 20;
+};
+
+/// One page of users; `next_after_id` is 0 on the last page.
+struct user_page {
+  std::vector<user_view> users;
+  int64_t next_after_id = 0;
+};
+
+/// Disables or re-enables a user; disabling revokes its refresh tokens.
+struct set_disabled_request {
+  int64_t user_id = 0;
+  bool disabled = false;
+};
+
+/// Creates a user directly (the admin command line): optionally verified and admin.
+struct create_user_request {
+  std::string username;
+  std::string email;
+  std::string password;
+  bool admin = false;
+  bool verified = true;
+};
+
+/// Asks whether the service's store answers.
+struct ping_request {};
+
+/// An answer that carries nothing but success.
+struct done {
+  bool ok = true;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_view& x) {
+  return f(caf::meta::type_name("user_view"), x.id, x.username, x.email, x.display_name, x.bio,
+           x.role, x.verified, x.disabled, x.created_at);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signup_request& x) {
+  return f(caf::meta::type_name("signup_request"), x.username, x.email, x.password);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, verify_request& x) {
+  return f(caf::meta::type_name("verify_request"), x.username, x.code);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resend_request& x) {
+  return f(caf::meta::type_name("resend_request"), x.username);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, login_request& x) {
+  return f(caf::meta::type_name("login_request"), x.login, x.password);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, refresh_request& x) {
+  return f(caf::meta::type_name("refresh_request"), x.refresh_token);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, logout_request& x) {
+  return f(caf::meta::type_name("logout_request"), x.refresh_token);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_tokens& x) {
+  return f(caf::meta::type_name("session_tokens"), x.access_token, x.refresh_token, x.expires_in,
+           x.user);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_user_request& x) {
+  return f(caf::meta::type_name("get_user_request"), x.user_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_profile_request& x) {
+  return f(caf::meta::type_name("get_profile_request"), x.username);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, update_profile_request& x) {
+  return f(caf::meta::type_name("update_profile_request"), x.user_id, x.set_display_name,
+           x.display_name, x.set_bio, x.bio);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_users_request& x) {
+  return f(caf::meta::type_name("list_users_request"), x.after_id, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_page& x) {
+  return f(caf::meta::type_name("user_page"), x.users, x.next_after_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, set_disabled_request& x) {
+  return f(caf::meta::type_name("set_disabled_request"), x.user_id, x.disabled);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_user_request& x) {
+  return f(caf::meta::type_name("create_user_request"), x.username, x.email, x.password, x.admin,
+           x.verified);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ping_request&) {
+  return f(caf::meta::type_name("ping_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, done& x) {
+  return f(caf::meta::type_name("done"), x.ok);
+}
+
+/// The auth service as a typed actor: one request type, one reply type per operation.
+/// Failures are `caf::error`s made with pixhive::make_error.
+using auth_actor = caf::typed_actor<
+    caf::replies_to<signup_request>::with<user_view>,
+    caf::replies_to<verify_request>::with<user_view>,
+    caf::replies_to<resend_request>::with<done>,
+    caf::replies_to<login_request>::with<session_tokens>,
+    caf::replies_to<refresh_request>::with<session_tokens>,
+    caf::replies_to<logout_request>::with<done>,
+    caf::replies_to<get_user_request>::with<user_view>,
+    caf::replies_to<get_profile_request>::with<user_view>,
+    caf::replies_to<update_profile_request>::with<user_view>,
+    caf::replies_to<list_users_request>::with<user_page>,
+    caf::replies_to<set_disabled_request>::with<user_view>,
+    caf::replies_to<create_user_request>::with<user_view>,
+    caf::replies_to<ping_request>::with<done>>;
+
+/// Registers the auth message types with CAF (needed to send them across processes).
+void add_auth_types(caf::actor_system_config& cfg);
+
+}  // namespace pixhive::contracts

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <chrono>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+
+namespace pixhive {
+
+/// How long a caller waits for another service before answering 503.
+inline constexpr std::chrono::seconds default_request_timeout{10};
+
+/// Sends a request to `dest` from outside any actor without blocking the caller: a short-lived
+/// actor waits for the answer and calls `on_value` (with the reply's typed arguments) or
+/// `on_error(caf::error&)`, on a CAF worker thread. Used by HTTP handlers, which must not block.
+template <class Handle, class OnValue, class OnError, class... Ts>
+void ask(caf::actor_system& sys, const Handle& dest, OnValue on_value, OnError on_error, Ts&&... xs) {
+  // `dest` is passed as a spawn argument rather than captured: CAF 0.17 dereferences a null
+  // argument tuple for argument-less spawns, which UBSan reports.
+  sys.spawn(
+      [on_value = std::move(on_value), on_error = std::move(on_error),
+       msg = std::make_tuple(std::forward<Ts>(xs)...)](caf::event_based_actor* self, Handle dest) mutable {
+    std::apply(
+        [&](auto&... args) {
+          self->request(dest, default_request_timeout, std::move(args)...)
+              .then(std::move(on_value), std::move(on_error));
+        },
+        msg);
+      },
+      dest);
+}
+
+}  // namespace pixhive

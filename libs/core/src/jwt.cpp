@@ -1,0 +1,62 @@
+#include "pixhive/core/jwt.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "pixhive/core/crypto.hpp"
+
+namespace pixhive::jwt {
+
+namespace {
+
+const std::string header_b64 = crypto::base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
+
+caf::error invalid(std::string why) {
+  return make_error(errc::unauthorized, "invalid_token", std::move(why));
+}
+
+}  // namespace
+
+std::string sign(const claims& c, std::string_view key) {
+  nlohmann::json payload = {{"sub", std::to_string(c.user_id)},
+                            {"name", c.username},
+                            {"role", c.role},
+                            {"iat", c.issued_at},
+                            {"exp", c.expires_at}};
+  auto signing_input = header_b64 + "." + crypto::base64url_encode(payload.dump());
+  return signing_input + "." + crypto::base64url_encode(crypto::hmac_sha256(key, signing_input));
+}
+
+result<claims> verify(std::string_view token, std::string_view key, int64_t now) {
+  auto dot1 = token.find('.');
+  auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+    return invalid("malformed token");
+  auto header = crypto::base64url_decode(token.substr(0, dot1));
+  auto payload = crypto::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto signature = crypto::base64url_decode(token.substr(dot2 + 1));
+  if (!header || !payload || !signature) return invalid("malformed token");
+  auto h = nlohmann::json::parse(*header, nullptr, false);
+  // Only HS256 is accepted: "none" and asymmetric algorithms would let a client choose how
+  // (or whether) the token is checked.
+  if (!h.is_object() || !h.contains("alg") || h["alg"] != "HS256")
+    return invalid("unsupported token algorithm");
+  auto expected = crypto::hmac_sha256(key, token.substr(0, dot2));
+  if (!crypto::constant_time_equal(expected, *signature)) return invalid("bad token signature");
+  auto p = nlohmann::json::parse(*payload, nullptr, false);
+  if (!p.is_object()) return invalid("malformed token");
+  try {
+    claims c;
+    c.user_id = std::stoll(p.at("sub").get<std::string>());
+    c.username = p.at("name").get<std::string>();
+    c.role = p.at("role").get<std::string>();
+    c.issued_at = p.at("iat").get<int64_t>();
+    c.expires_at = p.at("exp").get<int64_t>();
+    if (c.expires_at <= now)
+      return make_error(errc::unauthorized, "token_expired", "the access token has expired");
+    return c;
+  } catch (const std::exception&) {
+    return invalid("malformed token claims");
+  }
+}
+
+}  // namespace pixhive::jwt

@@ -1,0 +1,71 @@
+#include "pixhive/core/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace pixhive::log {
+
+namespace {
+
+std::atomic<int> min_level_{static_cast<int>(level::info)};
+
+std::shared_ptr<spdlog::logger>& logger() {
+  static auto instance = [] {
+    auto l = spdlog::stderr_logger_mt("pixhive");
+    l->set_pattern("%v");
+    l->set_level(spdlog::level::trace);
+    return l;
+  }();
+  return instance;
+}
+
+const char* name_of(level lvl) {
+  switch (lvl) {
+    case level::debug: return "debug";
+    case level::info: return "info";
+    case level::warn: return "warn";
+    case level::error: return "error";
+  }
+  return "info";
+}
+
+std::string timestamp() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[40];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
+  return out;
+}
+
+}  // namespace
+
+void init(std::string_view min_level) {
+  level lvl = level::info;
+  if (min_level == "debug") lvl = level::debug;
+  else if (min_level == "warn") lvl = level::warn;
+  else if (min_level == "error") lvl = level::error;
+  min_level_ = static_cast<int>(lvl);
+  logger();
+}
+
+bool enabled(level lvl) { return static_cast<int>(lvl) >= min_level_.load(); }
+
+void write(level lvl, std::string_view event, const nlohmann::json& fields) {
+  if (!enabled(lvl)) return;
+  nlohmann::json line = {{"ts", timestamp()}, {"level", name_of(lvl)}, {"event", event}};
+  if (fields.is_object())
+    for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
+  logger()->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (lvl >= level::warn) logger()->flush();
+}
+
+}  // namespace pixhive::log

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "pixhive/core/error.hpp"
+#include "pixhive/http/types.hpp"
+
+namespace pixhive::http {
+
+/// A response with a JSON body.
+response json_response(unsigned status, const nlohmann::json& body);
+
+/// The one place where an error value becomes an HTTP response:
+/// status from its kind, body {"error":{"code","message"}}, Retry-After when throttled.
+response error_response(const caf::error& err);
+
+/// Parses the request body as a JSON object. Wrong Content-Type → 415, malformed or not an
+/// object → 400 `malformed_json`.
+result<nlohmann::json> json_body(const context& ctx);
+
+/// A string field of a JSON object. Missing (when required) → 400 `missing_field`, not a string →
+/// 400 `invalid_field`, longer than `max_len` bytes → 400 `field_too_long`.
+result<std::optional<std::string>> string_field(const nlohmann::json& obj, const std::string& name,
+                                                size_t max_len, bool required = true);
+
+/// An error for a bad request parameter.
+caf::error bad_request(std::string code, std::string message);
+
+}  // namespace pixhive::http

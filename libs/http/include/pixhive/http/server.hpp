@@ -1,0 +1,72 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pixhive/core/config.hpp"
+#include "pixhive/core/error.hpp"
+#include "pixhive/http/router.hpp"
+
+namespace pixhive::http {
+
+/// Settings of the HTTP server; see declare() for what each one means.
+struct server_config {
+  std::string address = "0.0.0.0";
+  uint16_t port = 8080;
+  int threads = 2;
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  std::chrono::milliseconds drain{0};
+  std::chrono::milliseconds shutdown_timeout{30'000};
+  bool access_log = true;
+  /// The service label on metrics and logs ("all", "auth", ...).
+  std::string service = "all";
+  /// The shared HS256 key that access tokens are checked with.
+  std::string jwt_key;
+
+  /// Declares the server's options.
+  static void declare(options& opts);
+  /// Reads the declared options.
+  static result<server_config> from(const options& opts);
+};
+
+/// Reports readiness: call the callback with true when the stores and bus answer.
+using readiness_check = std::function<void(std::function<void(bool)>)>;
+
+/// A Boost.Beast HTTP/1.1 server in the shape of Beast's advanced server: a strand per
+/// connection, keep-alive, per-route body limits, read and idle timeouts, and graceful shutdown
+/// (SIGTERM/SIGINT: /readyz turns 503, after the drain period the listener closes and idle
+/// connections are closed, in-flight requests finish, run() returns).
+class server {
+ public:
+  server(server_config cfg, std::shared_ptr<router> routes);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Adds /healthz, /readyz and /metrics to the router; `check` decides readiness.
+  void add_standard_routes(readiness_check check);
+
+  /// Binds and listens; returns the bound port (the chosen one when the port is 0).
+  result<uint16_t> listen();
+
+  /// Serves on the configured threads until a shutdown completes.
+  void run();
+
+  /// Starts a graceful shutdown; thread-safe and idempotent.
+  void shutdown();
+
+  /// False once a shutdown has begun.
+  bool ready() const;
+
+  /// The implementation; public only so the connection class in server.cpp can name it.
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace pixhive::http

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/beast/http.hpp>
+
+#include "pixhive/core/jwt.hpp"
+
+namespace pixhive::http {
+
+namespace bhttp = boost::beast::http;
+
+/// A request with its whole body in memory (bodies are bounded per route).
+using request = bhttp::request<bhttp::string_body>;
+/// A response with its body in memory.
+using response = bhttp::response<bhttp::string_body>;
+
+/// Everything a handler knows about one request.
+struct context {
+  request req;
+  /// Route template that matched, e.g. "/api/v1/users/{username}".
+  std::string route;
+  /// Path parameters by name, percent-decoded.
+  std::map<std::string, std::string> params;
+  /// Query parameters, percent-decoded.
+  std::map<std::string, std::string> query;
+  /// The caller's request id (accepted from X-Request-Id or made up).
+  std::string request_id;
+  /// The authenticated caller, set on routes that require a token.
+  std::optional<jwt::claims> user;
+
+  /// A query parameter or `fallback`.
+  std::string query_or(const std::string& name, std::string fallback = {}) const {
+    auto it = query.find(name);
+    return it == query.end() ? fallback : it->second;
+  }
+};
+
+/// Completes a request. May be called from any thread, exactly once.
+using responder = std::function<void(response)>;
+
+/// Serves a request; must not block: hand slow work to an actor and respond later.
+using handler = std::function<void(std::shared_ptr<context>, responder)>;
+
+/// Who may call a route.
+enum class access { anyone, user, admin };
+
+/// Per-route settings.
+struct route_options {
+  /// Largest request body accepted; larger ones are answered 413 without being read.
+  size_t body_limit = 64 * 1024;
+  /// Token requirement checked before the handler runs.
+  access who = access::anyone;
+};
+
+}  // namespace pixhive::http

@@ -1,0 +1,116 @@
+#include "pixhive/store/sql.hpp"
+
+#include <chrono>
+
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/log.hpp"
+#include "sqlite_connection.hpp"
+#include "postgres_connection.hpp"
+
+namespace pixhive::store {
+
+int64_t row::int_at(size_t i) const {
+  const auto& v = cols.at(i);
+  if (auto p = std::get_if<int64_t>(&v)) return *p;
+  if (auto p = std::get_if<double>(&v)) return static_cast<int64_t>(*p);
+  if (auto p = std::get_if<std::string>(&v)) return std::stoll(*p);
+  return 0;
+}
+
+std::string row::str_at(size_t i) const {
+  const auto& v = cols.at(i);
+  if (auto p = std::get_if<std::string>(&v)) return *p;
+  if (auto p = std::get_if<int64_t>(&v)) return std::to_string(*p);
+  if (auto p = std::get_if<double>(&v)) return std::to_string(*p);
+  return {};
+}
+
+result<std::shared_ptr<database>> database::open(const std::string& url, size_t pool_size) {
+  store::dialect d = dialect::sqlite;
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) d = dialect::postgres;
+  std::shared_ptr<database> db{new database(url, d, pool_size == 0 ? 1 : pool_size)};
+  // Open one connection now so that a wrong URL stops start-up with a clear message.
+  auto first = db->acquire();
+  if (!first) return first.error();
+  db->release(std::move(*first));
+  return db;
+}
+
+database::database(std::string url, store::dialect d, size_t pool_size)
+    : url_(std::move(url)), dialect_(d), pool_size_(pool_size) {}
+
+database::~database() = default;
+
+result<std::unique_ptr<connection>> database::connect() {
+  if (dialect_ == dialect::postgres) return postgres_connection::open(url_);
+  std::string path = url_.rfind("sqlite:", 0) == 0 ? url_.substr(7) : url_;
+  return sqlite_connection::open(path);
+}
+
+result<std::unique_ptr<connection>> database::acquire() {
+  std::unique_lock<std::mutex> lock{mtx_};
+  if (!cv_.wait_for(lock, std::chrono::seconds(10),
+                    [&] { return !idle_.empty() || open_ < pool_size_; }))
+    return make_error(errc::unavailable, "db_busy", "no database connection became free in time");
+  if (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
+  }
+  ++open_;
+  lock.unlock();
+  auto c = connect();
+  if (!c) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    --open_;
+    cv_.notify_one();
+  }
+  return c;
+}
+
+void database::release(std::unique_ptr<connection> conn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (conn && conn->healthy()) idle_.push_back(std::move(conn));
+  else --open_;
+  cv_.notify_one();
+}
+
+result<rows> database::query(std::string_view sql, const std::vector<value>& params) {
+  auto conn = acquire();
+  if (!conn) return conn.error();
+  lease guard{this, std::move(*conn)};
+  return guard.conn->query(sql, params);
+}
+
+result<void> migrate(database& db, std::string_view service, const std::vector<migration>& steps) {
+  if (auto r = db.query(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (service TEXT NOT NULL, version BIGINT NOT "
+          "NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (service, version))");
+      !r)
+    return r.error();
+  for (const auto& step : steps) {
+    auto applied = db.transaction([&](connection& c) -> result<bool> {
+      if (c.dialect() == dialect::postgres) {
+        // Replicas starting together take turns; the loser sees the step as applied.
+        if (auto r = c.query("SELECT pg_advisory_xact_lock(hashtext(?))", {std::string(service)}); !r)
+          return r.error();
+      }
+      auto seen = c.query("SELECT 1 FROM schema_migrations WHERE service = ? AND version = ?",
+                          {std::string(service), int64_t{step.version}});
+      if (!seen) return seen.error();
+      if (!seen->empty()) return false;
+      if (auto r = c.exec_script(step.sql); !r) return r.error();
+      if (auto r = c.query("INSERT INTO schema_migrations (service, version, applied_at) VALUES (?, ?, ?)",
+                           {std::string(service), int64_t{step.version}, unix_now()});
+          !r)
+        return r.error();
+      return true;
+    });
+    if (!applied) return applied.error();
+    if (*applied)
+      log::info("migration_applied", {{"service", service}, {"version", step.version}});
+  }
+  return caf::unit;
+}
+
+}  // namespace pixhive::store

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "pixhive/contracts/auth.hpp"
+#include "pixhive/core/config.hpp"
+#include "pixhive/http/router.hpp"
+#include "pixhive/store/sql.hpp"
+
+namespace pixhive::auth {
+
+/// Settings of the auth service; declare() documents each one.
+struct auth_config {
+  std::string data_dir = "./data";
+  int workers = 2;
+  std::string smtp_url;
+  std::string smtp_from = "PixHive <no-reply@pixhive.local>";
+  std::string smtp_user;
+  std::string smtp_password;
+  std::string jwt_key;
+  std::chrono::seconds access_ttl{15 * 60};
+  std::chrono::seconds refresh_ttl{30 * 24 * 3600};
+
+  /// Declares the auth options.
+  static void declare(options& opts);
+  /// Reads them; `jwt_key` is the resolved shared key.
+  static result<auth_config> from(const options& opts, std::string jwt_key);
+};
+
+/// Applies the auth schema migrations.
+result<void> migrate(store::database& db);
+
+/// Spawns the auth service: `cfg.workers` detached workers (each blocking on the database and on
+/// password hashing on its own thread) behind one event-based front actor that spreads requests
+/// over them. The returned handle is what callers and the middleman see.
+contracts::auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                            const auth_config& cfg);
+
+/// Adds the auth REST routes (under /api/v1) to `routes`, served by `service`.
+void add_routes(http::router& routes, caf::actor_system& sys, contracts::auth_actor service);
+
+}  // namespace pixhive::auth

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+
+#include "mailer.hpp"
+#include "pixhive/auth/auth.hpp"
+
+namespace pixhive::auth {
+
+/// The auth rules over a database; every call blocks (database, argon2id), so it runs inside a
+/// detached worker actor.
+class logic {
+ public:
+  logic(std::shared_ptr<store::database> db, const auth_config& cfg);
+
+  result<contracts::user_view> signup(const contracts::signup_request& req);
+  result<contracts::user_view> verify(const contracts::verify_request& req);
+  result<contracts::done> resend(const contracts::resend_request& req);
+  result<contracts::session_tokens> login(const contracts::login_request& req);
+  result<contracts::session_tokens> refresh(const contracts::refresh_request& req);
+  result<contracts::done> logout(const contracts::logout_request& req);
+  result<contracts::user_view> get_user(const contracts::get_user_request& req);
+  result<contracts::user_view> get_profile(const contracts::get_profile_request& req);
+  result<contracts::user_view> update_profile(const contracts::update_profile_request& req);
+  result<contracts::user_page> list_users(const contracts::list_users_request& req);
+  result<contracts::user_view> set_disabled(const contracts::set_disabled_request& req);
+  result<contracts::user_view> create_user(const contracts::create_user_request& req);
+  result<contracts::done> ping();
+
+ private:
+  result<contracts::user_view> insert_user(const std::string& username, const std::string& email,
+                                           const std::string& password, const std::string& role,
+                                           bool verified);
+  result<void> issue_code(const contracts::user_view& user);
+  result<contracts::session_tokens> issue_tokens(const contracts::user_view& user);
+  result<contracts::user_view> find_by_id(int64_t id);
+
+  std::shared_ptr<store::database> db_;
+  auth_config cfg_;
+  mailer mail_;
+};
+
+/// Folds and checks a username: 3–30 of [a-z0-9_.] after lower-casing ASCII letters.
+result<std::string> normalize_username(const std::string& raw);
+/// Folds and checks an email address (one '@', a dotted domain, no spaces, at most 254 bytes).
+result<std::string> normalize_email(const std::string& raw);
+/// Checks a password: at least 8 characters (code points), at most 1024 bytes.
+result<void> check_password(const std::string& password);
+
+}  // namespace pixhive::auth

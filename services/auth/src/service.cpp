@@ -1,0 +1,145 @@
+#include <filesystem>
+
+#include <caf/all.hpp>
+
+#include "logic.hpp"
+#include "pixhive/auth/auth.hpp"
+
+namespace pixhive::auth {
+
+using namespace contracts;
+
+void auth_config::declare(options& opts) {
+  opts.add("auth-workers", "2",
+           "auth worker actors, each with its own thread for database calls and password hashing")
+      .add("smtp-url", "",
+           "SMTP server for verification mail (smtp://host:25 or smtps://host:465); when unset, "
+           "mail is written as .eml files to <data-dir>/outbox")
+      .add("smtp-from", "PixHive <no-reply@pixhive.local>", "sender of verification mail")
+      .add("smtp-user", "", "SMTP user name, if the server wants one")
+      .add("smtp-password", "", "SMTP password")
+      .add("access-token-ttl", "15m", "lifetime of access tokens (JWT)")
+      .add("refresh-token-ttl", "720h", "lifetime of refresh tokens");
+}
+
+result<auth_config> auth_config::from(const options& opts, std::string jwt_key) {
+  auth_config cfg;
+  cfg.data_dir = opts.get("data-dir");
+  auto workers = opts.get_int("auth-workers");
+  if (!workers) return workers.error();
+  if (*workers < 1 || *workers > 64)
+    return make_error(errc::invalid_argument, "bad_config", "option --auth-workers must be 1..64");
+  cfg.workers = static_cast<int>(*workers);
+  cfg.smtp_url = opts.get("smtp-url");
+  cfg.smtp_from = opts.get("smtp-from");
+  cfg.smtp_user = opts.get("smtp-user");
+  cfg.smtp_password = opts.get("smtp-password");
+  auto access = opts.get_duration("access-token-ttl");
+  if (!access) return access.error();
+  auto refresh = opts.get_duration("refresh-token-ttl");
+  if (!refresh) return refresh.error();
+  cfg.access_ttl = std::chrono::duration_cast<std::chrono::seconds>(*access);
+  cfg.refresh_ttl = std::chrono::duration_cast<std::chrono::seconds>(*refresh);
+  if (cfg.access_ttl.count() < 1 || cfg.refresh_ttl.count() < 1)
+    return make_error(errc::invalid_argument, "bad_config", "token lifetimes must be at least 1s");
+  cfg.jwt_key = std::move(jwt_key);
+  return cfg;
+}
+
+result<void> migrate(store::database& db) {
+  static const std::vector<store::migration> steps{
+      {1, R"sql(
+CREATE TABLE users (
+  id BIGINT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  display_name TEXT NOT NULL DEFAULT '',
+  bio TEXT NOT NULL DEFAULT '',
+  role TEXT NOT NULL DEFAULT 'user',
+  verified INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE verification_codes (
+  user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+CREATE TABLE login_failures (
+  login TEXT NOT NULL,
+  at BIGINT NOT NULL
+);
+CREATE INDEX login_failures_login ON login_failures (login, at);
+)sql"}};
+  return store::migrate(db, "auth", steps);
+}
+
+namespace {
+
+auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic> impl) {
+  // Each handler blocks on the database or argon2id; the worker is detached so that only its
+  // own thread waits.
+  return {
+      [impl](signup_request& r) -> caf::result<user_view> { return impl->signup(r); },
+      [impl](verify_request& r) -> caf::result<user_view> { return impl->verify(r); },
+      [impl](resend_request& r) -> caf::result<done> { return impl->resend(r); },
+      [impl](login_request& r) -> caf::result<session_tokens> { return impl->login(r); },
+      [impl](refresh_request& r) -> caf::result<session_tokens> { return impl->refresh(r); },
+      [impl](logout_request& r) -> caf::result<done> { return impl->logout(r); },
+      [impl](get_user_request& r) -> caf::result<user_view> { return impl->get_user(r); },
+      [impl](get_profile_request& r) -> caf::result<user_view> { return impl->get_profile(r); },
+      [impl](update_profile_request& r) -> caf::result<user_view> { return impl->update_profile(r); },
+      [impl](list_users_request& r) -> caf::result<user_page> { return impl->list_users(r); },
+      [impl](set_disabled_request& r) -> caf::result<user_view> { return impl->set_disabled(r); },
+      [impl](create_user_request& r) -> caf::result<user_view> { return impl->create_user(r); },
+      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
+  };
+}
+
+struct front_state {
+  std::vector<auth_actor> workers;
+  size_t next = 0;
+  const auth_actor& pick() { return workers[next++ % workers.size()]; }
+};
+
+auth_actor::behavior_type front(auth_actor::stateful_pointer<front_state> self,
+                                std::vector<auth_actor> workers) {
+  self->state.workers = std::move(workers);
+  for (auto& w : self->state.workers) self->link_to(w);
+  auto fwd = [self](auto& msg) { return self->delegate(self->state.pick(), std::move(msg)); };
+  return {
+      [fwd](signup_request& r) { return fwd(r); },
+      [fwd](verify_request& r) { return fwd(r); },
+      [fwd](resend_request& r) { return fwd(r); },
+      [fwd](login_request& r) { return fwd(r); },
+      [fwd](refresh_request& r) { return fwd(r); },
+      [fwd](logout_request& r) { return fwd(r); },
+      [fwd](get_user_request& r) { return fwd(r); },
+      [fwd](get_profile_request& r) { return fwd(r); },
+      [fwd](update_profile_request& r) { return fwd(r); },
+      [fwd](list_users_request& r) { return fwd(r); },
+      [fwd](set_disabled_request& r) { return fwd(r); },
+      [fwd](create_user_request& r) { return fwd(r); },
+      [fwd](ping_request& r) { return fwd(r); },
+  };
+}
+
+}  // namespace
+
+auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db, const auth_config& cfg) {
+  auto impl = std::make_shared<logic>(db, cfg);
+  std::vector<auth_actor> workers;
+  for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));
+  return sys.spawn(front, std::move(workers));
+}
+
+}  // namespace pixhive::auth
