@@ -105,6 +105,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   void begin_shutdown();
   void close_listener();
   void session_ended();
+  void request_finished();
+  void close_idle_sessions();
 
   server_config cfg;
   std::shared_ptr<router> routes;
@@ -119,6 +121,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::mutex sessions_mtx;
   std::vector<std::weak_ptr<session>> sessions;
   std::atomic<int> live{0};
+  std::atomic<int> in_flight{0};
 };
 
 /// One connection; every handler of it runs on its strand.
@@ -174,6 +177,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     started_ = std::chrono::steady_clock::now();
     srv_->stats.in_flight().Increment();
+    ++srv_->in_flight;
     counted_ = true;
     auto& req = parser_->get();
     method_ = req.method();
@@ -292,6 +296,7 @@ class session : public std::enable_shared_from_this<session> {
     if (!counted_) return;
     counted_ = false;
     srv_->stats.in_flight().Decrement();
+    srv_->request_finished();
     auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     auto method = std::string(bhttp::to_string(method_));
     srv_->stats.observe(method, route, static_cast<int>(status), secs);
@@ -406,22 +411,31 @@ void server::impl::close_listener() {
   });
   beast::error_code ec;
   signals.cancel(ec);
-  std::vector<std::shared_ptr<session>> open;
-  {
-    std::lock_guard<std::mutex> guard{sessions_mtx};
-    for (auto& w : sessions)
-      if (auto s = w.lock()) open.push_back(std::move(s));
-    sessions.clear();
-  }
-  for (auto& s : open) s->drain();
   deadline.expires_after(cfg.shutdown_timeout);
   deadline.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec) return;
     log::warn("shutdown_timeout", {{"open_connections", self->live.load()}});
     self->ioc.stop();
   });
-  log::info("listener_closed", {{"open_connections", live.load()}});
+  log::info("listener_closed", {{"open_connections", live.load()}, {"in_flight", in_flight.load()}});
+  if (in_flight == 0) close_idle_sessions();
   if (live == 0) deadline.cancel();
+}
+
+// Idle keep-alive connections stay open while requests are in flight (a client may still ask
+// /readyz on them and is told Connection: close); once nothing is in flight they are closed.
+void server::impl::close_idle_sessions() {
+  std::vector<std::shared_ptr<session>> open;
+  {
+    std::lock_guard<std::mutex> guard{sessions_mtx};
+    for (auto& w : sessions)
+      if (auto s = w.lock()) open.push_back(std::move(s));
+  }
+  for (auto& s : open) s->drain();
+}
+
+void server::impl::request_finished() {
+  if (--in_flight == 0 && closing) close_idle_sessions();
 }
 
 void server::impl::session_ended() {

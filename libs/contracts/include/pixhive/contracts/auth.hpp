@@ -24,6 +24,7 @@ struct user_view {
   bool verified = false;
   bool disabled = false;
   int64_t created_at = 0;
+  bool operator==(const user_view&) const = default;
 };
 
 /// Creates an unverified user and sends it a verification code.
@@ -31,33 +32,39 @@ struct signup_request {
   std::string username;
   std::string email;
   std::string password;
+  bool operator==(const signup_request&) const = default;
 };
 
 /// Confirms an email address with the code that was sent to it.
 struct verify_request {
   std::string username;
   std::string code;
+  bool operator==(const verify_request&) const = default;
 };
 
 /// Sends a fresh verification code to an unverified user.
 struct resend_request {
   std::string username;
+  bool operator==(const resend_request&) const = default;
 };
 
 /// Logs in with a username or email and a password.
 struct login_request {
   std::string login;
   std::string password;
+  bool operator==(const login_request&) const = default;
 };
 
 /// Swaps a refresh token for a new access token and a new refresh token.
 struct refresh_request {
   std::string refresh_token;
+  bool operator==(const refresh_request&) const = default;
 };
 
 /// Revokes a refresh token.
 struct logout_request {
   std::string refresh_token;
+  bool operator==(const logout_request&) const = default;
 };
 
 /// The tokens a login or refresh hands out.
@@ -66,16 +73,19 @@ struct session_tokens {
   std::string refresh_token;
   int64_t expires_in = 0;  // seconds until the access token expires
   user_view user;
+  bool operator==(const session_tokens&) const = default;
 };
 
 /// Reads a user by id (the caller's own account).
 struct get_user_request {
   int64_t user_id = 0;
+  bool operator==(const get_user_request&) const = default;
 };
 
 /// Reads a user by username (a public profile).
 struct get_profile_request {
   std::string username;
+  bool operator==(const get_profile_request&) const = default;
 };
 
 /// Changes the editable parts of a profile; fields whose `set_` flag is false stay as they are.
@@ -85,24 +95,28 @@ struct update_profile_request {
   std::string display_name;
   bool set_bio = false;
   std::string bio;
+  bool operator==(const update_profile_request&) const = default;
 };
 
 /// Lists users by ascending id, starting after `after_id`.
 struct list_users_request {
   int64_t after_id = 0;
   int32_t limit = 20;
+  bool operator==(const list_users_request&) const = default;
 };
 
 /// One page of users; `next_after_id` is 0 on the last page.
 struct user_page {
   std::vector<user_view> users;
   int64_t next_after_id = 0;
+  bool operator==(const user_page&) const = default;
 };
 
 /// Disables or re-enables a user; disabling revokes its refresh tokens.
 struct set_disabled_request {
   int64_t user_id = 0;
   bool disabled = false;
+  bool operator==(const set_disabled_request&) const = default;
 };
 
 /// Creates a user directly (the admin command line): optionally verified and admin.
@@ -112,14 +126,18 @@ struct create_user_request {
   std::string password;
   bool admin = false;
   bool verified = true;
+  bool operator==(const create_user_request&) const = default;
 };
 
 /// Asks whether the service's store answers.
-struct ping_request {};
+struct ping_request {
+  bool operator==(const ping_request&) const = default;
+};
 
 /// An answer that carries nothing but success.
 struct done {
   bool ok = true;
+  bool operator==(const done&) const = default;
 };
 
 template <class Inspector>

@@ -1,0 +1,63 @@
+// The auth actor reached from another process through CAF's middleman: this test process plays
+// the other service.
+#include <gtest/gtest.h>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "pixhive/contracts/auth.hpp"
+#include "pixhive/core/error.hpp"
+#include "support.hpp"
+
+using namespace pixhive;
+using namespace pixhive::contracts;
+using namespace pixhive::testing;
+
+TEST(remote_actor, signup_verify_and_login_across_processes) {
+  pixhive_server server({"--actor-port", "0", "--access-log", "false"}, "auth");
+  ASSERT_NE(server.actor_port(), 0);
+
+  caf::actor_system_config cfg;
+  add_auth_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto remote = sys.middleman().remote_actor<auth_actor>("127.0.0.1", server.actor_port());
+  ASSERT_TRUE(remote) << sys.render(remote.error());
+  caf::scoped_actor self{sys};
+  auto timeout = std::chrono::seconds(30);
+
+  user_view created;
+  self->request(*remote, timeout, signup_request{"remote_rita", "rita@example.com", "correct horse battery"})
+      .receive([&](user_view& u) { created = u; },
+               [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  EXPECT_EQ(created.username, "remote_rita");
+  EXPECT_FALSE(created.verified);
+
+  // Errors travel as values across the wire, with their code and message intact.
+  self->request(*remote, timeout, signup_request{"remote_rita", "other@example.com", "correct horse battery"})
+      .receive([&](user_view&) { FAIL() << "duplicate signup accepted"; },
+               [&](caf::error& e) {
+                 auto p = to_problem(e);
+                 EXPECT_EQ(p.kind, errc::conflict);
+                 EXPECT_EQ(p.code, "username_taken");
+               });
+
+  auto code = latest_code(server.data_dir(), "rita@example.com");
+  ASSERT_EQ(code.size(), 6u);
+  self->request(*remote, timeout, verify_request{"remote_rita", code})
+      .receive([&](user_view& u) { EXPECT_TRUE(u.verified); },
+               [&](caf::error& e) { FAIL() << to_problem(e).message; });
+
+  session_tokens tokens;
+  self->request(*remote, timeout, login_request{"remote_rita", "correct horse battery"})
+      .receive([&](session_tokens& t) { tokens = t; },
+               [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  EXPECT_FALSE(tokens.access_token.empty());
+  EXPECT_FALSE(tokens.refresh_token.empty());
+  EXPECT_EQ(tokens.user.id, created.id);
+
+  // The same account is visible over HTTP of the remote process.
+  auto me = call(server.port(), bhttp::verb::get, "/api/v1/users/me", nullptr, tokens.access_token);
+  EXPECT_EQ(me.status, 200) << me.body;
+}

@@ -1,0 +1,340 @@
+#include "support.hpp"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+
+#include "pixhive/store/sql.hpp"
+
+namespace pixhive::testing {
+
+namespace fs = std::filesystem;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+temp_dir::temp_dir() {
+  std::string tmpl = (fs::temp_directory_path() / "pixhive-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+child_process::child_process(std::vector<std::string> argv, std::map<std::string, std::string> env,
+                             std::string run_as) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  struct passwd* pw = run_as.empty() ? nullptr : getpwnam(run_as.c_str());
+  if (!run_as.empty() && !pw) throw std::runtime_error("no such user: " + run_as);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(fds[1], STDERR_FILENO);
+    dup2(fds[1], STDOUT_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, STDIN_FILENO);
+    for (auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    if (pw && (setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)) _exit(126);
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  reader_ = std::thread([this, fd = fds[0]] {
+    std::string partial;
+    char buf[4096];
+    for (;;) {
+      auto n = read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      partial.append(buf, n);
+      size_t pos;
+      std::lock_guard<std::mutex> guard{mtx_};
+      while ((pos = partial.find('\n')) != std::string::npos) {
+        lines_.push_back(partial.substr(0, pos));
+        partial.erase(0, pos + 1);
+      }
+      cv_.notify_all();
+    }
+    close(fd);
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!partial.empty()) lines_.push_back(partial);
+    eof_ = true;
+    cv_.notify_all();
+  });
+}
+
+child_process::~child_process() {
+  if (!exited_) {
+    kill(pid_, SIGKILL);
+    wait_exit(std::chrono::seconds(10));
+  }
+  if (reader_.joinable()) reader_.join();
+}
+
+std::optional<std::string> child_process::wait_for_line(const std::function<bool(const std::string&)>& pred,
+                                                        std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock{mtx_};
+  size_t seen = 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    for (; seen < lines_.size(); ++seen)
+      if (pred(lines_[seen])) return lines_[seen];
+    if (eof_) return std::nullopt;
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) return std::nullopt;
+  }
+}
+
+void child_process::signal(int sig) {
+  if (!exited_) kill(pid_, sig);
+}
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
+  if (exited_) return exit_code_;
+  // The reader thread sees EOF when the child (and anything it forked holding the pipe) exits.
+  {
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait_for(lock, timeout, [&] { return eof_; });
+  }
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) break;
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  exited_ = true;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+std::string child_process::output() {
+  std::lock_guard<std::mutex> guard{mtx_};
+  std::string out;
+  for (auto& l : lines_) out += l + "\n";
+  return out;
+}
+
+std::string pixhive_binary() { return PIXHIVE_BINARY; }
+
+namespace {
+
+std::optional<uint16_t> json_port(const std::string& line, const char* event, const char* key) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (!j.is_object() || j.value("event", "") != event || !j.contains(key)) return std::nullopt;
+  return j[key].get<uint16_t>();
+}
+
+}  // namespace
+
+pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode) : args_(std::move(args)) {
+  std::vector<std::string> argv{pixhive_binary(), mode, "--port", "0", "--address", "127.0.0.1",
+                                "--data-dir", data_dir_.path()};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  proc_ = std::make_unique<child_process>(argv);
+  bool wants_actor = std::find(args_.begin(), args_.end(), "--actor-port") != args_.end();
+  if (wants_actor) {
+    auto line = proc_->wait_for_line([](const std::string& l) { return json_port(l, "actors_published", "actor_port").has_value(); });
+    if (!line) throw std::runtime_error("pixhive did not publish its actors:\n" + proc_->output());
+    actor_port_ = *json_port(*line, "actors_published", "actor_port");
+  }
+  auto line = proc_->wait_for_line([](const std::string& l) { return json_port(l, "listening", "port").has_value(); });
+  if (!line) throw std::runtime_error("pixhive did not start:\n" + proc_->output());
+  port_ = *json_port(*line, "listening", "port");
+}
+
+nlohmann::json reply::json() const { return nlohmann::json::parse(body, nullptr, false); }
+
+std::string reply::error_code() const {
+  auto j = json();
+  if (j.is_object() && j.contains("error") && j["error"].is_object() && j["error"].contains("code"))
+    return j["error"]["code"].get<std::string>();
+  return {};
+}
+
+http_connection::http_connection(uint16_t port) : stream_(ioc_) {
+  stream_.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port});
+}
+
+void http_connection::send(bhttp::verb method, const std::string& target, const std::string& body,
+                           std::map<std::string, std::string> headers) {
+  bhttp::request<bhttp::string_body> req{method, target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  for (auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::patch) req.prepare_payload();
+  stream_.expires_after(std::chrono::seconds(30));
+  bhttp::write(stream_, req);
+}
+
+reply http_connection::receive() {
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  stream_.expires_after(std::chrono::seconds(30));
+  bhttp::read(stream_, buffer_, parser);
+  auto& res = parser.get();
+  reply out;
+  out.status = res.result_int();
+  for (auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+  out.body = res.body();
+  return out;
+}
+
+reply http_connection::request(bhttp::verb method, const std::string& target, const std::string& body,
+                               std::map<std::string, std::string> headers) {
+  send(method, target, body, std::move(headers));
+  return receive();
+}
+
+bool http_connection::closed_by_peer() {
+  boost::beast::error_code ec;
+  char c;
+  stream_.expires_after(std::chrono::seconds(10));
+  stream_.socket().read_some(net::buffer(&c, 1), ec);
+  return ec == net::error::eof || ec == net::error::connection_reset;
+}
+
+reply call(uint16_t port, bhttp::verb method, const std::string& target, const nlohmann::json& json_body,
+           const std::string& token) {
+  http_connection conn{port};
+  std::map<std::string, std::string> headers;
+  std::string body;
+  if (!json_body.is_null()) {
+    headers["Content-Type"] = "application/json";
+    body = json_body.dump();
+  }
+  if (!token.empty()) headers["Authorization"] = "Bearer " + token;
+  return conn.request(method, target, body, headers);
+}
+
+bool can_connect(uint16_t port) {
+  net::io_context ioc;
+  tcp::socket s{ioc};
+  boost::system::error_code ec;
+  s.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
+  return !ec;
+}
+
+std::string latest_code(const std::string& data_dir, const std::string& email) {
+  std::vector<fs::path> files;
+  for (auto& e : fs::directory_iterator(fs::path(data_dir) / "outbox"))
+    if (e.path().extension() == ".eml") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  static const std::regex code_re("verification code is ([0-9]{6})");
+  for (auto it = files.rbegin(); it != files.rend(); ++it) {
+    std::ifstream in{*it};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto text = ss.str();
+    std::smatch m;
+    if (text.find("To: <" + email + ">") != std::string::npos && std::regex_search(text, m, code_re))
+      return m[1];
+  }
+  return {};
+}
+
+namespace {
+
+uint16_t free_port() {
+  net::io_context ioc;
+  tcp::acceptor acc{ioc, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}};
+  return acc.local_endpoint().port();
+}
+
+std::string find_pg_bin() {
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator("/usr/lib/postgresql", ec))
+    if (fs::exists(e.path() / "bin" / "postgres")) found.push_back(e.path() / "bin");
+  if (found.empty()) return {};
+  std::sort(found.begin(), found.end());
+  return found.back().string();
+}
+
+}  // namespace
+
+postgres_server::postgres_server() {
+  auto bin = find_pg_bin();
+  if (bin.empty()) {
+    why_ = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); run scripts/bootstrap";
+    return;
+  }
+  std::string tmpl = (fs::temp_directory_path() / "pixhive-pg-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  // PostgreSQL refuses to run as root: as root, run it as the `postgres` user.
+  std::string user = geteuid() == 0 ? "postgres" : "";
+  if (!user.empty()) {
+    auto* pw = getpwnam("postgres");
+    if (!pw) {
+      why_ = "running as root and there is no postgres user to run PostgreSQL as";
+      return;
+    }
+    if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
+  }
+  {
+    child_process initdb({bin + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                          "--no-sync"},
+                         {}, user);
+    auto rc = initdb.wait_exit(std::chrono::seconds(120));
+    if (rc != 0) throw std::runtime_error("initdb failed:\n" + initdb.output());
+  }
+  port_ = free_port();
+  auto proc = new child_process({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p", std::to_string(port_),
+                                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
+                                 "synchronous_commit=off", "-c", "full_page_writes=off"},
+                                {}, user);
+  auto ready = proc->wait_for_line(
+      [](const std::string& l) { return l.find("ready to accept connections") != std::string::npos; },
+      std::chrono::seconds(60));
+  if (!ready) {
+    auto out = proc->output();
+    delete proc;
+    throw std::runtime_error("PostgreSQL did not start:\n" + out);
+  }
+  pid_ = proc->pid();
+  process_.reset(proc);
+}
+
+postgres_server::~postgres_server() {
+  if (process_) {
+    process_->signal(SIGINT);  // fast shutdown
+    process_->wait_exit(std::chrono::seconds(30));
+    process_.reset();
+  }
+  if (!dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+}
+
+std::string postgres_server::new_database() {
+  auto admin_url = "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/postgres";
+  auto db = store::database::open(admin_url, 1);
+  if (!db) throw std::runtime_error("cannot connect to the test PostgreSQL server");
+  auto name = "pixhive_test_" + std::to_string(++databases_);
+  if (auto r = (*db)->query("CREATE DATABASE " + name); !r)
+    throw std::runtime_error("CREATE DATABASE failed");
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + name;
+}
+
+postgres_server& shared_postgres() {
+  static postgres_server instance;
+  return instance;
+}
+
+}  // namespace pixhive::testing

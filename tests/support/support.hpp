@@ -1,0 +1,151 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+namespace pixhive::testing {
+
+namespace bhttp = boost::beast::http;
+
+/// A fresh directory under /tmp, removed with everything in it on destruction.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+/// A child process whose stderr lines are collected (JSON log lines among them).
+class child_process {
+ public:
+  /// Starts `argv[0]` with `argv`, extra environment `env` added to this process's; as the
+  /// system user `run_as` when it is not empty (the caller must be root).
+  child_process(std::vector<std::string> argv, std::map<std::string, std::string> env = {},
+                std::string run_as = {});
+  ~child_process();
+
+  /// Waits until a stderr line satisfies `pred`; returns it, or nullopt on timeout or exit.
+  std::optional<std::string> wait_for_line(const std::function<bool(const std::string&)>& pred,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  /// Sends a signal.
+  void signal(int sig);
+  /// Waits for the exit; returns the exit code (128+signal when killed), or nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  /// Everything printed to stderr so far.
+  std::string output();
+  int pid() const { return pid_; }
+
+ private:
+  int pid_ = -1;
+  int exit_code_ = -1;
+  bool exited_ = false;
+  std::thread reader_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::vector<std::string> lines_;
+  bool eof_ = false;
+};
+
+/// The pixhive binary under test.
+std::string pixhive_binary();
+
+/// A running `pixhive` started with `--port 0` in a temp data dir; knows its port.
+class pixhive_server {
+ public:
+  explicit pixhive_server(std::vector<std::string> args = {}, std::string mode = "all");
+  uint16_t port() const { return port_; }
+  uint16_t actor_port() const { return actor_port_; }
+  const std::string& data_dir() const { return data_dir_.path(); }
+  child_process& process() { return *proc_; }
+  /// The extra arguments it was started with (to run the admin CLI against the same stores).
+  const std::vector<std::string>& args() const { return args_; }
+
+ private:
+  temp_dir data_dir_;
+  std::vector<std::string> args_;
+  std::unique_ptr<child_process> proc_;
+  uint16_t port_ = 0;
+  uint16_t actor_port_ = 0;
+};
+
+/// A parsed HTTP response.
+struct reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  nlohmann::json json() const;
+  /// The `error.code` of a JSON error body ("" when there is none).
+  std::string error_code() const;
+};
+
+/// A keep-alive HTTP/1.1 connection to 127.0.0.1:port.
+class http_connection {
+ public:
+  explicit http_connection(uint16_t port);
+  /// Sends one request and reads its response.
+  reply request(bhttp::verb method, const std::string& target, const std::string& body = {},
+                std::map<std::string, std::string> headers = {});
+  /// Sends a request without reading the response (for in-flight tests).
+  void send(bhttp::verb method, const std::string& target, const std::string& body,
+            std::map<std::string, std::string> headers);
+  /// Reads the next response.
+  reply receive();
+  /// True when the server closed this connection.
+  bool closed_by_peer();
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+};
+
+/// One request on a new connection; `json_body` is sent as application/json unless null.
+reply call(uint16_t port, bhttp::verb method, const std::string& target,
+           const nlohmann::json& json_body = nullptr, const std::string& token = {});
+
+/// True when a TCP connection to 127.0.0.1:port is accepted.
+bool can_connect(uint16_t port);
+
+/// Reads the newest verification code written to `<data_dir>/outbox` for `email`.
+std::string latest_code(const std::string& data_dir, const std::string& email);
+
+/// A PostgreSQL server in a temp dir on a loopback port, run as the `postgres` user when root.
+class postgres_server {
+ public:
+  /// Starts one; `available()` is false (with `why()`) when PostgreSQL is not installed.
+  postgres_server();
+  ~postgres_server();
+  bool available() const { return pid_ > 0; }
+  const std::string& why() const { return why_; }
+  /// A URL for a new, empty database.
+  std::string new_database();
+
+ private:
+  std::string dir_;
+  std::string why_;
+  std::unique_ptr<child_process> process_;
+  int pid_ = -1;
+  uint16_t port_ = 0;
+  int databases_ = 0;
+};
+
+/// The process-wide PostgreSQL server, started on first use.
+postgres_server& shared_postgres();
+
+}  // namespace pixhive::testing
