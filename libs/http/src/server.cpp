@@ -155,6 +155,8 @@ class session : public std::enable_shared_from_this<session> {
     if (srv_->closing) return close();
     parser_.emplace();
     parser_->header_limit(header_limit);
+    // The route's own limit is applied once the header says which route this is.
+    parser_->body_limit(boost::none);
     stream_.expires_after(first_ ? srv_->cfg.read_timeout : srv_->cfg.idle_timeout);
     first_ = false;
     bhttp::async_read_header(stream_, buffer_, *parser_,
@@ -459,7 +461,11 @@ void server::add_standard_routes(readiness_check check) {
                        if (!self || self->draining)
                          return respond(json_response(503, {{"status", "shutting_down"}}));
                        if (!check) return respond(json_response(200, {{"status", "ready"}}));
-                       check([respond](bool ok) {
+                       check([respond, weak](bool ok) {
+                         // A shutdown may have begun while the stores were asked.
+                         auto self = weak.lock();
+                         if (!self || self->draining)
+                           return respond(json_response(503, {{"status", "shutting_down"}}));
                          respond(ok ? json_response(200, {{"status", "ready"}})
                                     : json_response(503, {{"status", "not_ready"}}));
                        });

@@ -107,14 +107,18 @@ auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic
 
 struct front_state {
   std::vector<auth_actor> workers;
+  // Answers readiness pings only, so /readyz is not queued behind slow logins.
+  auth_actor health;
   size_t next = 0;
   const auth_actor& pick() { return workers[next++ % workers.size()]; }
 };
 
 auth_actor::behavior_type front(auth_actor::stateful_pointer<front_state> self,
-                                std::vector<auth_actor> workers) {
+                                std::vector<auth_actor> workers, auth_actor health) {
   self->state.workers = std::move(workers);
+  self->state.health = std::move(health);
   for (auto& w : self->state.workers) self->link_to(w);
+  self->link_to(self->state.health);
   auto fwd = [self](auto& msg) { return self->delegate(self->state.pick(), std::move(msg)); };
   return {
       [fwd](signup_request& r) { return fwd(r); },
@@ -129,7 +133,7 @@ auth_actor::behavior_type front(auth_actor::stateful_pointer<front_state> self,
       [fwd](list_users_request& r) { return fwd(r); },
       [fwd](set_disabled_request& r) { return fwd(r); },
       [fwd](create_user_request& r) { return fwd(r); },
-      [fwd](ping_request& r) { return fwd(r); },
+      [self](ping_request& r) { return self->delegate(self->state.health, std::move(r)); },
   };
 }
 
@@ -139,7 +143,8 @@ auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db, co
   auto impl = std::make_shared<logic>(db, cfg);
   std::vector<auth_actor> workers;
   for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));
-  return sys.spawn(front, std::move(workers));
+  auto health = sys.spawn<caf::detached>(worker, impl);
+  return sys.spawn(front, std::move(workers), std::move(health));
 }
 
 }  // namespace pixhive::auth
