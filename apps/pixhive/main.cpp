@@ -6,9 +6,9 @@
 #include <iostream>
 #include <set>
 
+#include <sys/stat.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
-#include <sys/stat.h>
 
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/core/ask.hpp"
@@ -29,8 +29,9 @@ constexpr const char* usage =
 
 void declare_common(options& opts) {
   opts.add("data-dir", "./data", "folder for the SQLite database, blobs, keys and the mail outbox")
-      .add("db", "", "database URL: sqlite:PATH or postgres://user:pw@host:port/db (default: "
-                     "sqlite:<data-dir>/pixhive.db)")
+      .add("db", "",
+           "database URL: sqlite:PATH or postgres://user:pw@host:port/db (default: "
+           "sqlite:<data-dir>/pixhive.db)")
       .add("log-level", "info", "debug, info, warn or error")
       .add("actor-port", "",
            "publish this process's service actors to other processes on this port (0 picks one); "
@@ -50,7 +51,8 @@ int fail(const caf::error& err) {
 result<std::string> resolve_jwt_key(const options& opts) {
   if (!opts.get("jwt-key").empty()) {
     if (opts.get("jwt-key").size() < 32)
-      return make_error(errc::invalid_argument, "bad_config", "option --jwt-key must be at least 32 characters");
+      return make_error(errc::invalid_argument, "bad_config",
+                        "option --jwt-key must be at least 32 characters");
     return opts.get("jwt-key");
   }
   namespace fs = std::filesystem;
@@ -66,7 +68,8 @@ result<std::string> resolve_jwt_key(const options& opts) {
   {
     std::ofstream out{tmp};
     out << key << "\n";
-    if (!out) return make_error(errc::invalid_argument, "bad_config", "cannot write " + path.string());
+    if (!out)
+      return make_error(errc::invalid_argument, "bad_config", "cannot write " + path.string());
   }
   ::chmod(tmp.c_str(), 0600);
   std::error_code ec;
@@ -94,7 +97,8 @@ result<runtime> open_runtime(const options& opts) {
   auto key = resolve_jwt_key(opts);
   if (!key) return key.error();
   rt.jwt_key = *key;
-  auto url = opts.get("db").empty() ? "sqlite:" + opts.get("data-dir") + "/pixhive.db" : opts.get("db");
+  auto url =
+      opts.get("db").empty() ? "sqlite:" + opts.get("data-dir") + "/pixhive.db" : opts.get("db");
   auto workers = opts.get_int("auth-workers");
   auto db = store::database::open(url, workers ? static_cast<size_t>(*workers) + 2 : 4);
   if (!db) return db.error();
@@ -132,8 +136,8 @@ int run_services(const std::string& mode, const options& opts) {
     auto published = sys.middleman().publish(auth_actor, static_cast<uint16_t>(*port),
                                              opts.get("actor-address").c_str(), true);
     if (!published) {
-      std::cerr << "pixhive: cannot publish actors on port " << *port << ": " << sys.render(published.error())
-                << "\n";
+      std::cerr << "pixhive: cannot publish actors on port " << *port << ": "
+                << sys.render(published.error()) << "\n";
       return 2;
     }
     actor_port = *published;
@@ -143,13 +147,16 @@ int run_services(const std::string& mode, const options& opts) {
   http::server server{*server_cfg, routes};
   server.add_standard_routes([&sys, auth_actor](std::function<void(bool)> done) {
     ask(
-        sys, auth_actor, [done](contracts::done&) { done(true); }, [done](caf::error&) { done(false); },
-        contracts::ping_request{});
+        sys, auth_actor, [done](contracts::done&) { done(true); },
+        [done](caf::error&) { done(false); }, contracts::ping_request{});
   });
   auto port = server.listen();
   if (!port) return fail(port.error());
-  log::info("listening", {{"port", *port}, {"address", server_cfg->address}, {"mode", mode},
-                          {"version", version()}, {"url", "http://localhost:" + std::to_string(*port)}});
+  log::info("listening", {{"port", *port},
+                          {"address", server_cfg->address},
+                          {"mode", mode},
+                          {"version", version()},
+                          {"url", "http://localhost:" + std::to_string(*port)}});
   server.run();
 
   if (actor_port) sys.middleman().unpublish(auth_actor, actor_port);
@@ -174,8 +181,8 @@ int admin_create_user(const options& opts) {
   caf::scoped_actor self{*rt->sys};
   int rc = 0;
   self->request(actor, default_request_timeout,
-                contracts::create_user_request{opts.get("username"), opts.get("email"), opts.get("password"),
-                                               *admin, true})
+                contracts::create_user_request{opts.get("username"), opts.get("email"),
+                                               opts.get("password"), *admin, true})
       .receive(
           [&](contracts::user_view& u) {
             std::cout << "created " << u.role << " " << u.username << " (id " << u.id << ")\n";

@@ -42,8 +42,9 @@ class auth_api : public ::testing::TestWithParam<std::string> {
   }
 
   reply signup(const std::string& name, const std::string& email = {}) {
-    return post("/api/v1/auth/signup",
-                {{"username", name}, {"email", email.empty() ? name + "@example.com" : email}, {"password", password}});
+    return post("/api/v1/auth/signup", {{"username", name},
+                                        {"email", email.empty() ? name + "@example.com" : email},
+                                        {"password", password}});
   }
 
   /// Signs up and verifies `name`; returns the login response.
@@ -61,8 +62,9 @@ class auth_api : public ::testing::TestWithParam<std::string> {
 
   /// Runs `pixhive admin create-user` against the server's stores.
   int create_user_cli(const std::string& name, bool admin) {
-    std::vector<std::string> argv{pixhive_binary(), "admin", "create-user", "--data-dir", server_->data_dir(),
-                                  "--username", name, "--email", name + "@example.com", "--password", password};
+    std::vector<std::string> argv{pixhive_binary(),      "admin",      "create-user", "--data-dir",
+                                  server_->data_dir(),   "--username", name,          "--email",
+                                  name + "@example.com", "--password", password};
     argv.insert(argv.end(), server_->args().begin(), server_->args().end());
     if (admin) argv.push_back("--admin");
     child_process cli{argv};
@@ -114,8 +116,9 @@ TEST_P(auth_api, signup_verify_login_and_profile) {
   EXPECT_EQ(me.json()["email"], "alice@example.com");
 
   http_connection conn{port()};
-  auto patched = conn.request(verb::patch, "/api/v1/users/me", json{{"display_name", "Alice A."}, {"bio", "hi"}}.dump(),
-                              {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + access}});
+  auto patched = conn.request(
+      verb::patch, "/api/v1/users/me", json{{"display_name", "Alice A."}, {"bio", "hi"}}.dump(),
+      {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + access}});
   ASSERT_EQ(patched.status, 200) << patched.body;
   EXPECT_EQ(patched.json()["display_name"], "Alice A.");
 
@@ -154,29 +157,35 @@ TEST_P(auth_api, bad_signups_get_json_errors_and_change_nothing) {
   std::vector<bad_case> cases{
       {"{\"username\": \"carol\",", "application/json", 400, "malformed_json"},
       {"[1,2,3]", "application/json", 400, "malformed_json"},
-      {R"({"email":"carol@example.com","password":"long enough"})", "application/json", 400, "missing_field"},
-      {R"({"username":"carol","password":"long enough"})", "application/json", 400, "missing_field"},
-      {R"({"username":42,"email":"carol@example.com","password":"long enough"})", "application/json", 400,
+      {R"({"email":"carol@example.com","password":"long enough"})", "application/json", 400,
+       "missing_field"},
+      {R"({"username":"carol","password":"long enough"})", "application/json", 400,
+       "missing_field"},
+      {R"({"username":42,"email":"carol@example.com","password":"long enough"})",
+       "application/json", 400, "invalid_field"},
+      {R"({"username":"carol","email":["x"],"password":"long enough"})", "application/json", 400,
        "invalid_field"},
-      {R"({"username":"carol","email":["x"],"password":"long enough"})", "application/json", 400, "invalid_field"},
-      {"{\"username\":\"" + long_name + "\",\"email\":\"carol@example.com\",\"password\":\"long enough\"}",
+      {"{\"username\":\"" + long_name +
+           "\",\"email\":\"carol@example.com\",\"password\":\"long enough\"}",
        "application/json", 400, "field_too_long"},
-      {R"({"username":"carol","email":"carol@example.com","password":")" + std::string(2000, 'p') + "\"}",
+      {R"({"username":"carol","email":"carol@example.com","password":")" + std::string(2000, 'p') +
+           "\"}",
        "application/json", 400, "field_too_long"},
-      {R"({"username":"c","email":"carol@example.com","password":"long enough"})", "application/json", 400,
-       "invalid_username"},
-      {R"({"username":"carol!","email":"carol@example.com","password":"long enough"})", "application/json", 400,
-       "invalid_username"},
-      {R"({"username":"carol","email":"not-an-email","password":"long enough"})", "application/json", 400,
-       "invalid_email"},
-      {R"({"username":"carol","email":"carol@example.com","password":"short"})", "application/json", 400,
-       "weak_password"},
-      {R"({"username":"carol","email":"carol@example.com","password":"long enough"})", "text/plain", 415,
-       "unsupported_media_type"},
+      {R"({"username":"c","email":"carol@example.com","password":"long enough"})",
+       "application/json", 400, "invalid_username"},
+      {R"({"username":"carol!","email":"carol@example.com","password":"long enough"})",
+       "application/json", 400, "invalid_username"},
+      {R"({"username":"carol","email":"not-an-email","password":"long enough"})",
+       "application/json", 400, "invalid_email"},
+      {R"({"username":"carol","email":"carol@example.com","password":"short"})", "application/json",
+       400, "weak_password"},
+      {R"({"username":"carol","email":"carol@example.com","password":"long enough"})", "text/plain",
+       415, "unsupported_media_type"},
   };
   for (const auto& c : cases) {
     http_connection conn{port()};
-    auto r = conn.request(verb::post, "/api/v1/auth/signup", c.body, {{"Content-Type", c.content_type}});
+    auto r =
+        conn.request(verb::post, "/api/v1/auth/signup", c.body, {{"Content-Type", c.content_type}});
     EXPECT_EQ(r.status, c.status) << c.body.substr(0, 80) << " -> " << r.body;
     EXPECT_EQ(r.error_code(), c.code) << c.body.substr(0, 80);
     EXPECT_EQ(r.headers["Content-Type"], "application/json");
@@ -207,7 +216,9 @@ TEST_P(auth_api, failed_logins_look_alike_and_are_throttled) {
   EXPECT_EQ(unknown.status, 401);
   EXPECT_EQ(wrong.body, unknown.body);
   for (int i = 0; i < 4; ++i)
-    EXPECT_EQ(post("/api/v1/auth/login", {{"login", "erin"}, {"password", "wrong password"}}).status, 401);
+    EXPECT_EQ(
+        post("/api/v1/auth/login", {{"login", "erin"}, {"password", "wrong password"}}).status,
+        401);
   // Five failures within 15 minutes: even the right password is refused for now.
   auto throttled = post("/api/v1/auth/login", {{"login", "erin"}, {"password", password}});
   EXPECT_EQ(throttled.status, 429);
@@ -245,14 +256,21 @@ TEST_P(auth_api, bad_tokens_are_rejected) {
   auto key = jwt_key();
   ASSERT_GE(key.size(), 32u);
   auto expired = jwt::sign({user_id, "gina", "user", now - 1000, now - 100}, key);
-  auto forged = jwt::sign({user_id, "gina", "admin", now, now + 900}, "some other key of at least 32 chars");
+  auto forged =
+      jwt::sign({user_id, "gina", "admin", now, now + 900}, "some other key of at least 32 chars");
   auto none = crypto::base64url_encode(R"({"alg":"none","typ":"JWT"})") + "." +
-              crypto::base64url_encode(json{{"sub", std::to_string(user_id)}, {"name", "gina"}, {"role", "admin"},
-                                            {"iat", now}, {"exp", now + 900}}
-                                           .dump()) +
+              crypto::base64url_encode(json{
+                  {"sub", std::to_string(user_id)},
+                  {"name", "gina"},
+                  {"role", "admin"},
+                  {"iat", now},
+                  {"exp", now + 900}}.dump()) +
               ".";
-  for (const auto& [token, code] : std::vector<std::pair<std::string, std::string>>{
-           {expired, "token_expired"}, {forged, "invalid_token"}, {none, "invalid_token"}, {"garbage", "invalid_token"}}) {
+  for (const auto& [token, code] :
+       std::vector<std::pair<std::string, std::string>>{{expired, "token_expired"},
+                                                        {forged, "invalid_token"},
+                                                        {none, "invalid_token"},
+                                                        {"garbage", "invalid_token"}}) {
     auto r = get("/api/v1/users/me", token);
     EXPECT_EQ(r.status, 401) << token;
     EXPECT_EQ(r.error_code(), code);
@@ -287,7 +305,8 @@ TEST_P(auth_api, admins_list_disable_and_enable_users) {
   std::string cursor;
   int pages = 0;
   do {
-    auto page = get("/api/v1/admin/users?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), admin_token);
+    auto page = get("/api/v1/admin/users?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                    admin_token);
     ASSERT_EQ(page.status, 200) << page.body;
     auto j = page.json();
     EXPECT_LE(j["users"].size(), 2u);

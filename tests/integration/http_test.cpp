@@ -83,9 +83,11 @@ TEST_F(http, metrics_use_route_templates) {
   ASSERT_EQ(call(port(), verb::get, "/api/v1/users/some_user_x").status, 404);
   auto m = call(port(), verb::get, "/metrics");
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("http_requests_total{method=\"GET\",route=\"/api/v1/users/{username}\",service=\"all\","
-                        "status=\"404\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      m.body.find(
+          "http_requests_total{method=\"GET\",route=\"/api/v1/users/{username}\",service=\"all\","
+          "status=\"404\"}"),
+      std::string::npos)
       << m.body.substr(0, 2000);
   EXPECT_NE(m.body.find("http_request_duration_seconds_bucket"), std::string::npos);
   EXPECT_EQ(m.body.find("some_user_x"), std::string::npos);

@@ -28,14 +28,16 @@ TEST(remote_actor, signup_verify_and_login_across_processes) {
   auto timeout = std::chrono::seconds(30);
 
   user_view created;
-  self->request(*remote, timeout, signup_request{"remote_rita", "rita@example.com", "correct horse battery"})
+  self->request(*remote, timeout,
+                signup_request{"remote_rita", "rita@example.com", "correct horse battery"})
       .receive([&](user_view& u) { created = u; },
                [&](caf::error& e) { FAIL() << to_problem(e).message; });
   EXPECT_EQ(created.username, "remote_rita");
   EXPECT_FALSE(created.verified);
 
   // Errors travel as values across the wire, with their code and message intact.
-  self->request(*remote, timeout, signup_request{"remote_rita", "other@example.com", "correct horse battery"})
+  self->request(*remote, timeout,
+                signup_request{"remote_rita", "other@example.com", "correct horse battery"})
       .receive([&](user_view&) { FAIL() << "duplicate signup accepted"; },
                [&](caf::error& e) {
                  auto p = to_problem(e);

@@ -28,10 +28,20 @@ int in_flight(http_connection& conn) {
 TEST(shutdown, sigterm_finishes_in_flight_requests_and_exits_zero) {
   // One auth worker makes each argon2id login wait for the ones before it, so that a batch of
   // logins stays in flight for a while.
-  pixhive_server server({"--auth-workers", "1", "--access-log", "false", "--shutdown-drain", "300ms"});
+  pixhive_server server(
+      {"--auth-workers", "1", "--access-log", "false", "--shutdown-drain", "300ms"});
   const std::string pw = "correct horse battery";
-  std::vector<std::string> argv{pixhive_binary(), "admin", "create-user", "--data-dir", server.data_dir(),
-                                "--username", "slow", "--email", "slow@example.com", "--password", pw};
+  std::vector<std::string> argv{pixhive_binary(),
+                                "admin",
+                                "create-user",
+                                "--data-dir",
+                                server.data_dir(),
+                                "--username",
+                                "slow",
+                                "--email",
+                                "slow@example.com",
+                                "--password",
+                                pw};
   child_process cli{argv};
   ASSERT_EQ(cli.wait_exit(), 0) << cli.output();
 
@@ -43,7 +53,8 @@ TEST(shutdown, sigterm_finishes_in_flight_requests_and_exits_zero) {
   auto body = json{{"login", "slow"}, {"password", pw}}.dump();
   for (int i = 0; i < n; ++i) {
     clients.push_back(std::make_unique<http_connection>(server.port()));
-    clients.back()->send(verb::post, "/api/v1/auth/login", body, {{"Content-Type", "application/json"}});
+    clients.back()->send(verb::post, "/api/v1/auth/login", body,
+                         {{"Content-Type", "application/json"}});
   }
   // Wait until the server has read every login (not a sleep: a bounded poll of its own gauge).
   int seen = 0;
@@ -65,7 +76,8 @@ TEST(shutdown, sigterm_finishes_in_flight_requests_and_exits_zero) {
 
   bool refused = false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!refused && std::chrono::steady_clock::now() < deadline) refused = !can_connect(server.port());
+  while (!refused && std::chrono::steady_clock::now() < deadline)
+    refused = !can_connect(server.port());
   EXPECT_TRUE(refused) << "the listener stayed open";
 
   for (auto& c : clients) {

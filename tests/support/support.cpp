@@ -85,8 +85,8 @@ child_process::~child_process() {
   if (reader_.joinable()) reader_.join();
 }
 
-std::optional<std::string> child_process::wait_for_line(const std::function<bool(const std::string&)>& pred,
-                                                        std::chrono::milliseconds timeout) {
+std::optional<std::string> child_process::wait_for_line(
+    const std::function<bool(const std::string&)>& pred, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock{mtx_};
   size_t seen = 0;
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -129,7 +129,9 @@ std::string child_process::output() {
   return out;
 }
 
-std::string pixhive_binary() { return PIXHIVE_BINARY; }
+std::string pixhive_binary() {
+  return PIXHIVE_BINARY;
+}
 
 namespace {
 
@@ -141,23 +143,29 @@ std::optional<uint16_t> json_port(const std::string& line, const char* event, co
 
 }  // namespace
 
-pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode) : args_(std::move(args)) {
-  std::vector<std::string> argv{pixhive_binary(), mode, "--port", "0", "--address", "127.0.0.1",
-                                "--data-dir", data_dir_.path()};
+pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode)
+    : args_(std::move(args)) {
+  std::vector<std::string> argv{pixhive_binary(), mode,        "--port",     "0",
+                                "--address",      "127.0.0.1", "--data-dir", data_dir_.path()};
   argv.insert(argv.end(), args_.begin(), args_.end());
   proc_ = std::make_unique<child_process>(argv);
   bool wants_actor = std::find(args_.begin(), args_.end(), "--actor-port") != args_.end();
   if (wants_actor) {
-    auto line = proc_->wait_for_line([](const std::string& l) { return json_port(l, "actors_published", "actor_port").has_value(); });
+    auto line = proc_->wait_for_line([](const std::string& l) {
+      return json_port(l, "actors_published", "actor_port").has_value();
+    });
     if (!line) throw std::runtime_error("pixhive did not publish its actors:\n" + proc_->output());
     actor_port_ = *json_port(*line, "actors_published", "actor_port");
   }
-  auto line = proc_->wait_for_line([](const std::string& l) { return json_port(l, "listening", "port").has_value(); });
+  auto line = proc_->wait_for_line(
+      [](const std::string& l) { return json_port(l, "listening", "port").has_value(); });
   if (!line) throw std::runtime_error("pixhive did not start:\n" + proc_->output());
   port_ = *json_port(*line, "listening", "port");
 }
 
-nlohmann::json reply::json() const { return nlohmann::json::parse(body, nullptr, false); }
+nlohmann::json reply::json() const {
+  return nlohmann::json::parse(body, nullptr, false);
+}
 
 std::string reply::error_code() const {
   auto j = json();
@@ -176,7 +184,8 @@ void http_connection::send(bhttp::verb method, const std::string& target, const 
   req.set(bhttp::field::host, "127.0.0.1");
   for (auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
-  if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::patch) req.prepare_payload();
+  if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::patch)
+    req.prepare_payload();
   stream_.expires_after(std::chrono::seconds(30));
   bhttp::write(stream_, req);
 }
@@ -194,7 +203,8 @@ reply http_connection::receive() {
   return out;
 }
 
-reply http_connection::request(bhttp::verb method, const std::string& target, const std::string& body,
+reply http_connection::request(bhttp::verb method, const std::string& target,
+                               const std::string& body,
                                std::map<std::string, std::string> headers) {
   send(method, target, body, std::move(headers));
   return receive();
@@ -208,8 +218,8 @@ bool http_connection::closed_by_peer() {
   return ec == net::error::eof || ec == net::error::connection_reset;
 }
 
-reply call(uint16_t port, bhttp::verb method, const std::string& target, const nlohmann::json& json_body,
-           const std::string& token) {
+reply call(uint16_t port, bhttp::verb method, const std::string& target,
+           const nlohmann::json& json_body, const std::string& token) {
   http_connection conn{port};
   std::map<std::string, std::string> headers;
   std::string body;
@@ -241,7 +251,8 @@ std::string latest_code(const std::string& data_dir, const std::string& email) {
     ss << in.rdbuf();
     auto text = ss.str();
     std::smatch m;
-    if (text.find("To: <" + email + ">") != std::string::npos && std::regex_search(text, m, code_re))
+    if (text.find("To: <" + email + ">") != std::string::npos &&
+        std::regex_search(text, m, code_re))
       return m[1];
   }
   return {};
@@ -270,7 +281,9 @@ std::string find_pg_bin() {
 postgres_server::postgres_server() {
   auto bin = find_pg_bin();
   if (bin.empty()) {
-    why_ = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); run scripts/bootstrap";
+    why_ =
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres); run "
+        "scripts/bootstrap";
     return;
   }
   std::string tmpl = (fs::temp_directory_path() / "pixhive-pg-XXXXXX").string();
@@ -287,19 +300,22 @@ postgres_server::postgres_server() {
     if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) throw std::runtime_error("chown failed");
   }
   {
-    child_process initdb({bin + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                          "--no-sync"},
+    child_process initdb({bin + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres",
+                          "-E", "UTF8", "--no-sync"},
                          {}, user);
     auto rc = initdb.wait_exit(std::chrono::seconds(120));
     if (rc != 0) throw std::runtime_error("initdb failed:\n" + initdb.output());
   }
   port_ = free_port();
-  auto proc = new child_process({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p", std::to_string(port_),
-                                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                                 "synchronous_commit=off", "-c", "full_page_writes=off"},
-                                {}, user);
+  auto proc =
+      new child_process({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p",
+                         std::to_string(port_), "-c", "listen_addresses=127.0.0.1", "-c",
+                         "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"},
+                        {}, user);
   auto ready = proc->wait_for_line(
-      [](const std::string& l) { return l.find("ready to accept connections") != std::string::npos; },
+      [](const std::string& l) {
+        return l.find("ready to accept connections") != std::string::npos;
+      },
       std::chrono::seconds(60));
   if (!ready) {
     auto out = proc->output();

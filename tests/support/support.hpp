@@ -41,8 +41,9 @@ class child_process {
   ~child_process();
 
   /// Waits until a stderr line satisfies `pred`; returns it, or nullopt on timeout or exit.
-  std::optional<std::string> wait_for_line(const std::function<bool(const std::string&)>& pred,
-                                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::optional<std::string> wait_for_line(
+      const std::function<bool(const std::string&)>& pred,
+      std::chrono::milliseconds timeout = std::chrono::seconds(30));
   /// Sends a signal.
   void signal(int sig);
   /// Waits for the exit; returns the exit code (128+signal when killed), or nullopt on timeout.

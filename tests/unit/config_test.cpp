@@ -10,7 +10,9 @@ namespace {
 
 options make() {
   options o;
-  o.add("port", "8080", "port").add("read-timeout", "30s", "timeout").add_flag("verbose", "talk more");
+  o.add("port", "8080", "port")
+      .add("read-timeout", "30s", "timeout")
+      .add_flag("verbose", "talk more");
   return o;
 }
 

@@ -9,7 +9,9 @@ namespace {
 
 const std::string key = "0123456789abcdef0123456789abcdef";
 
-jwt::claims sample(int64_t now) { return {42, "alice", "user", now, now + 900}; }
+jwt::claims sample(int64_t now) {
+  return {42, "alice", "user", now, now + 900};
+}
 
 }  // namespace
 
@@ -40,7 +42,8 @@ TEST(jwt, rejects_expired_forged_and_tampered_tokens) {
 
 TEST(jwt, rejects_alg_none_and_garbage) {
   auto header = crypto::base64url_encode(R"({"alg":"none","typ":"JWT"})");
-  auto payload = crypto::base64url_encode(R"({"sub":"1","name":"x","role":"admin","iat":1,"exp":99999999999})");
+  auto payload = crypto::base64url_encode(
+      R"({"sub":"1","name":"x","role":"admin","iat":1,"exp":99999999999})");
   EXPECT_FALSE(jwt::verify(header + "." + payload + ".", key, 10));
   auto hs = jwt::sign(sample(1000), key);
   auto sig = hs.substr(hs.rfind('.') + 1);

@@ -30,8 +30,10 @@ std::set<std::string> documented_operations() {
     }
     if (!line.empty() && line[0] != ' ' && line[0] != '#') in_paths = false;
     if (!in_paths) continue;
-    if (std::regex_match(line, m, path_re)) path = m[1];
-    else if (std::regex_match(line, m, method_re) && !path.empty()) ops.insert(std::string(m[1]) + " " + path);
+    if (std::regex_match(line, m, path_re))
+      path = m[1];
+    else if (std::regex_match(line, m, method_re) && !path.empty())
+      ops.insert(std::string(m[1]) + " " + path);
   }
   return ops;
 }

@@ -66,7 +66,8 @@ TEST_F(sqlite_db, migrations_apply_once_in_order) {
                                       {2, "ALTER TABLE a ADD COLUMN y INTEGER;"}};
   ASSERT_TRUE(store::migrate(**db, "svc", steps));
   ASSERT_TRUE(store::migrate(**db, "svc", steps));
-  auto rows = (*db)->query("SELECT version FROM schema_migrations WHERE service = 'svc' ORDER BY version");
+  auto rows =
+      (*db)->query("SELECT version FROM schema_migrations WHERE service = 'svc' ORDER BY version");
   ASSERT_TRUE(rows);
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[1].int_at(0), 2);

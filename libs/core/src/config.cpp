@@ -98,9 +98,13 @@ std::string options::help() const {
   return out.str();
 }
 
-bool options::is_set(const std::string& name) const { return find(name).set; }
+bool options::is_set(const std::string& name) const {
+  return find(name).set;
+}
 
-const std::string& options::get(const std::string& name) const { return find(name).value; }
+const std::string& options::get(const std::string& name) const {
+  return find(name).value;
+}
 
 result<int64_t> options::get_int(const std::string& name) const {
   const auto& v = get(name);
@@ -126,13 +130,17 @@ result<std::chrono::milliseconds> options::get_duration(const std::string& name)
   double n = std::strtod(v.c_str(), &end);
   std::string unit = end ? std::string(end) : std::string();
   double factor = 0;
-  if (unit.empty() || unit == "s") factor = 1000;
-  else if (unit == "ms") factor = 1;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
+  if (unit.empty() || unit == "s")
+    factor = 1000;
+  else if (unit == "ms")
+    factor = 1;
+  else if (unit == "m")
+    factor = 60'000;
+  else if (unit == "h")
+    factor = 3'600'000;
   if (v.empty() || end == v.c_str() || factor == 0 || n < 0)
-    return config_error("option --" + name + " must be a duration such as 250ms, 15s, 5m or 24h, got '" +
-                        v + "'");
+    return config_error("option --" + name +
+                        " must be a duration such as 250ms, 15s, 5m or 24h, got '" + v + "'");
   return std::chrono::milliseconds(static_cast<int64_t>(n * factor));
 }
 

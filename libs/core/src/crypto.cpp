@@ -16,7 +16,9 @@ std::string random_bytes(size_t n) {
   return out;
 }
 
-std::string random_token(size_t n) { return base64url_encode(random_bytes(n)); }
+std::string random_token(size_t n) {
+  return base64url_encode(random_bytes(n));
+}
 
 std::string random_digits(size_t n) {
   std::string out;
@@ -36,7 +38,8 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   crypto_auth_hmacsha256_state st;
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(data.data()),
+                                data.size());
   crypto_auth_hmacsha256_final(&st, mac);
   return std::string(reinterpret_cast<char*>(mac), sizeof mac);
 }

@@ -41,17 +41,28 @@ problem to_problem(const caf::error& err) {
 
 int http_status(errc kind) {
   switch (kind) {
-    case errc::invalid_argument: return 400;
-    case errc::unauthorized: return 401;
-    case errc::forbidden: return 403;
-    case errc::not_found: return 404;
-    case errc::method_not_allowed: return 405;
-    case errc::conflict: return 409;
-    case errc::payload_too_large: return 413;
-    case errc::unsupported_media_type: return 415;
-    case errc::too_many_requests: return 429;
-    case errc::unavailable: return 503;
-    case errc::internal: return 500;
+    case errc::invalid_argument:
+      return 400;
+    case errc::unauthorized:
+      return 401;
+    case errc::forbidden:
+      return 403;
+    case errc::not_found:
+      return 404;
+    case errc::method_not_allowed:
+      return 405;
+    case errc::conflict:
+      return 409;
+    case errc::payload_too_large:
+      return 413;
+    case errc::unsupported_media_type:
+      return 415;
+    case errc::too_many_requests:
+      return 429;
+    case errc::unavailable:
+      return 503;
+    case errc::internal:
+      return 500;
   }
   return 500;
 }

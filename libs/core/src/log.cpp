@@ -25,10 +25,14 @@ std::shared_ptr<spdlog::logger>& logger() {
 
 const char* name_of(level lvl) {
   switch (lvl) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
   }
   return "info";
 }
@@ -36,7 +40,8 @@ const char* name_of(level lvl) {
 std::string timestamp() {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
@@ -50,14 +55,19 @@ std::string timestamp() {
 
 void init(std::string_view min_level) {
   level lvl = level::info;
-  if (min_level == "debug") lvl = level::debug;
-  else if (min_level == "warn") lvl = level::warn;
-  else if (min_level == "error") lvl = level::error;
+  if (min_level == "debug")
+    lvl = level::debug;
+  else if (min_level == "warn")
+    lvl = level::warn;
+  else if (min_level == "error")
+    lvl = level::error;
   min_level_ = static_cast<int>(lvl);
   logger();
 }
 
-bool enabled(level lvl) { return static_cast<int>(lvl) >= min_level_.load(); }
+bool enabled(level lvl) {
+  return static_cast<int>(lvl) >= min_level_.load();
+}
 
 void write(level lvl, std::string_view event, const nlohmann::json& fields) {
   if (!enabled(lvl)) return;

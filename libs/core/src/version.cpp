@@ -2,6 +2,8 @@
 
 namespace pixhive {
 
-const char* version() { return PIXHIVE_VERSION; }
+const char* version() {
+  return PIXHIVE_VERSION;
+}
 
 }  // namespace pixhive

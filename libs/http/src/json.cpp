@@ -11,7 +11,8 @@ response json_response(unsigned status, const nlohmann::json& body) {
 
 response error_response(const caf::error& err) {
   auto p = to_problem(err);
-  auto res = json_response(http_status(p.kind), {{"error", {{"code", p.code}, {"message", p.message}}}});
+  auto res =
+      json_response(http_status(p.kind), {{"error", {{"code", p.code}, {"message", p.message}}}});
   if (p.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(p.retry_after));
   return res;
 }
@@ -29,8 +30,10 @@ result<nlohmann::json> json_body(const context& ctx) {
     return make_error(errc::unsupported_media_type, "unsupported_media_type",
                       "the request body must be application/json");
   auto body = nlohmann::json::parse(ctx.req.body(), nullptr, false);
-  if (body.is_discarded()) return bad_request("malformed_json", "the request body is not valid JSON");
-  if (!body.is_object()) return bad_request("malformed_json", "the request body must be a JSON object");
+  if (body.is_discarded())
+    return bad_request("malformed_json", "the request body is not valid JSON");
+  if (!body.is_object())
+    return bad_request("malformed_json", "the request body must be a JSON object");
   return body;
 }
 
@@ -41,11 +44,12 @@ result<std::optional<std::string>> string_field(const nlohmann::json& obj, const
     if (required) return bad_request("missing_field", "the field '" + name + "' is required");
     return std::optional<std::string>{};
   }
-  if (!it->is_string()) return bad_request("invalid_field", "the field '" + name + "' must be a string");
+  if (!it->is_string())
+    return bad_request("invalid_field", "the field '" + name + "' must be a string");
   auto value = it->get<std::string>();
   if (value.size() > max_len)
-    return bad_request("field_too_long",
-                       "the field '" + name + "' is longer than " + std::to_string(max_len) + " bytes");
+    return bad_request("field_too_long", "the field '" + name + "' is longer than " +
+                                             std::to_string(max_len) + " bytes");
   return std::optional<std::string>{std::move(value)};
 }
 

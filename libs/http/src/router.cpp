@@ -92,8 +92,10 @@ router::match router::find(bhttp::verb method, std::string_view path) const {
       const auto& seg = r.segments[i];
       if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
         auto decoded = percent_decode(parts[i]);
-        if (!decoded || decoded->empty()) ok = false;
-        else params[seg.substr(1, seg.size() - 2)] = std::move(*decoded);
+        if (!decoded || decoded->empty())
+          ok = false;
+        else
+          params[seg.substr(1, seg.size() - 2)] = std::move(*decoded);
       } else if (seg == parts[i]) {
         ++literals;
       } else {

@@ -55,10 +55,10 @@ result<server_config> server_config::from(const options& opts) {
   if (*threads < 1 || *threads > 256)
     return make_error(errc::invalid_argument, "bad_config", "option --http-threads must be 1..256");
   cfg.threads = static_cast<int>(*threads);
-  for (auto [name, field] : {std::pair{"read-timeout", &cfg.read_timeout},
-                             std::pair{"idle-timeout", &cfg.idle_timeout},
-                             std::pair{"shutdown-drain", &cfg.drain},
-                             std::pair{"shutdown-timeout", &cfg.shutdown_timeout}}) {
+  for (auto [name, field] :
+       {std::pair{"read-timeout", &cfg.read_timeout}, std::pair{"idle-timeout", &cfg.idle_timeout},
+        std::pair{"shutdown-drain", &cfg.drain},
+        std::pair{"shutdown-timeout", &cfg.shutdown_timeout}}) {
     auto d = opts.get_duration(name);
     if (!d) return d.error();
     *field = *d;
@@ -159,20 +159,21 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(boost::none);
     stream_.expires_after(first_ ? srv_->cfg.read_timeout : srv_->cfg.idle_timeout);
     first_ = false;
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
     idle_ = false;
     if (ec) {
       if (ec == bhttp::error::header_limit)
-        return reject(make_error(errc::invalid_argument, "header_too_large", "request header too large"),
-                      "unmatched", 431);
+        return reject(
+            make_error(errc::invalid_argument, "header_too_large", "request header too large"),
+            "unmatched", 431);
       if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted ||
-          ec == beast::error::timeout || ec == net::error::connection_reset || ec == net::error::eof)
+          ec == beast::error::timeout || ec == net::error::connection_reset ||
+          ec == net::error::eof)
         return close();
       return reject(make_error(errc::invalid_argument, "bad_request", "malformed HTTP request"),
                     "unmatched");
@@ -191,14 +192,15 @@ class session : public std::enable_shared_from_this<session> {
     if (!match_.found) {
       if (!match_.allowed.empty()) {
         std::string allow;
-        for (auto v : match_.allowed) allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(v));
+        for (auto v : match_.allowed)
+          allow += (allow.empty() ? "" : ", ") + std::string(bhttp::to_string(v));
         auto res = error_response(make_error(errc::method_not_allowed, "method_not_allowed",
                                              "method not allowed on this path"));
         res.set(bhttp::field::allow, allow);
         return respond_early(std::move(res), "unmatched");
       }
-      return respond_early(error_response(make_error(errc::not_found, "not_found", "no such route")),
-                           "unmatched");
+      return respond_early(
+          error_response(make_error(errc::not_found, "not_found", "no such route")), "unmatched");
     }
     const auto& opts = match_.found->options;
     if (auto len = parser_->content_length(); len && *len > opts.body_limit)
@@ -206,7 +208,8 @@ class session : public std::enable_shared_from_this<session> {
     parser_->body_limit(opts.body_limit);
     if (parser_->is_done()) return dispatch();
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
-      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
+      auto cont =
+          std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, 11);
       stream_.expires_after(srv_->cfg.read_timeout);
       return bhttp::async_write(stream_, *cont,
                                 [self = shared_from_this(), cont](beast::error_code ec, size_t) {
@@ -224,9 +227,9 @@ class session : public std::enable_shared_from_this<session> {
 
   void read_body() {
     stream_.expires_after(srv_->cfg.read_timeout);
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_body(ec);
-    });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -271,13 +274,15 @@ class session : public std::enable_shared_from_this<session> {
     if (opts.who != access::anyone) {
       auto header = ctx->req[bhttp::field::authorization];
       if (header.size() < 7 || !beast::iequals(header.substr(0, 7), "Bearer "))
-        return send(error_response(make_error(errc::unauthorized, "unauthorized",
-                                              "an access token is required (Authorization: Bearer …)")));
+        return send(
+            error_response(make_error(errc::unauthorized, "unauthorized",
+                                      "an access token is required (Authorization: Bearer …)")));
       auto claims = jwt::verify(std::string_view(header.data() + 7, header.size() - 7),
                                 srv_->cfg.jwt_key, unix_now());
       if (!claims) return send(error_response(claims.error()));
       if (opts.who == access::admin && claims->role != "admin")
-        return send(error_response(make_error(errc::forbidden, "forbidden", "admin role required")));
+        return send(
+            error_response(make_error(errc::forbidden, "forbidden", "admin role required")));
       ctx->user = std::move(*claims);
     }
     auto answered = std::make_shared<std::atomic<bool>>(false);
@@ -348,11 +353,12 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void read_discard() {
-    stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, size_t n) {
-      self->lingered_ += n;
-      if (ec || self->lingered_ > linger_limit) return self->close();
-      self->read_discard();
-    });
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > linger_limit) return self->close();
+                              self->read_discard();
+                            });
   }
 
   void close() {
@@ -380,29 +386,30 @@ class session : public std::enable_shared_from_this<session> {
 };
 
 void server::impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec,
-                                                                           tcp::socket socket) {
-    if (ec) {
-      if (ec == net::error::operation_aborted || self->closing) return;
-      log::warn("accept_failed", {{"error", ec.message()}});
-    } else if (!self->closing) {
-      auto s = std::make_shared<session>(std::move(socket), self);
-      {
-        std::lock_guard<std::mutex> guard{self->sessions_mtx};
-        std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
-        self->sessions.push_back(s);
-      }
-      s->start();
-    }
-    if (!self->closing) self->accept();
-  });
+  acceptor.async_accept(net::make_strand(ioc),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (ec) {
+                            if (ec == net::error::operation_aborted || self->closing) return;
+                            log::warn("accept_failed", {{"error", ec.message()}});
+                          } else if (!self->closing) {
+                            auto s = std::make_shared<session>(std::move(socket), self);
+                            {
+                              std::lock_guard<std::mutex> guard{self->sessions_mtx};
+                              std::erase_if(self->sessions, [](auto& w) { return w.expired(); });
+                              self->sessions.push_back(s);
+                            }
+                            s->start();
+                          }
+                          if (!self->closing) self->accept();
+                        });
 }
 
 void server::impl::begin_shutdown() {
   if (draining.exchange(true)) return;
   log::info("shutdown_started", {{"drain_ms", cfg.drain.count()}});
   drain_timer.expires_after(cfg.drain);
-  drain_timer.async_wait([self = shared_from_this()](beast::error_code) { self->close_listener(); });
+  drain_timer.async_wait(
+      [self = shared_from_this()](beast::error_code) { self->close_listener(); });
 }
 
 void server::impl::close_listener() {
@@ -419,7 +426,8 @@ void server::impl::close_listener() {
     log::warn("shutdown_timeout", {{"open_connections", self->live.load()}});
     self->ioc.stop();
   });
-  log::info("listener_closed", {{"open_connections", live.load()}, {"in_flight", in_flight.load()}});
+  log::info("listener_closed",
+            {{"open_connections", live.load()}, {"in_flight", in_flight.load()}});
   if (in_flight == 0) close_idle_sessions();
   if (live == 0) deadline.cancel();
 }
@@ -492,8 +500,8 @@ result<uint16_t> server::listen() {
   if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
     return make_error(errc::unavailable, "listen_failed",
-                      "cannot listen on " + impl_->cfg.address + ":" + std::to_string(impl_->cfg.port) +
-                          ": " + ec.message());
+                      "cannot listen on " + impl_->cfg.address + ":" +
+                          std::to_string(impl_->cfg.port) + ": " + ec.message());
   return acc.local_endpoint().port();
 }
 
@@ -517,6 +525,8 @@ void server::shutdown() {
   net::post(impl_->ioc, [self = impl_] { self->begin_shutdown(); });
 }
 
-bool server::ready() const { return !impl_->draining; }
+bool server::ready() const {
+  return !impl_->draining;
+}
 
 }  // namespace pixhive::http

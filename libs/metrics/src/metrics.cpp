@@ -38,8 +38,10 @@ http_metrics::http_metrics(std::string service)
 
 void http_metrics::observe(const std::string& method, const std::string& route, int status,
                            double seconds) {
-  std::map<std::string, std::string> labels{
-      {"service", service_}, {"method", method}, {"route", route}, {"status", std::to_string(status)}};
+  std::map<std::string, std::string> labels{{"service", service_},
+                                            {"method", method},
+                                            {"route", route},
+                                            {"status", std::to_string(status)}};
   requests_->Add(labels).Increment();
   labels.erase("status");
   durations_->Add(labels, latency_buckets()).Observe(seconds);

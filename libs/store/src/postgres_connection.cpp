@@ -20,17 +20,21 @@ result<std::unique_ptr<connection>> postgres_connection::open(const std::string&
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return make_error(errc::unavailable, "db_unavailable", "cannot connect to PostgreSQL: " + msg);
   }
-  PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<connection>{new postgres_connection(c)};
 }
 
-postgres_connection::~postgres_connection() { PQfinish(conn_); }
+postgres_connection::~postgres_connection() {
+  PQfinish(conn_);
+}
 
 caf::error postgres_connection::failure(PGresult* res) {
   std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  if (state && std::string_view(state) == "23505") return make_error(errc::conflict, "conflict", msg);
+  if (state && std::string_view(state) == "23505")
+    return make_error(errc::conflict, "conflict", msg);
   return make_error(errc::unavailable, "db_error", "database error: " + msg);
 }
 
@@ -41,8 +45,10 @@ const std::string& postgres_connection::rewrite(std::string_view sql) {
   bool in_quote = false;
   for (char ch : sql) {
     if (ch == '\'') in_quote = !in_quote;
-    if (ch == '?' && !in_quote) out += "$" + std::to_string(++n);
-    else out += ch;
+    if (ch == '?' && !in_quote)
+      out += "$" + std::to_string(++n);
+    else
+      out += ch;
   }
   return rewritten_.emplace(std::string(sql), std::move(out)).first->second;
 }
@@ -55,9 +61,12 @@ result<rows> postgres_connection::query(std::string_view sql, const std::vector<
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::nullptr_t>) return;
-          else if constexpr (std::is_same_v<T, std::string>) storage[i] = v;
-          else storage[i] = std::to_string(v);
+          if constexpr (std::is_same_v<T, std::nullptr_t>)
+            return;
+          else if constexpr (std::is_same_v<T, std::string>)
+            storage[i] = v;
+          else
+            storage[i] = std::to_string(v);
           values[i] = storage[i].c_str();
         },
         params[i]);
@@ -85,11 +94,18 @@ result<rows> postgres_connection::query(std::string_view sql, const std::vector<
       switch (PQftype(res, c)) {
         case int8_oid:
         case int4_oid:
-        case int2_oid: rw.cols.emplace_back(int64_t{std::strtoll(v, nullptr, 10)}); break;
-        case bool_oid: rw.cols.emplace_back(int64_t{v[0] == 't' ? 1 : 0}); break;
+        case int2_oid:
+          rw.cols.emplace_back(int64_t{std::strtoll(v, nullptr, 10)});
+          break;
+        case bool_oid:
+          rw.cols.emplace_back(int64_t{v[0] == 't' ? 1 : 0});
+          break;
         case float4_oid:
-        case float8_oid: rw.cols.emplace_back(std::strtod(v, nullptr)); break;
-        default: rw.cols.emplace_back(std::string(v, PQgetlength(res, r, c)));
+        case float8_oid:
+          rw.cols.emplace_back(std::strtod(v, nullptr));
+          break;
+        default:
+          rw.cols.emplace_back(std::string(v, PQgetlength(res, r, c)));
       }
     }
     out.push_back(std::move(rw));

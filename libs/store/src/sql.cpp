@@ -4,8 +4,8 @@
 
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
-#include "sqlite_connection.hpp"
 #include "postgres_connection.hpp"
+#include "sqlite_connection.hpp"
 
 namespace pixhive::store {
 
@@ -70,8 +70,10 @@ result<std::unique_ptr<connection>> database::acquire() {
 
 void database::release(std::unique_ptr<connection> conn) {
   std::lock_guard<std::mutex> guard{mtx_};
-  if (conn && conn->healthy()) idle_.push_back(std::move(conn));
-  else --open_;
+  if (conn && conn->healthy())
+    idle_.push_back(std::move(conn));
+  else
+    --open_;
   cv_.notify_one();
 }
 
@@ -92,7 +94,8 @@ result<void> migrate(database& db, std::string_view service, const std::vector<m
     auto applied = db.transaction([&](connection& c) -> result<bool> {
       if (c.dialect() == dialect::postgres) {
         // Replicas starting together take turns; the loser sees the step as applied.
-        if (auto r = c.query("SELECT pg_advisory_xact_lock(hashtext(?))", {std::string(service)}); !r)
+        if (auto r = c.query("SELECT pg_advisory_xact_lock(hashtext(?))", {std::string(service)});
+            !r)
           return r.error();
       }
       auto seen = c.query("SELECT 1 FROM schema_migrations WHERE service = ? AND version = ?",
@@ -100,15 +103,15 @@ result<void> migrate(database& db, std::string_view service, const std::vector<m
       if (!seen) return seen.error();
       if (!seen->empty()) return false;
       if (auto r = c.exec_script(step.sql); !r) return r.error();
-      if (auto r = c.query("INSERT INTO schema_migrations (service, version, applied_at) VALUES (?, ?, ?)",
-                           {std::string(service), int64_t{step.version}, unix_now()});
+      if (auto r = c.query(
+              "INSERT INTO schema_migrations (service, version, applied_at) VALUES (?, ?, ?)",
+              {std::string(service), int64_t{step.version}, unix_now()});
           !r)
         return r.error();
       return true;
     });
     if (!applied) return applied.error();
-    if (*applied)
-      log::info("migration_applied", {{"service", service}, {"version", step.version}});
+    if (*applied) log::info("migration_applied", {{"service", service}, {"version", step.version}});
   }
   return caf::unit;
 }

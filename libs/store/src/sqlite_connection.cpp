@@ -4,12 +4,13 @@ namespace pixhive::store {
 
 result<std::unique_ptr<connection>> sqlite_connection::open(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
-    return make_error(errc::unavailable, "db_unavailable", "cannot open SQLite database " + path + ": " + msg);
+    return make_error(errc::unavailable, "db_unavailable",
+                      "cannot open SQLite database " + path + ": " + msg);
   }
   std::unique_ptr<sqlite_connection> conn{new sqlite_connection(db)};
   sqlite3_busy_timeout(db, 5000);
@@ -52,10 +53,14 @@ result<rows> sqlite_connection::query(std::string_view sql, const std::vector<va
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, std::nullptr_t>) sqlite3_bind_null(stmt, idx);
-          else if constexpr (std::is_same_v<T, int64_t>) sqlite3_bind_int64(stmt, idx, v);
-          else if constexpr (std::is_same_v<T, double>) sqlite3_bind_double(stmt, idx, v);
-          else sqlite3_bind_text(stmt, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+          if constexpr (std::is_same_v<T, std::nullptr_t>)
+            sqlite3_bind_null(stmt, idx);
+          else if constexpr (std::is_same_v<T, int64_t>)
+            sqlite3_bind_int64(stmt, idx, v);
+          else if constexpr (std::is_same_v<T, double>)
+            sqlite3_bind_double(stmt, idx, v);
+          else
+            sqlite3_bind_text(stmt, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
         },
         params[i]);
   }
@@ -69,9 +74,15 @@ result<rows> sqlite_connection::query(std::string_view sql, const std::vector<va
     r.cols.reserve(n);
     for (int c = 0; c < n; ++c) {
       switch (sqlite3_column_type(stmt, c)) {
-        case SQLITE_NULL: r.cols.emplace_back(nullptr); break;
-        case SQLITE_INTEGER: r.cols.emplace_back(int64_t{sqlite3_column_int64(stmt, c)}); break;
-        case SQLITE_FLOAT: r.cols.emplace_back(sqlite3_column_double(stmt, c)); break;
+        case SQLITE_NULL:
+          r.cols.emplace_back(nullptr);
+          break;
+        case SQLITE_INTEGER:
+          r.cols.emplace_back(int64_t{sqlite3_column_int64(stmt, c)});
+          break;
+        case SQLITE_FLOAT:
+          r.cols.emplace_back(sqlite3_column_double(stmt, c));
+          break;
         default: {
           auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
           r.cols.emplace_back(std::string(p, sqlite3_column_bytes(stmt, c)));

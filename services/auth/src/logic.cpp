@@ -24,7 +24,7 @@ const char* user_columns =
     "id, username, email, display_name, bio, role, verified, disabled, created_at";
 
 user_view to_user(const store::row& r) {
-  return user_view{r.int_at(0), r.str_at(1), r.str_at(2), r.str_at(3), r.str_at(4),
+  return user_view{r.int_at(0), r.str_at(1),      r.str_at(2),      r.str_at(3), r.str_at(4),
                    r.str_at(5), r.int_at(6) != 0, r.int_at(7) != 0, r.int_at(8)};
 }
 
@@ -45,16 +45,15 @@ struct auth_metrics {
   prometheus::Counter& signups;
   prometheus::Family<prometheus::Counter>& logins;
   static auth_metrics& get() {
-    static auth_metrics m{
-        prometheus::BuildCounter()
-            .Name("pixhive_auth_signups_total")
-            .Help("Accounts created through signup")
-            .Register(metrics::registry())
-            .Add({}),
-        prometheus::BuildCounter()
-            .Name("pixhive_auth_logins_total")
-            .Help("Login attempts by result")
-            .Register(metrics::registry())};
+    static auth_metrics m{prometheus::BuildCounter()
+                              .Name("pixhive_auth_signups_total")
+                              .Help("Accounts created through signup")
+                              .Register(metrics::registry())
+                              .Add({}),
+                          prometheus::BuildCounter()
+                              .Name("pixhive_auth_logins_total")
+                              .Help("Login attempts by result")
+                              .Register(metrics::registry())};
     return m;
   }
   void login(const char* result) { logins.Add({{"result", result}}).Increment(); }
@@ -99,15 +98,18 @@ result<void> check_password(const std::string& password) {
   size_t code_points = 0;
   for (unsigned char c : password)
     if ((c & 0xC0) != 0x80) ++code_points;
-  if (code_points < 8) return invalid("weak_password", "password must be at least 8 characters long");
-  if (password.size() > 1024) return invalid("invalid_password", "password must be at most 1024 bytes");
+  if (code_points < 8)
+    return invalid("weak_password", "password must be at least 8 characters long");
+  if (password.size() > 1024)
+    return invalid("invalid_password", "password must be at most 1024 bytes");
   return caf::unit;
 }
 
 logic::logic(std::shared_ptr<store::database> db, const auth_config& cfg)
     : db_(std::move(db)),
       cfg_(cfg),
-      mail_(cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password, cfg.data_dir + "/outbox") {
+      mail_(cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password,
+            cfg.data_dir + "/outbox") {
   auth_metrics::get();
 }
 
@@ -144,7 +146,8 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
   if (!inserted) {
     // Lost a race with a concurrent signup for the same name or address.
     if (to_problem(inserted.error()).kind == errc::conflict)
-      return make_error(errc::conflict, "username_taken", "that username or email is already taken");
+      return make_error(errc::conflict, "username_taken",
+                        "that username or email is already taken");
     return inserted.error();
   }
   return u;
@@ -155,18 +158,21 @@ result<void> logic::issue_code(const user_view& user) {
   auto stored = db_->transaction([&](store::connection& c) -> result<void> {
     if (auto r = c.query("DELETE FROM verification_codes WHERE user_id = ?", {user.id}); !r)
       return r.error();
-    if (auto r = c.query(
-            "INSERT INTO verification_codes (user_id, code_hash, expires_at, attempts) VALUES (?, ?, ?, 0)",
-            {user.id, crypto::sha256_hex(std::to_string(user.id) + ":" + code), unix_now() + code_ttl});
+    if (auto r = c.query("INSERT INTO verification_codes (user_id, code_hash, expires_at, "
+                         "attempts) VALUES (?, ?, ?, 0)",
+                         {user.id, crypto::sha256_hex(std::to_string(user.id) + ":" + code),
+                          unix_now() + code_ttl});
         !r)
       return r.error();
     return caf::unit;
   });
   if (!stored) return stored.error();
   auto sent = mail_.send(user.email, "Your PixHive verification code: " + code,
-                         "Hello " + user.username + ",\r\n\r\nyour PixHive verification code is " + code +
-                             "\r\n\r\nIt is valid for 24 hours.\r\n");
-  if (!sent) log::error("verification_mail_failed", {{"user_id", user.id}, {"error", to_problem(sent.error()).message}});
+                         "Hello " + user.username + ",\r\n\r\nyour PixHive verification code is " +
+                             code + "\r\n\r\nIt is valid for 24 hours.\r\n");
+  if (!sent)
+    log::error("verification_mail_failed",
+               {{"user_id", user.id}, {"error", to_problem(sent.error()).message}});
   return caf::unit;
 }
 
@@ -180,9 +186,11 @@ result<user_view> logic::signup(const signup_request& req) {
 }
 
 result<user_view> logic::create_user(const create_user_request& req) {
-  auto user = insert_user(req.username, req.email, req.password, req.admin ? "admin" : "user", req.verified);
+  auto user = insert_user(req.username, req.email, req.password, req.admin ? "admin" : "user",
+                          req.verified);
   if (!user) return user.error();
-  log::info("user_created", {{"user_id", user->id}, {"username", user->username}, {"role", user->role}});
+  log::info("user_created",
+            {{"user_id", user->id}, {"username", user->username}, {"role", user->role}});
   if (!req.verified)
     if (auto r = issue_code(*user); !r) return r.error();
   return user;
@@ -197,24 +205,29 @@ result<user_view> logic::verify(const verify_request& req) {
   auto user = to_user(rows->front());
   if (user.verified) return user;
   auto outcome = db_->transaction([&](store::connection& c) -> result<user_view> {
-    auto code = c.query("SELECT code_hash, expires_at, attempts FROM verification_codes WHERE user_id = ?",
-                        {user.id});
+    auto code =
+        c.query("SELECT code_hash, expires_at, attempts FROM verification_codes WHERE user_id = ?",
+                {user.id});
     if (!code) return code.error();
     if (code->empty()) return invalid("no_pending_code", "no code is pending: request a new one");
     const auto& r = code->front();
-    if (r.int_at(1) < unix_now()) return invalid("code_expired", "the code has expired: request a new one");
+    if (r.int_at(1) < unix_now())
+      return invalid("code_expired", "the code has expired: request a new one");
     if (r.int_at(2) >= max_code_attempts)
       return make_error(errc::too_many_requests, "too_many_attempts",
                         "too many wrong codes: request a new one");
     auto want = crypto::sha256_hex(std::to_string(user.id) + ":" + req.code);
     if (!crypto::constant_time_equal(want, r.str_at(0))) {
-      if (auto u = c.query("UPDATE verification_codes SET attempts = attempts + 1 WHERE user_id = ?", {user.id}); !u)
+      if (auto u = c.query(
+              "UPDATE verification_codes SET attempts = attempts + 1 WHERE user_id = ?", {user.id});
+          !u)
         return u.error();
       // The attempt is counted even though the request fails, so commit it by returning a value
       // that the caller turns into the error below.
       return user_view{};
     }
-    if (auto u = c.query("UPDATE users SET verified = 1 WHERE id = ?", {user.id}); !u) return u.error();
+    if (auto u = c.query("UPDATE users SET verified = 1 WHERE id = ?", {user.id}); !u)
+      return u.error();
     if (auto d = c.query("DELETE FROM verification_codes WHERE user_id = ?", {user.id}); !d)
       return d.error();
     user.verified = true;
@@ -243,7 +256,8 @@ result<session_tokens> logic::issue_tokens(const user_view& user) {
   jwt::claims claims{user.id, user.username, user.role, now, now + cfg_.access_ttl.count()};
   auto refresh = crypto::random_token(32);
   auto r = db_->query(
-      "INSERT INTO refresh_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+      "INSERT INTO refresh_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, "
+      "?)",
       {crypto::sha256_hex(refresh), user.id, now + cfg_.refresh_ttl.count(), now});
   if (!r) return r.error();
   return session_tokens{jwt::sign(claims, cfg_.jwt_key), refresh, cfg_.access_ttl.count(), user};
@@ -253,8 +267,9 @@ result<session_tokens> logic::login(const login_request& req) {
   auto& stats = auth_metrics::get();
   auto key = lower(req.login);
   auto now = unix_now();
-  auto failures = db_->query("SELECT COUNT(*), MIN(at) FROM login_failures WHERE login = ? AND at > ?",
-                             {key, now - failure_window});
+  auto failures =
+      db_->query("SELECT COUNT(*), MIN(at) FROM login_failures WHERE login = ? AND at > ?",
+                 {key, now - failure_window});
   if (!failures) return failures.error();
   if (!failures->empty() && failures->front().int_at(0) >= max_failures) {
     stats.login("throttled");
@@ -267,7 +282,8 @@ result<session_tokens> logic::login(const login_request& req) {
                          {key, key});
   if (!rows) return rows.error();
   bool found = !rows->empty();
-  bool match = crypto::password_verify(found ? rows->front().str_at(9) : decoy_hash(), req.password);
+  bool match =
+      crypto::password_verify(found ? rows->front().str_at(9) : decoy_hash(), req.password);
   if (!found || !match) {
     stats.login("invalid_credentials");
     if (auto r = db_->query("INSERT INTO login_failures (login, at) VALUES (?, ?)", {key, now}); !r)
@@ -293,11 +309,13 @@ result<session_tokens> logic::login(const login_request& req) {
 
 result<session_tokens> logic::refresh(const refresh_request& req) {
   auto invalid_token = [] {
-    return make_error(errc::unauthorized, "invalid_refresh_token", "the refresh token is not valid");
+    return make_error(errc::unauthorized, "invalid_refresh_token",
+                      "the refresh token is not valid");
   };
   // Deleting first makes rotation single-use even under concurrent refreshes of one token.
-  auto taken = db_->query("DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING user_id, expires_at",
-                          {crypto::sha256_hex(req.refresh_token)});
+  auto taken =
+      db_->query("DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING user_id, expires_at",
+                 {crypto::sha256_hex(req.refresh_token)});
   if (!taken) return taken.error();
   if (taken->empty() || taken->front().int_at(1) < unix_now()) return invalid_token();
   auto user = find_by_id(taken->front().int_at(0));
@@ -307,20 +325,23 @@ result<session_tokens> logic::refresh(const refresh_request& req) {
 }
 
 result<done> logic::logout(const logout_request& req) {
-  auto r = db_->query("DELETE FROM refresh_tokens WHERE token_hash = ?", {crypto::sha256_hex(req.refresh_token)});
+  auto r = db_->query("DELETE FROM refresh_tokens WHERE token_hash = ?",
+                      {crypto::sha256_hex(req.refresh_token)});
   if (!r) return r.error();
   return done{};
 }
 
 result<user_view> logic::get_user(const get_user_request& req) {
   auto user = find_by_id(req.user_id);
-  if (user && user->disabled) return make_error(errc::forbidden, "account_disabled", "this account is disabled");
+  if (user && user->disabled)
+    return make_error(errc::forbidden, "account_disabled", "this account is disabled");
   return user;
 }
 
 result<user_view> logic::get_profile(const get_profile_request& req) {
-  auto rows = db_->query(std::string("SELECT ") + user_columns + " FROM users WHERE username = ? AND disabled = 0",
-                         {lower(req.username)});
+  auto rows = db_->query(
+      std::string("SELECT ") + user_columns + " FROM users WHERE username = ? AND disabled = 0",
+      {lower(req.username)});
   if (!rows) return rows.error();
   if (rows->empty()) return make_error(errc::not_found, "user_not_found", "no such user");
   return to_user(rows->front());
@@ -339,8 +360,9 @@ result<user_view> logic::update_profile(const update_profile_request& req) {
 
 result<user_page> logic::list_users(const list_users_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
-  auto rows = db_->query(std::string("SELECT ") + user_columns + " FROM users WHERE id > ? ORDER BY id LIMIT ?",
-                         {req.after_id, int64_t{limit + 1}});
+  auto rows = db_->query(
+      std::string("SELECT ") + user_columns + " FROM users WHERE id > ? ORDER BY id LIMIT ?",
+      {req.after_id, int64_t{limit + 1}});
   if (!rows) return rows.error();
   user_page page;
   for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i)
@@ -353,10 +375,13 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
   auto user = find_by_id(req.user_id);
   if (!user) return user.error();
   auto r = db_->transaction([&](store::connection& c) -> result<void> {
-    if (auto u = c.query("UPDATE users SET disabled = ? WHERE id = ?", {int64_t{req.disabled ? 1 : 0}, user->id}); !u)
+    if (auto u = c.query("UPDATE users SET disabled = ? WHERE id = ?",
+                         {int64_t{req.disabled ? 1 : 0}, user->id});
+        !u)
       return u.error();
     if (req.disabled)
-      if (auto d = c.query("DELETE FROM refresh_tokens WHERE user_id = ?", {user->id}); !d) return d.error();
+      if (auto d = c.query("DELETE FROM refresh_tokens WHERE user_id = ?", {user->id}); !d)
+        return d.error();
     return caf::unit;
   });
   if (!r) return r.error();

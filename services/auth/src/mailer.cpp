@@ -27,7 +27,8 @@ std::string rfc2822_date() {
 std::string address_of(const std::string& from) {
   auto lt = from.find('<');
   auto gt = from.find('>');
-  if (lt != std::string::npos && gt != std::string::npos && gt > lt) return from.substr(lt, gt - lt + 1);
+  if (lt != std::string::npos && gt != std::string::npos && gt > lt)
+    return from.substr(lt, gt - lt + 1);
   return "<" + from + ">";
 }
 
@@ -54,11 +55,13 @@ mailer::mailer(std::string smtp_url, std::string from, std::string user, std::st
       password_(std::move(password)),
       outbox_dir_(std::move(outbox_dir)) {}
 
-result<void> mailer::send(const std::string& to, const std::string& subject, const std::string& body) {
-  std::string message = "Date: " + rfc2822_date() + "\r\nFrom: " + from_ + "\r\nTo: <" + to +
-                        ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crypto::random_token(16) +
-                        "@pixhive>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-                        body + "\r\n";
+result<void> mailer::send(const std::string& to, const std::string& subject,
+                          const std::string& body) {
+  std::string message =
+      "Date: " + rfc2822_date() + "\r\nFrom: " + from_ + "\r\nTo: <" + to +
+      ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crypto::random_token(16) +
+      "@pixhive>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body +
+      "\r\n";
   return smtp_url_.empty() ? write_outbox(to, message) : send_smtp(to, message);
 }
 
@@ -77,10 +80,14 @@ result<void> mailer::write_outbox(const std::string& to, const std::string& mess
   {
     std::ofstream out(tmp, std::ios::binary);
     out << message;
-    if (!out) return make_error(errc::unavailable, "mail_failed", "cannot write to the outbox " + outbox_dir_);
+    if (!out)
+      return make_error(errc::unavailable, "mail_failed",
+                        "cannot write to the outbox " + outbox_dir_);
   }
   fs::rename(tmp, path, ec);
-  if (ec) return make_error(errc::unavailable, "mail_failed", "cannot write to the outbox: " + ec.message());
+  if (ec)
+    return make_error(errc::unavailable, "mail_failed",
+                      "cannot write to the outbox: " + ec.message());
   log::info("mail_written_to_outbox", {{"to", to}, {"file", path.string()}});
   return caf::unit;
 }
@@ -108,7 +115,8 @@ result<void> mailer::send_smtp(const std::string& to, const std::string& message
   curl_slist_free_all(rcpt);
   curl_easy_cleanup(curl);
   if (rc != CURLE_OK)
-    return make_error(errc::unavailable, "mail_failed", std::string("SMTP delivery failed: ") + curl_easy_strerror(rc));
+    return make_error(errc::unavailable, "mail_failed",
+                      std::string("SMTP delivery failed: ") + curl_easy_strerror(rc));
   log::info("mail_sent", {{"to", to}});
   return caf::unit;
 }

@@ -7,27 +7,33 @@
 namespace pixhive::auth {
 
 using namespace contracts;
-using nlohmann::json;
 using http::bhttp::verb;
+using nlohmann::json;
 
 namespace {
 
 constexpr size_t body_limit = 16 * 1024;
 
 json private_user(const user_view& u) {
-  return {{"id", std::to_string(u.id)}, {"username", u.username},   {"email", u.email},
-          {"display_name", u.display_name}, {"bio", u.bio},        {"role", u.role},
-          {"verified", u.verified},     {"disabled", u.disabled}, {"created_at", u.created_at}};
+  return {{"id", std::to_string(u.id)},     {"username", u.username}, {"email", u.email},
+          {"display_name", u.display_name}, {"bio", u.bio},           {"role", u.role},
+          {"verified", u.verified},         {"disabled", u.disabled}, {"created_at", u.created_at}};
 }
 
 json public_user(const user_view& u) {
-  return {{"id", std::to_string(u.id)}, {"username", u.username}, {"display_name", u.display_name},
-          {"bio", u.bio}, {"created_at", u.created_at}};
+  return {{"id", std::to_string(u.id)},
+          {"username", u.username},
+          {"display_name", u.display_name},
+          {"bio", u.bio},
+          {"created_at", u.created_at}};
 }
 
 json tokens_json(const session_tokens& t) {
-  return {{"access_token", t.access_token}, {"refresh_token", t.refresh_token}, {"token_type", "Bearer"},
-          {"expires_in", t.expires_in},     {"user", private_user(t.user)}};
+  return {{"access_token", t.access_token},
+          {"refresh_token", t.refresh_token},
+          {"token_type", "Bearer"},
+          {"expires_in", t.expires_in},
+          {"user", private_user(t.user)}};
 }
 
 /// Parses a positive decimal id from a path or query parameter.
@@ -35,7 +41,8 @@ result<int64_t> parse_id(const std::string& text, const char* what) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || end != text.data() + text.size() || v <= 0)
-    return http::bad_request("invalid_" + std::string(what), std::string(what) + " must be a positive integer");
+    return http::bad_request("invalid_" + std::string(what),
+                             std::string(what) + " must be a positive integer");
   return v;
 }
 
@@ -101,127 +108,153 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
   http::route_options admin_opts{body_limit, http::access::admin};
   using ctx_ptr = std::shared_ptr<http::context>;
 
-  routes.add(verb::post, "/api/v1/auth/signup", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    signup_request req{f->take("username", 64), f->take("email", 254), f->take("password", 1024)};
-    if (f->failure) return respond(http::error_response(f->failure));
-    b.call<user_view>(respond, std::move(req), [](user_view& u) {
-      return http::json_response(201, private_user(u));
-    });
-  }, body_opts);
+  routes.add(
+      verb::post, "/api/v1/auth/signup",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        signup_request req{f->take("username", 64), f->take("email", 254),
+                           f->take("password", 1024)};
+        if (f->failure) return respond(http::error_response(f->failure));
+        b.call<user_view>(respond, std::move(req),
+                          [](user_view& u) { return http::json_response(201, private_user(u)); });
+      },
+      body_opts);
 
-  routes.add(verb::post, "/api/v1/auth/verify", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    verify_request req{f->take("username", 64), f->take("code", 16)};
-    if (f->failure) return respond(http::error_response(f->failure));
-    b.call<user_view>(respond, std::move(req), [](user_view& u) {
-      return http::json_response(200, private_user(u));
-    });
-  }, body_opts);
+  routes.add(
+      verb::post, "/api/v1/auth/verify",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        verify_request req{f->take("username", 64), f->take("code", 16)};
+        if (f->failure) return respond(http::error_response(f->failure));
+        b.call<user_view>(respond, std::move(req),
+                          [](user_view& u) { return http::json_response(200, private_user(u)); });
+      },
+      body_opts);
 
-  routes.add(verb::post, "/api/v1/auth/resend", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    resend_request req{f->take("username", 64)};
-    if (f->failure) return respond(http::error_response(f->failure));
-    b.call<done>(respond, std::move(req), [](done&) {
-      return http::json_response(202, {{"status", "sent_if_pending"}});
-    });
-  }, body_opts);
+  routes.add(
+      verb::post, "/api/v1/auth/resend",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        resend_request req{f->take("username", 64)};
+        if (f->failure) return respond(http::error_response(f->failure));
+        b.call<done>(respond, std::move(req), [](done&) {
+          return http::json_response(202, {{"status", "sent_if_pending"}});
+        });
+      },
+      body_opts);
 
-  routes.add(verb::post, "/api/v1/auth/login", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    login_request req{f->take("login", 254), f->take("password", 1024)};
-    if (f->failure) return respond(http::error_response(f->failure));
-    b.call<session_tokens>(respond, std::move(req), [](session_tokens& t) {
-      return http::json_response(200, tokens_json(t));
-    });
-  }, body_opts);
+  routes.add(
+      verb::post, "/api/v1/auth/login",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        login_request req{f->take("login", 254), f->take("password", 1024)};
+        if (f->failure) return respond(http::error_response(f->failure));
+        b.call<session_tokens>(respond, std::move(req), [](session_tokens& t) {
+          return http::json_response(200, tokens_json(t));
+        });
+      },
+      body_opts);
 
-  routes.add(verb::post, "/api/v1/auth/refresh", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    refresh_request req{f->take("refresh_token", 256)};
-    if (f->failure) return respond(http::error_response(f->failure));
-    b.call<session_tokens>(respond, std::move(req), [](session_tokens& t) {
-      return http::json_response(200, tokens_json(t));
-    });
-  }, body_opts);
+  routes.add(
+      verb::post, "/api/v1/auth/refresh",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        refresh_request req{f->take("refresh_token", 256)};
+        if (f->failure) return respond(http::error_response(f->failure));
+        b.call<session_tokens>(respond, std::move(req), [](session_tokens& t) {
+          return http::json_response(200, tokens_json(t));
+        });
+      },
+      body_opts);
 
-  routes.add(verb::post, "/api/v1/auth/logout", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    logout_request req{f->take("refresh_token", 256)};
-    if (f->failure) return respond(http::error_response(f->failure));
-    b.call<done>(respond, std::move(req), [](done&) {
-      http::response res{http::bhttp::status::no_content, 11};
-      return res;
-    });
-  }, body_opts);
+  routes.add(
+      verb::post, "/api/v1/auth/logout",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        logout_request req{f->take("refresh_token", 256)};
+        if (f->failure) return respond(http::error_response(f->failure));
+        b.call<done>(respond, std::move(req), [](done&) {
+          http::response res{http::bhttp::status::no_content, 11};
+          return res;
+        });
+      },
+      body_opts);
 
-  routes.add(verb::get, "/api/v1/users/me", [b](ctx_ptr ctx, http::responder respond) {
-    b.call<user_view>(respond, get_user_request{ctx->user->user_id}, [](user_view& u) {
-      return http::json_response(200, private_user(u));
-    });
-  }, user_opts);
+  routes.add(
+      verb::get, "/api/v1/users/me",
+      [b](ctx_ptr ctx, http::responder respond) {
+        b.call<user_view>(respond, get_user_request{ctx->user->user_id},
+                          [](user_view& u) { return http::json_response(200, private_user(u)); });
+      },
+      user_opts);
 
-  routes.add(verb::patch, "/api/v1/users/me", [b](ctx_ptr ctx, http::responder respond) {
-    auto f = read_fields(*ctx, respond);
-    if (!f) return;
-    auto display_name = f->take_optional("display_name", 64);
-    auto bio = f->take_optional("bio", 500);
-    if (f->failure) return respond(http::error_response(f->failure));
-    update_profile_request req{ctx->user->user_id, display_name.has_value(), display_name.value_or(""),
-                               bio.has_value(), bio.value_or("")};
-    b.call<user_view>(respond, std::move(req), [](user_view& u) {
-      return http::json_response(200, private_user(u));
-    });
-  }, user_opts);
+  routes.add(
+      verb::patch, "/api/v1/users/me",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto f = read_fields(*ctx, respond);
+        if (!f) return;
+        auto display_name = f->take_optional("display_name", 64);
+        auto bio = f->take_optional("bio", 500);
+        if (f->failure) return respond(http::error_response(f->failure));
+        update_profile_request req{ctx->user->user_id, display_name.has_value(),
+                                   display_name.value_or(""), bio.has_value(), bio.value_or("")};
+        b.call<user_view>(respond, std::move(req),
+                          [](user_view& u) { return http::json_response(200, private_user(u)); });
+      },
+      user_opts);
 
   routes.add(verb::get, "/api/v1/users/{username}", [b](ctx_ptr ctx, http::responder respond) {
     const auto& name = ctx->params.at("username");
     if (name.size() > 64)
-      return respond(http::error_response(make_error(errc::not_found, "user_not_found", "no such user")));
-    b.call<user_view>(respond, get_profile_request{name}, [](user_view& u) {
-      return http::json_response(200, public_user(u));
-    });
+      return respond(
+          http::error_response(make_error(errc::not_found, "user_not_found", "no such user")));
+    b.call<user_view>(respond, get_profile_request{name},
+                      [](user_view& u) { return http::json_response(200, public_user(u)); });
   });
 
-  routes.add(verb::get, "/api/v1/admin/users", [b](ctx_ptr ctx, http::responder respond) {
-    list_users_request req;
-    if (auto cursor = ctx->query_or("cursor"); !cursor.empty()) {
-      auto id = parse_id(cursor, "cursor");
-      if (!id) return respond(http::error_response(id.error()));
-      req.after_id = *id;
-    }
-    if (auto limit = ctx->query_or("limit"); !limit.empty()) {
-      auto n = parse_id(limit, "limit");
-      if (!n || *n > 100)
-        return respond(http::error_response(http::bad_request("invalid_limit", "limit must be 1..100")));
-      req.limit = static_cast<int32_t>(*n);
-    }
-    b.call<user_page>(respond, req, [](user_page& page) {
-      json users = json::array();
-      for (const auto& u : page.users) users.push_back(private_user(u));
-      return http::json_response(200, {{"users", users},
-                                       {"next_cursor", page.next_after_id ? json(std::to_string(page.next_after_id))
-                                                                          : json(nullptr)}});
-    });
-  }, admin_opts);
+  routes.add(
+      verb::get, "/api/v1/admin/users",
+      [b](ctx_ptr ctx, http::responder respond) {
+        list_users_request req;
+        if (auto cursor = ctx->query_or("cursor"); !cursor.empty()) {
+          auto id = parse_id(cursor, "cursor");
+          if (!id) return respond(http::error_response(id.error()));
+          req.after_id = *id;
+        }
+        if (auto limit = ctx->query_or("limit"); !limit.empty()) {
+          auto n = parse_id(limit, "limit");
+          if (!n || *n > 100)
+            return respond(
+                http::error_response(http::bad_request("invalid_limit", "limit must be 1..100")));
+          req.limit = static_cast<int32_t>(*n);
+        }
+        b.call<user_page>(respond, req, [](user_page& page) {
+          json users = json::array();
+          for (const auto& u : page.users) users.push_back(private_user(u));
+          return http::json_response(
+              200, {{"users", users},
+                    {"next_cursor", page.next_after_id ? json(std::to_string(page.next_after_id))
+                                                       : json(nullptr)}});
+        });
+      },
+      admin_opts);
 
   for (bool disable : {true, false}) {
-    routes.add(verb::post, std::string("/api/v1/admin/users/{id}/") + (disable ? "disable" : "enable"),
-               [b, disable](ctx_ptr ctx, http::responder respond) {
-                 auto id = parse_id(ctx->params.at("id"), "id");
-                 if (!id) return respond(http::error_response(id.error()));
-                 b.call<user_view>(respond, set_disabled_request{*id, disable}, [](user_view& u) {
-                   return http::json_response(200, private_user(u));
-                 });
-               },
-               admin_opts);
+    routes.add(
+        verb::post, std::string("/api/v1/admin/users/{id}/") + (disable ? "disable" : "enable"),
+        [b, disable](ctx_ptr ctx, http::responder respond) {
+          auto id = parse_id(ctx->params.at("id"), "id");
+          if (!id) return respond(http::error_response(id.error()));
+          b.call<user_view>(respond, set_disabled_request{*id, disable},
+                            [](user_view& u) { return http::json_response(200, private_user(u)); });
+        },
+        admin_opts);
   }
 }
 

@@ -47,8 +47,7 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
 }
 
 result<void> migrate(store::database& db) {
-  static const std::vector<store::migration> steps{
-      {1, R"sql(
+  static const std::vector<store::migration> steps{{1, R"sql(
 CREATE TABLE users (
   id BIGINT PRIMARY KEY,
   username TEXT NOT NULL UNIQUE,
@@ -97,7 +96,9 @@ auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic
       [impl](logout_request& r) -> caf::result<done> { return impl->logout(r); },
       [impl](get_user_request& r) -> caf::result<user_view> { return impl->get_user(r); },
       [impl](get_profile_request& r) -> caf::result<user_view> { return impl->get_profile(r); },
-      [impl](update_profile_request& r) -> caf::result<user_view> { return impl->update_profile(r); },
+      [impl](update_profile_request& r) -> caf::result<user_view> {
+        return impl->update_profile(r);
+      },
       [impl](list_users_request& r) -> caf::result<user_page> { return impl->list_users(r); },
       [impl](set_disabled_request& r) -> caf::result<user_view> { return impl->set_disabled(r); },
       [impl](create_user_request& r) -> caf::result<user_view> { return impl->create_user(r); },
@@ -139,7 +140,8 @@ auth_actor::behavior_type front(auth_actor::stateful_pointer<front_state> self,
 
 }  // namespace
 
-auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db, const auth_config& cfg) {
+auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                 const auth_config& cfg) {
   auto impl = std::make_shared<logic>(db, cfg);
   std::vector<auth_actor> workers;
   for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));

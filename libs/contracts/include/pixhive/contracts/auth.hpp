@@ -217,12 +217,10 @@ typename Inspector::result_type inspect(Inspector& f, done& x) {
 /// Failures are `caf::error`s made with pixhive::make_error.
 using auth_actor = caf::typed_actor<
     caf::replies_to<signup_request>::with<user_view>,
-    caf::replies_to<verify_request>::with<user_view>,
-    caf::replies_to<resend_request>::with<done>,
+    caf::replies_to<verify_request>::with<user_view>, caf::replies_to<resend_request>::with<done>,
     caf::replies_to<login_request>::with<session_tokens>,
     caf::replies_to<refresh_request>::with<session_tokens>,
-    caf::replies_to<logout_request>::with<done>,
-    caf::replies_to<get_user_request>::with<user_view>,
+    caf::replies_to<logout_request>::with<done>, caf::replies_to<get_user_request>::with<user_view>,
     caf::replies_to<get_profile_request>::with<user_view>,
     caf::replies_to<update_profile_request>::with<user_view>,
     caf::replies_to<list_users_request>::with<user_page>,

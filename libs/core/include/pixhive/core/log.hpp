@@ -19,9 +19,17 @@ bool enabled(level lvl);
 void write(level lvl, std::string_view event, const nlohmann::json& fields = {});
 
 /// Shorthands for write().
-inline void debug(std::string_view e, const nlohmann::json& f = {}) { write(level::debug, e, f); }
-inline void info(std::string_view e, const nlohmann::json& f = {}) { write(level::info, e, f); }
-inline void warn(std::string_view e, const nlohmann::json& f = {}) { write(level::warn, e, f); }
-inline void error(std::string_view e, const nlohmann::json& f = {}) { write(level::error, e, f); }
+inline void debug(std::string_view e, const nlohmann::json& f = {}) {
+  write(level::debug, e, f);
+}
+inline void info(std::string_view e, const nlohmann::json& f = {}) {
+  write(level::info, e, f);
+}
+inline void warn(std::string_view e, const nlohmann::json& f = {}) {
+  write(level::warn, e, f);
+}
+inline void error(std::string_view e, const nlohmann::json& f = {}) {
+  write(level::error, e, f);
+}
 
 }  // namespace pixhive::log

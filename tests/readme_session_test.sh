@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the README's curl session, as written, against a fresh all-in-one server on a free port.
+set -euo pipefail
+bin="$1"
+readme="$2"
+work=$(mktemp -d /tmp/pixhive-readme-XXXXXX)
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+cd "$work"
+"$bin" --port 0 --address 127.0.0.1 --data-dir ./data 2>server.log &
+pid=$!
+port=""
+for _ in $(seq 1 300); do
+  port=$(grep -o '"event":"listening".*' server.log | grep -o '"port":[0-9]*' | cut -d: -f2 || true)
+  [ -n "$port" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat server.log; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "server did not start"; cat server.log; exit 1; }
+sed -n '/<!-- curl-session -->/,/<!-- \/curl-session -->/p' "$readme" | sed '/^```/d; /^<!--/d' \
+  | sed "s/localhost:8080/localhost:$port/g" >session.sh
+[ -s session.sh ] || { echo "no curl session found in the README"; exit 1; }
+out=$(bash -e session.sh)
+echo "$out"
+last=$(echo "$out" | tail -c 400)
+echo "$last" | grep -q '"username":"alice"' || { echo "FAIL: /users/me did not return alice"; exit 1; }
+echo "$last" | grep -q '"verified":true' || { echo "FAIL: alice is not verified"; exit 1; }
+echo "README session: 1 passed, 0 failed"
