@@ -89,14 +89,27 @@ struct fields {
   }
 };
 
-/// Parses the JSON body and answers the error itself when it is malformed.
-std::optional<fields> read_fields(const http::context& ctx, const http::responder& respond) {
-  auto body = http::json_body(ctx);
-  if (!body) {
-    respond(http::error_response(body.error()));
-    return std::nullopt;
-  }
-  return fields{std::move(*body), {}};
+/// A handler for a route with a JSON body: `parse(fields&, const context&)` builds the request
+/// (the first bad field is the answer), the auth actor serves it, `render(Reply&)` answers.
+template <class Reply, class Parse, class Render>
+http::handler json_handler(binder b, Parse parse, Render render) {
+  return [b, parse, render](std::shared_ptr<http::context> ctx, http::responder respond) {
+    auto body = http::json_body(*ctx);
+    if (!body) return respond(http::error_response(body.error()));
+    fields f{std::move(*body), {}};
+    auto req = parse(f, *ctx);
+    if (f.failure) return respond(http::error_response(f.failure));
+    b.call<Reply>(respond, std::move(req), render);
+  };
+}
+
+/// Renders a user as its owner sees it, with `status`.
+auto user_reply(unsigned status) {
+  return [status](user_view& u) { return http::json_response(status, private_user(u)); };
+}
+
+http::response tokens_reply(session_tokens& t) {
+  return http::json_response(200, tokens_json(t));
 }
 
 }  // namespace
@@ -107,107 +120,78 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
   http::route_options user_opts{body_limit, http::access::user};
   http::route_options admin_opts{body_limit, http::access::admin};
   using ctx_ptr = std::shared_ptr<http::context>;
+  using ctx_ref = const http::context&;
 
-  routes.add(
-      verb::post, "/api/v1/auth/signup",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        signup_request req{f->take("username", 64), f->take("email", 254),
-                           f->take("password", 1024)};
-        if (f->failure) return respond(http::error_response(f->failure));
-        b.call<user_view>(respond, std::move(req),
-                          [](user_view& u) { return http::json_response(201, private_user(u)); });
-      },
-      body_opts);
+  routes.add(verb::post, "/api/v1/auth/signup",
+             json_handler<user_view>(
+                 b,
+                 [](fields& f, ctx_ref) {
+                   return signup_request{f.take("username", 64), f.take("email", 254),
+                                         f.take("password", 1024)};
+                 },
+                 user_reply(201)),
+             body_opts);
 
-  routes.add(
-      verb::post, "/api/v1/auth/verify",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        verify_request req{f->take("username", 64), f->take("code", 16)};
-        if (f->failure) return respond(http::error_response(f->failure));
-        b.call<user_view>(respond, std::move(req),
-                          [](user_view& u) { return http::json_response(200, private_user(u)); });
-      },
-      body_opts);
+  routes.add(verb::post, "/api/v1/auth/verify",
+             json_handler<user_view>(
+                 b,
+                 [](fields& f, ctx_ref) {
+                   return verify_request{f.take("username", 64), f.take("code", 16)};
+                 },
+                 user_reply(200)),
+             body_opts);
 
-  routes.add(
-      verb::post, "/api/v1/auth/resend",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        resend_request req{f->take("username", 64)};
-        if (f->failure) return respond(http::error_response(f->failure));
-        b.call<done>(respond, std::move(req), [](done&) {
-          return http::json_response(202, {{"status", "sent_if_pending"}});
-        });
-      },
-      body_opts);
+  routes.add(verb::post, "/api/v1/auth/resend",
+             json_handler<done>(
+                 b, [](fields& f, ctx_ref) { return resend_request{f.take("username", 64)}; },
+                 [](done&) {
+                   return http::json_response(202, {{"status", "sent_if_pending"}});
+                 }),
+             body_opts);
 
-  routes.add(
-      verb::post, "/api/v1/auth/login",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        login_request req{f->take("login", 254), f->take("password", 1024)};
-        if (f->failure) return respond(http::error_response(f->failure));
-        b.call<session_tokens>(respond, std::move(req), [](session_tokens& t) {
-          return http::json_response(200, tokens_json(t));
-        });
-      },
-      body_opts);
+  routes.add(verb::post, "/api/v1/auth/login",
+             json_handler<session_tokens>(
+                 b,
+                 [](fields& f, ctx_ref) {
+                   return login_request{f.take("login", 254), f.take("password", 1024)};
+                 },
+                 tokens_reply),
+             body_opts);
 
   routes.add(
       verb::post, "/api/v1/auth/refresh",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        refresh_request req{f->take("refresh_token", 256)};
-        if (f->failure) return respond(http::error_response(f->failure));
-        b.call<session_tokens>(respond, std::move(req), [](session_tokens& t) {
-          return http::json_response(200, tokens_json(t));
-        });
-      },
+      json_handler<session_tokens>(
+          b, [](fields& f, ctx_ref) { return refresh_request{f.take("refresh_token", 256)}; },
+          tokens_reply),
       body_opts);
 
-  routes.add(
-      verb::post, "/api/v1/auth/logout",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        logout_request req{f->take("refresh_token", 256)};
-        if (f->failure) return respond(http::error_response(f->failure));
-        b.call<done>(respond, std::move(req), [](done&) {
-          http::response res{http::bhttp::status::no_content, 11};
-          return res;
-        });
-      },
-      body_opts);
+  routes.add(verb::post, "/api/v1/auth/logout",
+             json_handler<done>(
+                 b, [](fields& f, ctx_ref) { return logout_request{f.take("refresh_token", 256)}; },
+                 [](done&) {
+                   return http::response{http::bhttp::status::no_content, 11};
+                 }),
+             body_opts);
 
   routes.add(
       verb::get, "/api/v1/users/me",
       [b](ctx_ptr ctx, http::responder respond) {
-        b.call<user_view>(respond, get_user_request{ctx->user->user_id},
-                          [](user_view& u) { return http::json_response(200, private_user(u)); });
+        b.call<user_view>(respond, get_user_request{ctx->user->user_id}, user_reply(200));
       },
       user_opts);
 
-  routes.add(
-      verb::patch, "/api/v1/users/me",
-      [b](ctx_ptr ctx, http::responder respond) {
-        auto f = read_fields(*ctx, respond);
-        if (!f) return;
-        auto display_name = f->take_optional("display_name", 64);
-        auto bio = f->take_optional("bio", 500);
-        if (f->failure) return respond(http::error_response(f->failure));
-        update_profile_request req{ctx->user->user_id, display_name.has_value(),
-                                   display_name.value_or(""), bio.has_value(), bio.value_or("")};
-        b.call<user_view>(respond, std::move(req),
-                          [](user_view& u) { return http::json_response(200, private_user(u)); });
-      },
-      user_opts);
+  routes.add(verb::patch, "/api/v1/users/me",
+             json_handler<user_view>(
+                 b,
+                 [](fields& f, ctx_ref ctx) {
+                   auto display_name = f.take_optional("display_name", 64);
+                   auto bio = f.take_optional("bio", 500);
+                   return update_profile_request{ctx.user->user_id, display_name.has_value(),
+                                                 display_name.value_or(""), bio.has_value(),
+                                                 bio.value_or("")};
+                 },
+                 user_reply(200)),
+             user_opts);
 
   routes.add(verb::get, "/api/v1/users/{username}", [b](ctx_ptr ctx, http::responder respond) {
     const auto& name = ctx->params.at("username");
@@ -237,10 +221,8 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
         b.call<user_page>(respond, req, [](user_page& page) {
           json users = json::array();
           for (const auto& u : page.users) users.push_back(private_user(u));
-          return http::json_response(
-              200, {{"users", users},
-                    {"next_cursor", page.next_after_id ? json(std::to_string(page.next_after_id))
-                                                       : json(nullptr)}});
+          auto next = page.next_after_id ? json(std::to_string(page.next_after_id)) : json(nullptr);
+          return http::json_response(200, {{"users", users}, {"next_cursor", next}});
         });
       },
       admin_opts);
@@ -251,8 +233,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
         [b, disable](ctx_ptr ctx, http::responder respond) {
           auto id = parse_id(ctx->params.at("id"), "id");
           if (!id) return respond(http::error_response(id.error()));
-          b.call<user_view>(respond, set_disabled_request{*id, disable},
-                            [](user_view& u) { return http::json_response(200, private_user(u)); });
+          b.call<user_view>(respond, set_disabled_request{*id, disable}, user_reply(200));
         },
         admin_opts);
   }
