@@ -1,0 +1,98 @@
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "pixhive/bus/bus.hpp"
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/log.hpp"
+
+namespace pixhive::bus {
+
+namespace {
+
+class in_process_bus final : public event_bus {
+ public:
+  explicit in_process_bus(int max_attempts) : max_attempts_(max_attempts) {}
+  ~in_process_bus() override { stop(); }
+
+  result<void> publish(const std::string& type, std::string payload) override {
+    event e{next_id(), type, std::move(payload), unix_now(), 1};
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_) return make_error(errc::unavailable, "bus_stopped", "the event bus is stopping");
+    for (auto& [name, g] : groups_)
+      if (g->types.count(type)) g->queue.push_back(e);
+    cv_.notify_all();
+    return caf::unit;
+  }
+
+  void subscribe(const std::string& group, std::vector<std::string> types, handler fn) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto g = std::make_unique<consumer>();
+    g->types.insert(types.begin(), types.end());
+    g->fn = std::move(fn);
+    auto* raw = g.get();
+    groups_[group] = std::move(g);
+    raw->thread = std::thread([this, raw, group] { deliver(group, *raw); });
+  }
+
+  void stop() override {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (stopping_) return;
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    for (auto& [name, g] : groups_)
+      if (g->thread.joinable()) g->thread.join();
+  }
+
+ private:
+  struct consumer {
+    std::set<std::string> types;
+    handler fn;
+    std::deque<event> queue;
+    std::thread thread;
+  };
+
+  void deliver(const std::string& group, consumer& c) {
+    for (;;) {
+      event e;
+      {
+        std::unique_lock<std::mutex> lock{mtx_};
+        cv_.wait(lock, [&] { return stopping_ || !c.queue.empty(); });
+        if (c.queue.empty()) return;  // stopping, and everything was delivered
+        e = std::move(c.queue.front());
+        c.queue.pop_front();
+      }
+      auto r = c.fn(e);
+      if (r) continue;
+      if (e.attempt >= max_attempts_) {
+        log::error("event_dead_lettered", {{"group", group},
+                                           {"type", e.type},
+                                           {"event_id", e.id},
+                                           {"error", to_problem(r.error()).message}});
+        continue;
+      }
+      ++e.attempt;
+      std::lock_guard<std::mutex> guard{mtx_};
+      c.queue.push_back(std::move(e));
+    }
+  }
+
+  int max_attempts_;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::map<std::string, std::unique_ptr<consumer>> groups_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<event_bus> make_in_process_bus(int max_attempts) {
+  return std::make_unique<in_process_bus>(max_attempts);
+}
+
+}  // namespace pixhive::bus

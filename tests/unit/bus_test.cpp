@@ -1,0 +1,54 @@
+#include <atomic>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "pixhive/bus/bus.hpp"
+
+using namespace pixhive;
+
+TEST(in_process_bus, every_group_gets_its_types_in_order) {
+  auto bus = bus::make_in_process_bus();
+  std::mutex mtx;
+  std::vector<std::string> a, b;
+  bus->subscribe("search", {"photo.uploaded", "photo.deleted"},
+                 [&](const bus::event& e) -> result<void> {
+                   std::lock_guard<std::mutex> g{mtx};
+                   a.push_back(e.type + ":" + e.payload);
+                   return caf::unit;
+                 });
+  bus->subscribe("feed", {"photo.uploaded"}, [&](const bus::event& e) -> result<void> {
+    std::lock_guard<std::mutex> g{mtx};
+    b.push_back(e.payload);
+    return caf::unit;
+  });
+  ASSERT_TRUE(bus->publish("photo.uploaded", "1"));
+  ASSERT_TRUE(bus->publish("user.created", "x"));
+  ASSERT_TRUE(bus->publish("photo.deleted", "1"));
+  ASSERT_TRUE(bus->publish("photo.uploaded", "2"));
+  bus->stop();  // delivers what is queued first
+  EXPECT_EQ(a,
+            (std::vector<std::string>{"photo.uploaded:1", "photo.deleted:1", "photo.uploaded:2"}));
+  EXPECT_EQ(b, (std::vector<std::string>{"1", "2"}));
+  EXPECT_FALSE(bus->publish("photo.uploaded", "3"));
+}
+
+TEST(in_process_bus, failures_are_redelivered_then_dead_lettered) {
+  auto bus = bus::make_in_process_bus(3);
+  std::atomic<int> flaky_calls{0}, broken_calls{0};
+  std::atomic<int> flaky_last_attempt{0};
+  bus->subscribe("flaky", {"t"}, [&](const bus::event& e) -> result<void> {
+    flaky_last_attempt = e.attempt;
+    if (++flaky_calls < 2) return make_error(errc::unavailable, "down", "not yet");
+    return caf::unit;
+  });
+  bus->subscribe("broken", {"t"}, [&](const bus::event&) -> result<void> {
+    ++broken_calls;
+    return make_error(errc::internal, "bug", "always fails");
+  });
+  ASSERT_TRUE(bus->publish("t", "{}"));
+  bus->stop();
+  EXPECT_EQ(flaky_calls, 2);
+  EXPECT_EQ(flaky_last_attempt, 2);
+  EXPECT_EQ(broken_calls, 3);
+}
