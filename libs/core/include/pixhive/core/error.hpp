@@ -18,6 +18,7 @@ enum class errc : uint8_t {
   conflict,
   payload_too_large,
   unsupported_media_type,
+  unprocessable,
   too_many_requests,
   unavailable,
   internal,
