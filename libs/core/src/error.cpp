@@ -57,6 +57,8 @@ int http_status(errc kind) {
       return 413;
     case errc::unsupported_media_type:
       return 415;
+    case errc::unprocessable:
+      return 422;
     case errc::too_many_requests:
       return 429;
     case errc::unavailable:
