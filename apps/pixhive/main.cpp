@@ -11,19 +11,21 @@
 #include <caf/io/all.hpp>
 
 #include "pixhive/auth/auth.hpp"
+#include "pixhive/bus/bus.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/core/version.hpp"
 #include "pixhive/http/server.hpp"
+#include "pixhive/media/media.hpp"
 
 namespace {
 
 using namespace pixhive;
 
 constexpr const char* usage =
-    "usage: pixhive [all|auth] [options]      run every service (default) or one\n"
+    "usage: pixhive [all|auth|media] [options] run every service (default) or one\n"
     "       pixhive admin create-user --username NAME --email ADDR --password PW [--admin]\n"
     "       pixhive --version | --help\n";
 
@@ -39,6 +41,7 @@ void declare_common(options& opts) {
       .add("actor-address", "127.0.0.1", "address the actor port listens on");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
+  media::media_config::declare(opts);
 }
 
 int fail(const caf::error& err) {
@@ -103,9 +106,9 @@ result<runtime> open_runtime(const options& opts) {
   auto db = store::database::open(url, workers ? static_cast<size_t>(*workers) + 2 : 4);
   if (!db) return db.error();
   rt.db = *db;
-  if (auto m = auth::migrate(*rt.db); !m) return m.error();
   rt.caf_cfg = std::make_unique<caf::actor_system_config>();
   contracts::add_auth_types(*rt.caf_cfg);
+  contracts::add_media_types(*rt.caf_cfg);
   rt.caf_cfg->load<caf::io::middleman>();
   // The sharing policy measured fastest for request/reply between few actors on 2 cores.
   rt.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
@@ -117,6 +120,8 @@ result<runtime> open_runtime(const options& opts) {
 int run_services(const std::string& mode, const options& opts) {
   auto server_cfg = http::server_config::from(opts);
   if (!server_cfg) return fail(server_cfg.error());
+  auto media_cfg = media::media_config::from(opts);
+  if (!media_cfg) return fail(media_cfg.error());
   auto rt = open_runtime(opts);
   if (!rt) return fail(rt.error());
   server_cfg->service = mode;
@@ -124,31 +129,79 @@ int run_services(const std::string& mode, const options& opts) {
   auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
   if (!auth_cfg) return fail(auth_cfg.error());
   auto& sys = *rt->sys;
+  bool with_auth = mode == "all" || mode == "auth";
+  bool with_media = mode == "all" || mode == "media";
 
-  auto auth_actor = auth::spawn(sys, rt->db, *auth_cfg);
   auto routes = std::make_shared<http::router>();
-  auth::add_routes(*routes, sys, auth_actor);
+  // Each service in this process and how to ask it whether its stores answer.
+  std::vector<std::function<void(std::function<void(bool)>)>> pings;
+  caf::actor published;
+  auto ping = [&sys](auto handle) {
+    return [&sys, handle](std::function<void(bool)> done) {
+      ask(
+          sys, handle, [done](contracts::done&) { done(true); },
+          [done](caf::error&) { done(false); }, contracts::ping_request{});
+    };
+  };
+  std::vector<caf::actor> actors;
+  // Publishing needs the typed handle: the middleman sends its interface to the other side.
+  std::function<caf::expected<uint16_t>(uint16_t, const char*)> publish;
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+
+  if (with_auth) {
+    if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
+    auto a = auth::spawn(sys, rt->db, *auth_cfg);
+    auth::add_routes(*routes, sys, a);
+    pings.push_back(ping(a));
+    actors.push_back(caf::actor_cast<caf::actor>(a));
+    publish = [&sys, a](uint16_t port, const char* addr) {
+      return sys.middleman().publish(a, port, addr, true);
+    };
+  }
+  if (with_media) {
+    if (auto m = media::migrate(*rt->db); !m) return fail(m.error());
+    auto blobs = store::open_folder_store(media_cfg->blob_dir);
+    if (!blobs) return fail(blobs.error());
+    auto m = media::spawn(sys, rt->db, std::shared_ptr<store::blob_store>(std::move(*blobs)),
+                          events, *media_cfg);
+    media::add_routes(*routes, sys, m, *media_cfg);
+    pings.push_back(ping(m));
+    actors.push_back(caf::actor_cast<caf::actor>(m));
+    publish = [&sys, m](uint16_t port, const char* addr) {
+      return sys.middleman().publish(m, port, addr, true);
+    };
+  }
 
   uint16_t actor_port = 0;
   if (!opts.get("actor-port").empty()) {
-    auto port = opts.get_int("actor-port");
-    if (!port) return fail(port.error());
-    auto published = sys.middleman().publish(auth_actor, static_cast<uint16_t>(*port),
-                                             opts.get("actor-address").c_str(), true);
-    if (!published) {
-      std::cerr << "pixhive: cannot publish actors on port " << *port << ": "
-                << sys.render(published.error()) << "\n";
+    if (actors.size() != 1) {
+      std::cerr
+          << "pixhive: --actor-port publishes one service: run `pixhive auth` or `pixhive media`\n";
       return 2;
     }
-    actor_port = *published;
-    log::info("actors_published", {{"actor_port", actor_port}, {"services", {"auth"}}});
+    auto port = opts.get_int("actor-port");
+    if (!port) return fail(port.error());
+    auto result = publish(static_cast<uint16_t>(*port), opts.get("actor-address").c_str());
+    if (!result) {
+      std::cerr << "pixhive: cannot publish actors on port " << *port << ": "
+                << sys.render(result.error()) << "\n";
+      return 2;
+    }
+    actor_port = *result;
+    published = actors.front();
+    log::info("actors_published", {{"actor_port", actor_port}, {"service", mode}});
   }
 
   http::server server{*server_cfg, routes};
-  server.add_standard_routes([&sys, auth_actor](std::function<void(bool)> done) {
-    ask(
-        sys, auth_actor, [done](contracts::done&) { done(true); },
-        [done](caf::error&) { done(false); }, contracts::ping_request{});
+  server.add_standard_routes([pings](std::function<void(bool)> done) {
+    // Ready when every service answers; the first failure decides.
+    auto left = std::make_shared<std::atomic<int>>(static_cast<int>(pings.size()));
+    auto failed = std::make_shared<std::atomic<bool>>(false);
+    for (auto& p : pings)
+      p([done, left, failed](bool ok) {
+        if (!ok && !failed->exchange(true)) return done(false);
+        if (--*left == 0 && !*failed) done(true);
+      });
   });
   auto port = server.listen();
   if (!port) return fail(port.error());
@@ -159,8 +212,9 @@ int run_services(const std::string& mode, const options& opts) {
                           {"url", "http://localhost:" + std::to_string(*port)}});
   server.run();
 
-  if (actor_port) sys.middleman().unpublish(auth_actor, actor_port);
-  caf::anon_send_exit(auth_actor, caf::exit_reason::user_shutdown);
+  if (actor_port) sys.middleman().unpublish(published, actor_port);
+  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  events->stop();
   log::info("stopped");
   return 0;
 }
@@ -177,6 +231,7 @@ int admin_create_user(const options& opts) {
     std::cerr << "pixhive: admin create-user needs --username, --email and --password\n";
     return 2;
   }
+  if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
   auto actor = auth::spawn(*rt->sys, rt->db, *auth_cfg);
   caf::scoped_actor self{*rt->sys};
   int rc = 0;
@@ -223,7 +278,7 @@ int main(int argc, char** argv) {
   if (auto parsed = opts.parse(args); !parsed) return fail(parsed.error());
   log::init(opts.get("log-level"));
 
-  if (mode == "all" || mode == "auth") {
+  if (mode == "all" || mode == "auth" || mode == "media") {
     if (!opts.positional().empty()) {
       std::cerr << "pixhive: unexpected argument '" << opts.positional()[0] << "'\n" << usage;
       return 2;

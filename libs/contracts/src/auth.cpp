@@ -3,6 +3,7 @@
 namespace pixhive::contracts {
 
 void add_auth_types(caf::actor_system_config& cfg) {
+  add_common_types(cfg);
   cfg.add_message_type<user_view>("pixhive.user_view")
       .add_message_type<std::vector<user_view>>("pixhive.user_view_list")
       .add_message_type<signup_request>("pixhive.signup_request")
@@ -18,9 +19,7 @@ void add_auth_types(caf::actor_system_config& cfg) {
       .add_message_type<list_users_request>("pixhive.list_users_request")
       .add_message_type<user_page>("pixhive.user_page")
       .add_message_type<set_disabled_request>("pixhive.set_disabled_request")
-      .add_message_type<create_user_request>("pixhive.create_user_request")
-      .add_message_type<ping_request>("pixhive.ping_request")
-      .add_message_type<done>("pixhive.done");
+      .add_message_type<create_user_request>("pixhive.create_user_request");
 }
 
 }  // namespace pixhive::contracts

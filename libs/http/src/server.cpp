@@ -273,17 +273,20 @@ class session : public std::enable_shared_from_this<session> {
     const auto& opts = match_.found->options;
     if (opts.who != access::anyone) {
       auto header = ctx->req[bhttp::field::authorization];
-      if (header.size() < 7 || !beast::iequals(header.substr(0, 7), "Bearer "))
+      bool has_bearer = header.size() >= 7 && beast::iequals(header.substr(0, 7), "Bearer ");
+      if (!has_bearer && opts.who != access::optional_user)
         return send(
             error_response(make_error(errc::unauthorized, "unauthorized",
                                       "an access token is required (Authorization: Bearer …)")));
-      auto claims = jwt::verify(std::string_view(header.data() + 7, header.size() - 7),
-                                srv_->cfg.jwt_key, unix_now());
-      if (!claims) return send(error_response(claims.error()));
-      if (opts.who == access::admin && claims->role != "admin")
-        return send(
-            error_response(make_error(errc::forbidden, "forbidden", "admin role required")));
-      ctx->user = std::move(*claims);
+      if (has_bearer) {
+        auto claims = jwt::verify(std::string_view(header.data() + 7, header.size() - 7),
+                                  srv_->cfg.jwt_key, unix_now());
+        if (!claims) return send(error_response(claims.error()));
+        if (opts.who == access::admin && claims->role != "admin")
+          return send(
+              error_response(make_error(errc::forbidden, "forbidden", "admin role required")));
+        ctx->user = std::move(*claims);
+      }
     }
     auto answered = std::make_shared<std::atomic<bool>>(false);
     responder respond = [self = shared_from_this(), answered](response res) {

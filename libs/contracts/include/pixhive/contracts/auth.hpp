@@ -9,6 +9,8 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "pixhive/contracts/common.hpp"
+
 /// The request interface of the auth service and its message types. Every field is plain data
 /// so that the same messages travel in-process and across the middleman.
 namespace pixhive::contracts {
@@ -129,17 +131,6 @@ struct create_user_request {
   bool operator==(const create_user_request&) const = default;
 };
 
-/// Asks whether the service's store answers.
-struct ping_request {
-  bool operator==(const ping_request&) const = default;
-};
-
-/// An answer that carries nothing but success.
-struct done {
-  bool ok = true;
-  bool operator==(const done&) const = default;
-};
-
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_view& x) {
   return f(caf::meta::type_name("user_view"), x.id, x.username, x.email, x.display_name, x.bio,
@@ -204,15 +195,6 @@ typename Inspector::result_type inspect(Inspector& f, create_user_request& x) {
   return f(caf::meta::type_name("create_user_request"), x.username, x.email, x.password, x.admin,
            x.verified);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ping_request&) {
-  return f(caf::meta::type_name("ping_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, done& x) {
-  return f(caf::meta::type_name("done"), x.ok);
-}
-
 /// The auth service as a typed actor: one request type, one reply type per operation.
 /// Failures are `caf::error`s made with pixhive::make_error.
 using auth_actor = caf::typed_actor<

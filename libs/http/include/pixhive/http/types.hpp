@@ -46,8 +46,8 @@ using responder = std::function<void(response)>;
 /// Serves a request; must not block: hand slow work to an actor and respond later.
 using handler = std::function<void(std::shared_ptr<context>, responder)>;
 
-/// Who may call a route.
-enum class access { anyone, user, admin };
+/// Who may call a route (`optional_user`: anyone, but a valid token identifies the caller).
+enum class access { anyone, optional_user, user, admin };
 
 /// Per-route settings.
 struct route_options {

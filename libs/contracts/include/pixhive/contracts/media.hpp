@@ -1,0 +1,210 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "pixhive/contracts/common.hpp"
+
+/// The request interface of the media service and its message types.
+namespace pixhive::contracts {
+
+/// Who is asking: decides what private photos they may see (0 = anonymous).
+struct viewer {
+  int64_t user_id = 0;
+  std::string username;
+  bool admin = false;
+  bool operator==(const viewer&) const = default;
+};
+
+/// One stored rendition of a photo (thumbnail, derived image).
+struct variant_info {
+  std::string name;
+  std::string content_type;
+  int64_t size = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+  bool operator==(const variant_info&) const = default;
+};
+
+/// A photo's record.
+struct photo_view {
+  int64_t id = 0;
+  int64_t owner_id = 0;
+  std::string owner_username;
+  std::string caption;
+  std::vector<std::string> hashtags;
+  std::string key;         // user-chosen name, may be empty
+  std::string visibility;  // "public" or "private"
+  std::string content_type;
+  int64_t size = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+  std::string sha256;
+  std::string status;  // "processing", "ready", "failed"
+  int64_t created_at = 0;
+  std::vector<variant_info> variants;
+  bool operator==(const photo_view&) const = default;
+};
+
+/// Stores a new photo owned by `who`.
+struct upload_request {
+  viewer who;
+  std::string bytes;
+  std::string caption;
+  std::string key;
+  std::string visibility = "public";
+  bool operator==(const upload_request&) const = default;
+};
+
+/// Reads a photo's record.
+struct get_photo_request {
+  int64_t photo_id = 0;
+  viewer who;
+  bool operator==(const get_photo_request&) const = default;
+};
+
+/// Reads a photo's bytes: the original when `variant` is empty.
+struct get_blob_request {
+  int64_t photo_id = 0;
+  std::string variant;
+  viewer who;
+  bool operator==(const get_blob_request&) const = default;
+};
+
+/// A photo's bytes and what an HTTP cache needs to know about them.
+struct blob_reply {
+  std::string bytes;
+  std::string content_type;
+  std::string sha256;
+  bool is_public = true;
+  bool operator==(const blob_reply&) const = default;
+};
+
+/// Lists a user's photos newest first, older than `before_id` (0 = from the newest).
+struct list_photos_request {
+  std::string owner_username;
+  int64_t before_id = 0;
+  int32_t limit = 20;
+  viewer who;
+  bool operator==(const list_photos_request&) const = default;
+};
+
+/// One page of photos; `next_before_id` is 0 on the last page.
+struct photo_page {
+  std::vector<photo_view> photos;
+  int64_t next_before_id = 0;
+  bool operator==(const photo_page&) const = default;
+};
+
+/// Finds a user's photo by its user-chosen key.
+struct photo_by_key_request {
+  std::string owner_username;
+  std::string key;
+  viewer who;
+  bool operator==(const photo_by_key_request&) const = default;
+};
+
+/// Deletes a photo and all its blobs (owner or admin).
+struct delete_photo_request {
+  int64_t photo_id = 0;
+  viewer who;
+  bool operator==(const delete_photo_request&) const = default;
+};
+
+/// Stores a rendition made by another service (processing).
+struct put_variant_request {
+  int64_t photo_id = 0;
+  std::string name;
+  std::string bytes;
+  std::string content_type;
+  int64_t width = 0;
+  int64_t height = 0;
+  bool operator==(const put_variant_request&) const = default;
+};
+
+/// Moves a photo to "ready" or "failed" (with the reason).
+struct set_status_request {
+  int64_t photo_id = 0;
+  std::string status;
+  std::string reason;
+  bool operator==(const set_status_request&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, viewer& x) {
+  return f(caf::meta::type_name("viewer"), x.user_id, x.username, x.admin);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, variant_info& x) {
+  return f(caf::meta::type_name("variant_info"), x.name, x.content_type, x.size, x.width, x.height);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_view& x) {
+  return f(caf::meta::type_name("photo_view"), x.id, x.owner_id, x.owner_username, x.caption,
+           x.hashtags, x.key, x.visibility, x.content_type, x.size, x.width, x.height, x.sha256,
+           x.status, x.created_at, x.variants);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, upload_request& x) {
+  return f(caf::meta::type_name("upload_request"), x.who, x.bytes, x.caption, x.key, x.visibility);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_photo_request& x) {
+  return f(caf::meta::type_name("get_photo_request"), x.photo_id, x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_blob_request& x) {
+  return f(caf::meta::type_name("get_blob_request"), x.photo_id, x.variant, x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, blob_reply& x) {
+  return f(caf::meta::type_name("blob_reply"), x.bytes, x.content_type, x.sha256, x.is_public);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_photos_request& x) {
+  return f(caf::meta::type_name("list_photos_request"), x.owner_username, x.before_id, x.limit,
+           x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_page& x) {
+  return f(caf::meta::type_name("photo_page"), x.photos, x.next_before_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_by_key_request& x) {
+  return f(caf::meta::type_name("photo_by_key_request"), x.owner_username, x.key, x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delete_photo_request& x) {
+  return f(caf::meta::type_name("delete_photo_request"), x.photo_id, x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, put_variant_request& x) {
+  return f(caf::meta::type_name("put_variant_request"), x.photo_id, x.name, x.bytes, x.content_type,
+           x.width, x.height);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, set_status_request& x) {
+  return f(caf::meta::type_name("set_status_request"), x.photo_id, x.status, x.reason);
+}
+
+/// The media service as a typed actor. Failures are pixhive::make_error values.
+using media_actor = caf::typed_actor<caf::replies_to<upload_request>::with<photo_view>,
+                                     caf::replies_to<get_photo_request>::with<photo_view>,
+                                     caf::replies_to<get_blob_request>::with<blob_reply>,
+                                     caf::replies_to<list_photos_request>::with<photo_page>,
+                                     caf::replies_to<photo_by_key_request>::with<photo_view>,
+                                     caf::replies_to<delete_photo_request>::with<done>,
+                                     caf::replies_to<put_variant_request>::with<done>,
+                                     caf::replies_to<set_status_request>::with<done>,
+                                     caf::replies_to<ping_request>::with<done>>;
+
+/// Registers the media message types with CAF.
+void add_media_types(caf::actor_system_config& cfg);
+
+}  // namespace pixhive::contracts

@@ -1,0 +1,24 @@
+#include "pixhive/contracts/media.hpp"
+
+namespace pixhive::contracts {
+
+void add_media_types(caf::actor_system_config& cfg) {
+  add_common_types(cfg);
+  cfg.add_message_type<viewer>("pixhive.viewer")
+      .add_message_type<variant_info>("pixhive.variant_info")
+      .add_message_type<std::vector<variant_info>>("pixhive.variant_info_list")
+      .add_message_type<photo_view>("pixhive.photo_view")
+      .add_message_type<std::vector<photo_view>>("pixhive.photo_view_list")
+      .add_message_type<upload_request>("pixhive.upload_request")
+      .add_message_type<get_photo_request>("pixhive.get_photo_request")
+      .add_message_type<get_blob_request>("pixhive.get_blob_request")
+      .add_message_type<blob_reply>("pixhive.blob_reply")
+      .add_message_type<list_photos_request>("pixhive.list_photos_request")
+      .add_message_type<photo_page>("pixhive.photo_page")
+      .add_message_type<photo_by_key_request>("pixhive.photo_by_key_request")
+      .add_message_type<delete_photo_request>("pixhive.delete_photo_request")
+      .add_message_type<put_variant_request>("pixhive.put_variant_request")
+      .add_message_type<set_status_request>("pixhive.set_status_request");
+}
+
+}  // namespace pixhive::contracts

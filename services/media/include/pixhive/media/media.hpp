@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "pixhive/bus/bus.hpp"
+#include "pixhive/contracts/media.hpp"
+#include "pixhive/core/config.hpp"
+#include "pixhive/http/router.hpp"
+#include "pixhive/store/blob.hpp"
+#include "pixhive/store/sql.hpp"
+
+namespace pixhive::media {
+
+/// Settings of the media service; declare() documents each one.
+struct media_config {
+  std::string blob_dir;
+  int workers = 2;
+  size_t max_upload_bytes = 25 * 1024 * 1024;
+  int64_t max_pixels = 100'000'000;
+
+  /// Declares the media options.
+  static void declare(options& opts);
+  /// Reads them.
+  static result<media_config> from(const options& opts);
+};
+
+/// Applies the media schema migrations.
+result<void> migrate(store::database& db);
+
+/// Spawns the media service: detached workers (database and blob I/O) behind a front actor.
+contracts::media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                             std::shared_ptr<store::blob_store> blobs,
+                             std::shared_ptr<bus::event_bus> events, const media_config& cfg);
+
+/// Adds the media REST routes (under /api/v1) to `routes`.
+void add_routes(http::router& routes, caf::actor_system& sys, contracts::media_actor service,
+                const media_config& cfg);
+
+}  // namespace pixhive::media

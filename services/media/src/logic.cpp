@@ -1,0 +1,383 @@
+#include "logic.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "pixhive/core/crypto.hpp"
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/log.hpp"
+#include "pixhive/metrics/metrics.hpp"
+#include "sniff.hpp"
+
+namespace pixhive::media {
+
+using namespace contracts;
+
+namespace {
+
+constexpr size_t max_caption_chars = 2200;
+
+const char* photo_columns =
+    "id, owner_id, owner_username, caption, hashtags, photo_key, visibility, content_type, size, "
+    "width, "
+    "height, sha256, status, created_at, blob_key";
+
+photo_view to_photo(const store::row& r) {
+  photo_view p;
+  p.id = r.int_at(0);
+  p.owner_id = r.int_at(1);
+  p.owner_username = r.str_at(2);
+  p.caption = r.str_at(3);
+  auto tags = r.str_at(4);
+  size_t pos = 0;
+  while (pos < tags.size()) {
+    auto next = tags.find(' ', pos);
+    if (next == std::string::npos) next = tags.size();
+    if (next > pos) p.hashtags.push_back(tags.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  p.key = r.str_at(5);
+  p.visibility = r.str_at(6);
+  p.content_type = r.str_at(7);
+  p.size = r.int_at(8);
+  p.width = r.int_at(9);
+  p.height = r.int_at(10);
+  p.sha256 = r.str_at(11);
+  p.status = r.str_at(12);
+  p.created_at = r.int_at(13);
+  return p;
+}
+
+bool may_see(const photo_view& p, const viewer& who) {
+  return p.visibility == "public" || who.admin || (who.user_id != 0 && who.user_id == p.owner_id);
+}
+
+caf::error no_photo() {
+  return make_error(errc::not_found, "photo_not_found", "no such photo");
+}
+
+size_t code_points(const std::string& s) {
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](unsigned char c) { return (c & 0xC0) != 0x80; }));
+}
+
+struct media_metrics {
+  prometheus::Family<prometheus::Counter>& uploads;
+  prometheus::Histogram& upload_bytes;
+  prometheus::Family<prometheus::Histogram>& blob_ops;
+  static media_metrics& get() {
+    static auto& upload_family = prometheus::BuildHistogram()
+                                     .Name("pixhive_media_upload_size_bytes")
+                                     .Help("Size of accepted uploads")
+                                     .Register(metrics::registry());
+    static media_metrics m{
+        prometheus::BuildCounter()
+            .Name("pixhive_media_uploads_total")
+            .Help("Uploads by result")
+            .Register(metrics::registry()),
+        upload_family.Add(
+            {}, prometheus::Histogram::BucketBoundaries{16e3, 64e3, 256e3, 1e6, 4e6, 16e6, 64e6}),
+        prometheus::BuildHistogram()
+            .Name("pixhive_media_blob_operation_seconds")
+            .Help("Blob store operations by backend and operation")
+            .Register(metrics::registry())};
+    return m;
+  }
+  void upload(const char* result) { uploads.Add({{"result", result}}).Increment(); }
+};
+
+/// Times one blob-store call into the histogram.
+template <class F>
+auto timed(store::blob_store& blobs, const char* op, F&& f) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = f();
+  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  media_metrics::get()
+      .blob_ops
+      .Add({{"backend", std::string(blobs.backend())}, {"operation", op}},
+           metrics::latency_buckets())
+      .Observe(secs);
+  return r;
+}
+
+}  // namespace
+
+std::vector<std::string> parse_hashtags(const std::string& caption) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < caption.size(); ++i) {
+    if (caption[i] != '#') continue;
+    std::string tag;
+    size_t j = i + 1;
+    for (; j < caption.size(); ++j) {
+      unsigned char c = caption[j];
+      if (std::isalnum(c) || c == '_')
+        tag += static_cast<char>(std::tolower(c));
+      else if (c >= 0x80)
+        tag += static_cast<char>(c);
+      else
+        break;
+    }
+    if (!tag.empty() && tag.size() <= 100 && seen.insert(tag).second) out.push_back(tag);
+    i = j - 1;
+  }
+  return out;
+}
+
+bool valid_photo_key(const std::string& key) {
+  if (key.empty() || key.size() > 128) return false;
+  return std::all_of(key.begin(), key.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
+             std::shared_ptr<bus::event_bus> events, const media_config& cfg)
+    : db_(std::move(db)), blobs_(std::move(blobs)), events_(std::move(events)), cfg_(cfg) {
+  media_metrics::get();
+}
+
+result<photo_view> logic::upload(upload_request& req) {
+  auto& stats = media_metrics::get();
+  auto reject = [&](caf::error e) -> result<photo_view> {
+    stats.upload("rejected");
+    return e;
+  };
+  if (code_points(req.caption) > max_caption_chars)
+    return reject(make_error(errc::invalid_argument, "caption_too_long",
+                             "caption is longer than 2200 characters"));
+  if (!req.key.empty() && !valid_photo_key(req.key))
+    return reject(
+        make_error(errc::invalid_argument, "invalid_key", "key must match [A-Za-z0-9._-]{1,128}"));
+  if (req.visibility.empty()) req.visibility = "public";
+  if (req.visibility != "public" && req.visibility != "private")
+    return reject(make_error(errc::invalid_argument, "invalid_visibility",
+                             "visibility must be public or private"));
+  auto info = sniff_image(req.bytes);
+  if (!info) return reject(info.error());
+  if (info->width * info->height > cfg_.max_pixels)
+    return reject(make_error(errc::unprocessable, "too_many_pixels",
+                             "the image has " + std::to_string(info->width) + "x" +
+                                 std::to_string(info->height) + " pixels, more than the limit of " +
+                                 std::to_string(cfg_.max_pixels)));
+  photo_view p;
+  p.id = next_id();
+  p.owner_id = req.who.user_id;
+  p.owner_username = req.who.username;
+  p.caption = req.caption;
+  p.hashtags = parse_hashtags(req.caption);
+  p.key = req.key;
+  p.visibility = req.visibility;
+  p.content_type = info->content_type;
+  p.size = static_cast<int64_t>(req.bytes.size());
+  p.width = info->width;
+  p.height = info->height;
+  p.sha256 = crypto::sha256_hex(req.bytes);
+  p.status = "processing";
+  p.created_at = unix_now();
+  auto blob_key = "originals/" + std::to_string(p.id);
+  if (auto r = timed(*blobs_, "put", [&] { return blobs_->put(blob_key, req.bytes); }); !r) {
+    stats.upload("failed");
+    return r.error();
+  }
+  // From here on, a failure removes what was written so nothing is left half-done.
+  auto undo_blob = [&] {
+    (void)timed(*blobs_, "delete", [&] { return blobs_->remove(blob_key); });
+  };
+  std::string tags = " ";
+  for (auto& t : p.hashtags) tags += t + " ";
+  auto inserted = db_->query(
+      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
+      "content_type, "
+      "size, width, height, sha256, status, created_at, blob_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+      "?, ?, ?, ?, ?, ?, ?)",
+      {p.id, p.owner_id, p.owner_username, p.caption, tags,
+       p.key.empty() ? store::value{nullptr} : store::value{p.key}, p.visibility, p.content_type,
+       p.size, p.width, p.height, p.sha256, p.status, p.created_at, blob_key});
+  if (!inserted) {
+    undo_blob();
+    if (to_problem(inserted.error()).kind == errc::conflict) {
+      stats.upload("rejected");
+      return make_error(errc::conflict, "key_taken",
+                        "you already have a photo with the key '" + p.key + "'");
+    }
+    stats.upload("failed");
+    return inserted.error();
+  }
+  nlohmann::json event = {{"photo_id", std::to_string(p.id)},
+                          {"owner_id", std::to_string(p.owner_id)},
+                          {"content_type", p.content_type},
+                          {"width", p.width},
+                          {"height", p.height},
+                          {"blob_key", blob_key}};
+  if (auto r = events_->publish("photo.uploaded", event.dump()); !r) {
+    (void)db_->query("DELETE FROM photos WHERE id = ?", {p.id});
+    undo_blob();
+    stats.upload("failed");
+    return r.error();
+  }
+  stats.upload("accepted");
+  stats.upload_bytes.Observe(static_cast<double>(p.size));
+  log::info("photo_uploaded", {{"photo_id", p.id}, {"owner_id", p.owner_id}, {"bytes", p.size}});
+  return p;
+}
+
+result<void> logic::attach_variants(photo_view& p) {
+  auto rows = db_->query(
+      "SELECT name, content_type, size, width, height FROM photo_variants WHERE photo_id = ? ORDER "
+      "BY name",
+      {p.id});
+  if (!rows) return rows.error();
+  for (auto& r : *rows)
+    p.variants.push_back({r.str_at(0), r.str_at(1), r.int_at(2), r.int_at(3), r.int_at(4)});
+  return caf::unit;
+}
+
+result<photo_view> logic::load(int64_t id, const viewer& who) {
+  auto rows =
+      db_->query(std::string("SELECT ") + photo_columns + " FROM photos WHERE id = ?", {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return no_photo();
+  auto p = to_photo(rows->front());
+  if (!may_see(p, who)) return no_photo();
+  return p;
+}
+
+result<photo_view> logic::get_photo(const get_photo_request& req) {
+  auto p = load(req.photo_id, req.who);
+  if (!p) return p.error();
+  if (auto r = attach_variants(*p); !r) return r.error();
+  return p;
+}
+
+result<blob_reply> logic::get_blob(const get_blob_request& req) {
+  auto p = load(req.photo_id, req.who);
+  if (!p) return p.error();
+  std::string key = "originals/" + std::to_string(p->id);
+  blob_reply out{{}, p->content_type, p->sha256, p->visibility == "public"};
+  if (!req.variant.empty()) {
+    auto rows = db_->query(
+        "SELECT content_type, blob_key FROM photo_variants WHERE photo_id = ? AND name = ?",
+        {p->id, req.variant});
+    if (!rows) return rows.error();
+    if (rows->empty()) return make_error(errc::not_found, "variant_not_found", "no such variant");
+    out.content_type = rows->front().str_at(0);
+    key = rows->front().str_at(1);
+  }
+  auto bytes = timed(*blobs_, "get", [&] { return blobs_->get(key); });
+  if (!bytes) return bytes.error();
+  if (!req.variant.empty()) out.sha256 = crypto::sha256_hex(*bytes);
+  out.bytes = std::move(*bytes);
+  return out;
+}
+
+result<photo_page> logic::list_photos(const list_photos_request& req) {
+  auto limit = std::clamp<int32_t>(req.limit, 1, 100);
+  auto before = req.before_id > 0 ? req.before_id : std::numeric_limits<int64_t>::max();
+  auto rows = db_->query(std::string("SELECT ") + photo_columns +
+                             " FROM photos WHERE owner_username = ? AND id < ? AND (visibility = "
+                             "'public' OR owner_id = "
+                             "? OR ? = 1) ORDER BY id DESC LIMIT ?",
+                         {req.owner_username, before, req.who.user_id,
+                          int64_t{req.who.admin ? 1 : 0}, int64_t{limit + 1}});
+  if (!rows) return rows.error();
+  photo_page page;
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
+    page.photos.push_back(to_photo((*rows)[i]));
+    if (auto r = attach_variants(page.photos.back()); !r) return r.error();
+  }
+  if (rows->size() > static_cast<size_t>(limit)) page.next_before_id = page.photos.back().id;
+  return page;
+}
+
+result<photo_view> logic::by_key(const photo_by_key_request& req) {
+  auto rows = db_->query(std::string("SELECT ") + photo_columns +
+                             " FROM photos WHERE owner_username = ? AND photo_key = ?",
+                         {req.owner_username, req.key});
+  if (!rows) return rows.error();
+  if (rows->empty()) return no_photo();
+  auto p = to_photo(rows->front());
+  if (!may_see(p, req.who)) return no_photo();
+  if (auto r = attach_variants(p); !r) return r.error();
+  return p;
+}
+
+result<done> logic::remove(const delete_photo_request& req) {
+  auto p = load(req.photo_id, req.who);
+  if (!p) return p.error();
+  if (!req.who.admin && req.who.user_id != p->owner_id)
+    return make_error(errc::forbidden, "forbidden",
+                      "only the owner or an admin may delete a photo");
+  auto keys = db_->query("SELECT blob_key FROM photo_variants WHERE photo_id = ?", {p->id});
+  if (!keys) return keys.error();
+  auto deleted = db_->transaction([&](store::connection& c) -> result<void> {
+    if (auto r = c.query("DELETE FROM photo_variants WHERE photo_id = ?", {p->id}); !r)
+      return r.error();
+    if (auto r = c.query("DELETE FROM photos WHERE id = ?", {p->id}); !r) return r.error();
+    return caf::unit;
+  });
+  if (!deleted) return deleted.error();
+  std::vector<std::string> blob_keys{"originals/" + std::to_string(p->id)};
+  for (auto& r : *keys) blob_keys.push_back(r.str_at(0));
+  for (auto& k : blob_keys)
+    if (auto r = timed(*blobs_, "delete", [&] { return blobs_->remove(k); }); !r)
+      log::error("blob_delete_failed", {{"photo_id", p->id}, {"key", k}});
+  nlohmann::json event = {{"photo_id", std::to_string(p->id)},
+                          {"owner_id", std::to_string(p->owner_id)}};
+  if (auto r = events_->publish("photo.deleted", event.dump()); !r)
+    log::error("event_publish_failed", {{"type", "photo.deleted"}, {"photo_id", p->id}});
+  return done{};
+}
+
+result<done> logic::put_variant(put_variant_request& req) {
+  bool name_ok = !req.name.empty() && req.name.size() <= 64 &&
+                 std::all_of(req.name.begin(), req.name.end(), [](unsigned char c) {
+                   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+                 });
+  if (!name_ok)
+    return make_error(errc::invalid_argument, "invalid_variant",
+                      "variant names are [a-z0-9_-]{1,64}");
+  auto exists = db_->query("SELECT 1 FROM photos WHERE id = ?", {req.photo_id});
+  if (!exists) return exists.error();
+  if (exists->empty()) return no_photo();
+  auto key = "variants/" + std::to_string(req.photo_id) + "/" + req.name;
+  if (auto r = timed(*blobs_, "put", [&] { return blobs_->put(key, req.bytes); }); !r)
+    return r.error();
+  auto r = db_->transaction([&](store::connection& c) -> result<void> {
+    if (auto d = c.query("DELETE FROM photo_variants WHERE photo_id = ? AND name = ?",
+                         {req.photo_id, req.name});
+        !d)
+      return d.error();
+    if (auto i = c.query("INSERT INTO photo_variants (photo_id, name, content_type, size, width, "
+                         "height, blob_key) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         {req.photo_id, req.name, req.content_type,
+                          static_cast<int64_t>(req.bytes.size()), req.width, req.height, key});
+        !i)
+      return i.error();
+    return caf::unit;
+  });
+  if (!r) return r.error();
+  return done{};
+}
+
+result<done> logic::set_status(const set_status_request& req) {
+  if (req.status != "ready" && req.status != "failed" && req.status != "processing")
+    return make_error(errc::invalid_argument, "invalid_status",
+                      "status must be processing, ready or failed");
+  auto r = db_->query("UPDATE photos SET status = ?, status_reason = ? WHERE id = ? RETURNING id",
+                      {req.status, req.reason, req.photo_id});
+  if (!r) return r.error();
+  if (r->empty()) return no_photo();
+  return done{};
+}
+
+result<done> logic::ping() {
+  auto r = db_->query("SELECT 1");
+  if (!r) return r.error();
+  return done{};
+}
+
+}  // namespace pixhive::media

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "pixhive/media/media.hpp"
+
+namespace pixhive::media {
+
+/// The media rules over the database, the blob store and the bus; every call blocks, so it
+/// runs inside a detached worker actor.
+class logic {
+ public:
+  logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
+        std::shared_ptr<bus::event_bus> events, const media_config& cfg);
+
+  result<contracts::photo_view> upload(contracts::upload_request& req);
+  result<contracts::photo_view> get_photo(const contracts::get_photo_request& req);
+  result<contracts::blob_reply> get_blob(const contracts::get_blob_request& req);
+  result<contracts::photo_page> list_photos(const contracts::list_photos_request& req);
+  result<contracts::photo_view> by_key(const contracts::photo_by_key_request& req);
+  result<contracts::done> remove(const contracts::delete_photo_request& req);
+  result<contracts::done> put_variant(contracts::put_variant_request& req);
+  result<contracts::done> set_status(const contracts::set_status_request& req);
+  result<contracts::done> ping();
+
+ private:
+  result<contracts::photo_view> load(int64_t id, const contracts::viewer& who);
+  result<void> attach_variants(contracts::photo_view& p);
+
+  std::shared_ptr<store::database> db_;
+  std::shared_ptr<store::blob_store> blobs_;
+  std::shared_ptr<bus::event_bus> events_;
+  media_config cfg_;
+};
+
+/// Parses `#hashtags` from a caption: ASCII letters and digits, '_' and any non-ASCII
+/// character count as tag characters; ASCII is lower-cased; duplicates are dropped.
+std::vector<std::string> parse_hashtags(const std::string& caption);
+
+/// True when `key` matches [A-Za-z0-9._-]{1,128}.
+bool valid_photo_key(const std::string& key);
+
+}  // namespace pixhive::media

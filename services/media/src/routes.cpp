@@ -1,0 +1,209 @@
+#include <charconv>
+
+#include "pixhive/core/ask.hpp"
+#include "pixhive/http/bytes.hpp"
+#include "pixhive/http/json.hpp"
+#include "pixhive/http/multipart.hpp"
+#include "pixhive/media/media.hpp"
+
+namespace pixhive::media {
+
+using namespace contracts;
+using http::bhttp::verb;
+using nlohmann::json;
+using ctx_ptr = std::shared_ptr<http::context>;
+
+namespace {
+
+json photo_json(const photo_view& p) {
+  auto base = "/api/v1/photos/" + std::to_string(p.id);
+  json variants = json::array();
+  for (const auto& v : p.variants)
+    variants.push_back({{"name", v.name},
+                        {"content_type", v.content_type},
+                        {"size", v.size},
+                        {"width", v.width},
+                        {"height", v.height},
+                        {"url", base + "/variants/" + v.name}});
+  return {{"id", std::to_string(p.id)},
+          {"owner", {{"id", std::to_string(p.owner_id)}, {"username", p.owner_username}}},
+          {"caption", p.caption},
+          {"hashtags", p.hashtags},
+          {"key", p.key.empty() ? json(nullptr) : json(p.key)},
+          {"visibility", p.visibility},
+          {"content_type", p.content_type},
+          {"size", p.size},
+          {"width", p.width},
+          {"height", p.height},
+          {"sha256", p.sha256},
+          {"status", p.status},
+          {"created_at", p.created_at},
+          {"original_url", base + "/original"},
+          {"variants", variants}};
+}
+
+viewer viewer_of(const http::context& ctx) {
+  if (!ctx.user) return {};
+  return {ctx.user->user_id, ctx.user->username, ctx.user->role == "admin"};
+}
+
+result<int64_t> parse_id(const std::string& text, const char* what) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v <= 0)
+    return http::bad_request("invalid_" + std::string(what),
+                             std::string(what) + " must be a positive integer");
+  return v;
+}
+
+/// Sends requests to the media actor and renders replies or errors.
+struct binder {
+  caf::actor_system* sys;
+  media_actor svc;
+
+  template <class Reply, class Request, class Render>
+  void call(http::responder respond, Request req, Render render) const {
+    ask(
+        *sys, svc, [respond, render](Reply& r) { respond(render(r)); },
+        [respond](caf::error& e) { respond(http::error_response(e)); }, std::move(req));
+  }
+};
+
+/// Builds an upload request from a multipart form or a raw image body.
+result<upload_request> read_upload(http::context& ctx) {
+  upload_request req;
+  req.who = viewer_of(ctx);
+  auto type = std::string(ctx.req[http::bhttp::field::content_type]);
+  auto mime = type.substr(0, type.find(';'));
+  if (boost::beast::iequals(mime, "multipart/form-data")) {
+    auto parts = http::parse_multipart(ctx.req.body(), type);
+    if (!parts) return parts.error();
+    bool have_file = false;
+    for (auto& p : *parts) {
+      if (p.name == "file") {
+        req.bytes.assign(p.data);
+        have_file = true;
+      } else if (p.name == "caption") {
+        req.caption.assign(p.data);
+      } else if (p.name == "key") {
+        req.key.assign(p.data);
+      } else if (p.name == "visibility") {
+        req.visibility.assign(p.data);
+      }
+    }
+    if (!have_file) return http::bad_request("missing_field", "the form needs a 'file' part");
+    return req;
+  }
+  if (mime.rfind("image/", 0) == 0 || boost::beast::iequals(mime, "application/octet-stream")) {
+    req.bytes = std::move(ctx.req.body());
+    req.caption = ctx.query_or("caption");
+    req.key = ctx.query_or("key");
+    req.visibility = ctx.query_or("visibility", "public");
+    return req;
+  }
+  return make_error(errc::unsupported_media_type, "unsupported_media_type",
+                    "upload as multipart/form-data (field 'file') or as a raw image/* body");
+}
+
+}  // namespace
+
+void add_routes(http::router& routes, caf::actor_system& sys, media_actor service,
+                const media_config& cfg) {
+  binder b{&sys, service};
+  http::route_options upload_opts{cfg.max_upload_bytes, http::access::user};
+  http::route_options read_opts{64 * 1024, http::access::optional_user};
+  http::route_options user_opts{64 * 1024, http::access::user};
+
+  routes.add(
+      verb::post, "/api/v1/photos",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto req = read_upload(*ctx);
+        if (!req) return respond(http::error_response(req.error()));
+        b.call<photo_view>(respond, std::move(*req),
+                           [](photo_view& p) { return http::json_response(201, photo_json(p)); });
+      },
+      upload_opts);
+
+  routes.add(
+      verb::get, "/api/v1/photos/{id}",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto id = parse_id(ctx->params.at("id"), "id");
+        if (!id) return respond(http::error_response(id.error()));
+        b.call<photo_view>(respond, get_photo_request{*id, viewer_of(*ctx)},
+                           [](photo_view& p) { return http::json_response(200, photo_json(p)); });
+      },
+      read_opts);
+
+  auto serve_blob = [b](ctx_ptr ctx, http::responder respond, std::string variant) {
+    auto id = parse_id(ctx->params.at("id"), "id");
+    if (!id) return respond(http::error_response(id.error()));
+    b.call<blob_reply>(
+        respond, get_blob_request{*id, std::move(variant), viewer_of(*ctx)}, [ctx](blob_reply& r) {
+          return http::serve_bytes(ctx->req, std::move(r.bytes), r.content_type, r.sha256,
+                                   r.is_public ? http::cache_scope::public_immutable
+                                               : http::cache_scope::private_revalidate);
+        });
+  };
+  routes.add(
+      verb::get, "/api/v1/photos/{id}/original",
+      [serve_blob](ctx_ptr ctx, http::responder respond) {
+        serve_blob(ctx, std::move(respond), "");
+      },
+      read_opts);
+  routes.add(
+      verb::get, "/api/v1/photos/{id}/variants/{name}",
+      [serve_blob](ctx_ptr ctx, http::responder respond) {
+        auto name = ctx->params.at("name");
+        serve_blob(ctx, std::move(respond), std::move(name));
+      },
+      read_opts);
+
+  routes.add(
+      verb::delete_, "/api/v1/photos/{id}",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto id = parse_id(ctx->params.at("id"), "id");
+        if (!id) return respond(http::error_response(id.error()));
+        b.call<done>(respond, delete_photo_request{*id, viewer_of(*ctx)}, [](done&) {
+          return http::response{http::bhttp::status::no_content, 11};
+        });
+      },
+      user_opts);
+
+  routes.add(
+      verb::get, "/api/v1/users/{username}/photos",
+      [b](ctx_ptr ctx, http::responder respond) {
+        list_photos_request req{ctx->params.at("username"), 0, 20, viewer_of(*ctx)};
+        if (auto cursor = ctx->query_or("cursor"); !cursor.empty()) {
+          auto id = parse_id(cursor, "cursor");
+          if (!id) return respond(http::error_response(id.error()));
+          req.before_id = *id;
+        }
+        if (auto limit = ctx->query_or("limit"); !limit.empty()) {
+          auto n = parse_id(limit, "limit");
+          if (!n || *n > 100)
+            return respond(
+                http::error_response(http::bad_request("invalid_limit", "limit must be 1..100")));
+          req.limit = static_cast<int32_t>(*n);
+        }
+        b.call<photo_page>(respond, std::move(req), [](photo_page& page) {
+          json photos = json::array();
+          for (const auto& p : page.photos) photos.push_back(photo_json(p));
+          auto next =
+              page.next_before_id ? json(std::to_string(page.next_before_id)) : json(nullptr);
+          return http::json_response(200, {{"photos", photos}, {"next_cursor", next}});
+        });
+      },
+      read_opts);
+
+  routes.add(
+      verb::get, "/api/v1/users/{username}/photos/by-key/{key}",
+      [b](ctx_ptr ctx, http::responder respond) {
+        b.call<photo_view>(respond,
+                           photo_by_key_request{ctx->params.at("username"), ctx->params.at("key"),
+                                                viewer_of(*ctx)},
+                           [](photo_view& p) { return http::json_response(200, photo_json(p)); });
+      },
+      read_opts);
+}
+
+}  // namespace pixhive::media

@@ -1,0 +1,135 @@
+#include <caf/all.hpp>
+
+#include "logic.hpp"
+#include "pixhive/media/media.hpp"
+
+namespace pixhive::media {
+
+using namespace contracts;
+
+void media_config::declare(options& opts) {
+  opts.add("blob-dir", "", "folder for photo blobs (default: <data-dir>/blobs)")
+      .add("media-workers", "2",
+           "media worker actors, each with its own thread for database and blob I/O")
+      .add("max-upload-mb", "25", "largest accepted upload in MiB; larger bodies get 413 unread")
+      .add("max-megapixels", "100",
+           "largest accepted image in megapixels, read from the header before decoding");
+}
+
+result<media_config> media_config::from(const options& opts) {
+  media_config cfg;
+  cfg.blob_dir =
+      opts.get("blob-dir").empty() ? opts.get("data-dir") + "/blobs" : opts.get("blob-dir");
+  auto workers = opts.get_int("media-workers");
+  if (!workers) return workers.error();
+  if (*workers < 1 || *workers > 64)
+    return make_error(errc::invalid_argument, "bad_config", "option --media-workers must be 1..64");
+  cfg.workers = static_cast<int>(*workers);
+  auto upload = opts.get_int("max-upload-mb");
+  if (!upload) return upload.error();
+  if (*upload < 1 || *upload > 4096)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --max-upload-mb must be 1..4096");
+  cfg.max_upload_bytes = static_cast<size_t>(*upload) * 1024 * 1024;
+  auto mp = opts.get_int("max-megapixels");
+  if (!mp) return mp.error();
+  if (*mp < 1)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --max-megapixels must be at least 1");
+  cfg.max_pixels = *mp * 1'000'000;
+  return cfg;
+}
+
+result<void> migrate(store::database& db) {
+  static const std::vector<store::migration> steps{{1, R"sql(
+CREATE TABLE photos (
+  id BIGINT PRIMARY KEY,
+  owner_id BIGINT NOT NULL,
+  owner_username TEXT NOT NULL,
+  caption TEXT NOT NULL,
+  hashtags TEXT NOT NULL,
+  photo_key TEXT,
+  visibility TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  width BIGINT NOT NULL,
+  height BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  status TEXT NOT NULL,
+  status_reason TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  blob_key TEXT NOT NULL,
+  UNIQUE (owner_id, photo_key)
+);
+CREATE INDEX photos_owner ON photos (owner_username, id);
+CREATE TABLE photo_variants (
+  photo_id BIGINT NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  width BIGINT NOT NULL,
+  height BIGINT NOT NULL,
+  blob_key TEXT NOT NULL,
+  PRIMARY KEY (photo_id, name)
+);
+)sql"}};
+  return store::migrate(db, "media", steps);
+}
+
+namespace {
+
+media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> impl) {
+  // Blocking database and blob I/O: the worker is detached, so only its own thread waits.
+  return {
+      [impl](upload_request& r) -> caf::result<photo_view> { return impl->upload(r); },
+      [impl](get_photo_request& r) -> caf::result<photo_view> { return impl->get_photo(r); },
+      [impl](get_blob_request& r) -> caf::result<blob_reply> { return impl->get_blob(r); },
+      [impl](list_photos_request& r) -> caf::result<photo_page> { return impl->list_photos(r); },
+      [impl](photo_by_key_request& r) -> caf::result<photo_view> { return impl->by_key(r); },
+      [impl](delete_photo_request& r) -> caf::result<done> { return impl->remove(r); },
+      [impl](put_variant_request& r) -> caf::result<done> { return impl->put_variant(r); },
+      [impl](set_status_request& r) -> caf::result<done> { return impl->set_status(r); },
+      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
+  };
+}
+
+struct front_state {
+  std::vector<media_actor> workers;
+  media_actor health;
+  size_t next = 0;
+  const media_actor& pick() { return workers[next++ % workers.size()]; }
+};
+
+media_actor::behavior_type front(media_actor::stateful_pointer<front_state> self,
+                                 std::vector<media_actor> workers, media_actor health) {
+  self->state.workers = std::move(workers);
+  self->state.health = std::move(health);
+  for (auto& w : self->state.workers) self->link_to(w);
+  self->link_to(self->state.health);
+  auto fwd = [self](auto& msg) { return self->delegate(self->state.pick(), std::move(msg)); };
+  return {
+      [fwd](upload_request& r) { return fwd(r); },
+      [fwd](get_photo_request& r) { return fwd(r); },
+      [fwd](get_blob_request& r) { return fwd(r); },
+      [fwd](list_photos_request& r) { return fwd(r); },
+      [fwd](photo_by_key_request& r) { return fwd(r); },
+      [fwd](delete_photo_request& r) { return fwd(r); },
+      [fwd](put_variant_request& r) { return fwd(r); },
+      [fwd](set_status_request& r) { return fwd(r); },
+      [self](ping_request& r) { return self->delegate(self->state.health, std::move(r)); },
+  };
+}
+
+}  // namespace
+
+media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                  std::shared_ptr<store::blob_store> blobs, std::shared_ptr<bus::event_bus> events,
+                  const media_config& cfg) {
+  auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), std::move(events), cfg);
+  std::vector<media_actor> workers;
+  for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));
+  auto health = sys.spawn<caf::detached>(worker, impl);
+  return sys.spawn(front, std::move(workers), std::move(health));
+}
+
+}  // namespace pixhive::media
