@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 #include "pixhive/store/sql.hpp"
 
 namespace pixhive::testing {
@@ -237,6 +239,29 @@ bool can_connect(uint16_t port) {
   boost::system::error_code ec;
   s.connect(tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
   return !ec;
+}
+
+std::string create_and_login(pixhive_server& server, const std::string& name, bool admin,
+                             const std::string& password) {
+  std::vector<std::string> argv{
+      pixhive_binary(), "admin",       "create-user", "--data-dir",          server.data_dir(),
+      "--username",     name,          "--email",     name + "@example.com", "--password",
+      password,         "--log-level", "warn"};
+  argv.insert(argv.end(), server.args().begin(), server.args().end());
+  if (admin) argv.push_back("--admin");
+  child_process cli{argv};
+  auto rc = cli.wait_exit();
+  if (rc != 0) {
+    ADD_FAILURE() << "create-user failed: " << cli.output();
+    return {};
+  }
+  auto r = call(server.port(), bhttp::verb::post, "/api/v1/auth/login",
+                {{"login", name}, {"password", password}});
+  if (r.status != 200) {
+    ADD_FAILURE() << "login failed: " << r.body;
+    return {};
+  }
+  return r.json()["access_token"].get<std::string>();
 }
 
 std::string latest_code(const std::string& data_dir, const std::string& email) {

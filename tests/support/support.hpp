@@ -123,6 +123,11 @@ reply call(uint16_t port, bhttp::verb method, const std::string& target,
 /// True when a TCP connection to 127.0.0.1:port is accepted.
 bool can_connect(uint16_t port);
 
+/// Creates a verified user through `pixhive admin create-user` against `server`'s stores and
+/// logs it in; returns the access token ("" and a test failure when either step fails).
+std::string create_and_login(pixhive_server& server, const std::string& name, bool admin = false,
+                             const std::string& password = "correct horse battery");
+
 /// Reads the newest verification code written to `<data_dir>/outbox` for `email`.
 std::string latest_code(const std::string& data_dir, const std::string& email);
 

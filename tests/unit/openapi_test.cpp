@@ -9,6 +9,7 @@
 
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/http/server.hpp"
+#include "pixhive/media/media.hpp"
 
 using namespace pixhive;
 
@@ -51,6 +52,7 @@ TEST(openapi, every_route_is_documented) {
   caf::actor_system sys{cfg};
   auto routes = std::make_shared<http::router>();
   auth::add_routes(*routes, sys, contracts::auth_actor{});
+  media::add_routes(*routes, sys, contracts::media_actor{}, media::media_config{});
   http::server srv{http::server_config{}, routes};
   srv.add_standard_routes(nullptr);
   auto documented = documented_operations();

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pixhive::testing {
+
+/// An uncompressed 24-bit BMP of `w`×`h` pixels filled with `shade`.
+inline std::string make_bmp(uint32_t w, uint32_t h, char shade = '\x40') {
+  auto le32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff),
+                       static_cast<char>((v >> 16) & 0xff), static_cast<char>(v >> 24)};
+  };
+  uint32_t row = (w * 3 + 3) / 4 * 4;
+  uint32_t data = row * h;
+  std::string s = "BM" + le32(54 + data) + le32(0) + le32(54) + le32(40) + le32(w) + le32(h);
+  s += std::string("\x01\x00\x18\x00", 4) + le32(0) + le32(data) + le32(2835) + le32(2835) +
+       le32(0) + le32(0);
+  s += std::string(data, shade);
+  return s;
+}
+
+/// A GIF whose header claims `w`×`h` pixels (the image itself is one pixel).
+inline std::string make_gif(uint16_t w, uint16_t h) {
+  std::string s = "GIF89a";
+  s += static_cast<char>(w & 0xff);
+  s += static_cast<char>(w >> 8);
+  s += static_cast<char>(h & 0xff);
+  s += static_cast<char>(h >> 8);
+  s += std::string(
+      "\x80\x00\x00\x00\x00\x00\xff\xff\xff\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01"
+      "\x00\x3b",
+      25);
+  return s;
+}
+
+}  // namespace pixhive::testing
