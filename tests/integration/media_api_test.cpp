@@ -220,3 +220,59 @@ TEST_F(media_api, delete_is_for_the_owner_and_removes_the_blobs) {
                 .status,
             404);
 }
+
+TEST_F(media_api, admins_see_and_tune_the_cache_and_stats) {
+  auto admin = create_and_login(*server_, "root", true);
+  auto image = make_bmp(16, 16);
+  auto up = upload_raw(alice_, image);
+  ASSERT_EQ(up.status, 201);
+  auto id = up.json()["id"].get<std::string>();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(get("/api/v1/photos/" + id + "/original").body, image);
+
+  auto cache = get("/api/v1/admin/cache", admin);
+  ASSERT_EQ(cache.status, 200) << cache.body;
+  auto c = cache.json();
+  EXPECT_EQ(c["items"], 1);
+  EXPECT_EQ(c["bytes"], image.size());
+  EXPECT_EQ(c["misses"], 1);
+  EXPECT_EQ(c["hits"], 2);
+  EXPECT_NEAR(c["hit_rate"].get<double>(), 2.0 / 3.0, 1e-9);
+  EXPECT_EQ(c["policy"], "lru");
+  EXPECT_EQ(c["capacity_mb"], 256);
+  EXPECT_EQ(get("/api/v1/admin/cache", alice_).status, 403);
+
+  auto put_cache = [&](const json& body) {
+    http_connection conn{port()};
+    return conn.request(
+        verb::put, "/api/v1/admin/cache", body.dump(),
+        {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + admin}});
+  };
+  auto tuned = put_cache({{"capacity_mb", 1}, {"policy", "random"}});
+  ASSERT_EQ(tuned.status, 200) << tuned.body;
+  EXPECT_EQ(tuned.json()["policy"], "random");
+  EXPECT_EQ(tuned.json()["capacity_mb"], 1);
+  EXPECT_EQ(tuned.json()["items"], 1);
+  EXPECT_EQ(put_cache({{"capacity_mb", 1}, {"policy", "fifo"}}).status, 400);
+  EXPECT_EQ(put_cache({{"capacity_mb", "big"}, {"policy", "lru"}}).status, 400);
+  http_connection conn{port()};
+  auto cleared = conn.request(verb::delete_, "/api/v1/admin/cache", {},
+                              {{"Authorization", "Bearer " + admin}});
+  ASSERT_EQ(cleared.status, 200);
+  EXPECT_EQ(cleared.json()["items"], 0);
+  EXPECT_EQ(cleared.json()["hits"], 2) << "clearing keeps the counters";
+
+  auto stats = get("/api/v1/admin/stats", admin);
+  ASSERT_EQ(stats.status, 200) << stats.body;
+  EXPECT_EQ(stats.json()["photos"], 1);
+  EXPECT_EQ(stats.json()["bytes_stored"], image.size());
+  EXPECT_EQ(stats.json()["by_status"]["processing"], 1);
+  EXPECT_EQ(stats.json()["uploads_last_hour"], 1);
+  EXPECT_EQ(stats.json()["uploads_last_day"], 1);
+
+  auto metrics = get("/metrics").body;
+  EXPECT_NE(metrics.find("pixhive_media_cache_hits_total 2"), std::string::npos);
+  EXPECT_NE(metrics.find("pixhive_media_uploads_total{result=\"accepted\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find(
+                "pixhive_media_blob_operation_seconds_count{backend=\"folder\",operation=\"put\"}"),
+            std::string::npos);
+}

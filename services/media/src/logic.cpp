@@ -135,7 +135,11 @@ bool valid_photo_key(const std::string& key) {
 
 logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
              std::shared_ptr<bus::event_bus> events, const media_config& cfg)
-    : db_(std::move(db)), blobs_(std::move(blobs)), events_(std::move(events)), cfg_(cfg) {
+    : db_(std::move(db)),
+      blobs_(std::move(blobs)),
+      events_(std::move(events)),
+      cfg_(cfg),
+      cache_(cfg.cache_bytes, cfg.cache_policy_lru ? cache_policy::lru : cache_policy::random) {
   media_metrics::get();
 }
 
@@ -266,11 +270,18 @@ result<blob_reply> logic::get_blob(const get_blob_request& req) {
     out.content_type = rows->front().str_at(0);
     key = rows->front().str_at(1);
   }
-  auto bytes = timed(*blobs_, "get", [&] { return blobs_->get(key); });
+  auto bytes = read_blob(key);
   if (!bytes) return bytes.error();
   if (!req.variant.empty()) out.sha256 = crypto::sha256_hex(*bytes);
   out.bytes = std::move(*bytes);
   return out;
+}
+
+result<std::string> logic::read_blob(const std::string& key) {
+  if (auto hit = cache_.get(key)) return std::move(*hit);
+  auto bytes = timed(*blobs_, "get", [&] { return blobs_->get(key); });
+  if (bytes) cache_.put(key, *bytes);
+  return bytes;
 }
 
 result<photo_page> logic::list_photos(const list_photos_request& req) {
@@ -321,6 +332,7 @@ result<done> logic::remove(const delete_photo_request& req) {
   if (!deleted) return deleted.error();
   std::vector<std::string> blob_keys{"originals/" + std::to_string(p->id)};
   for (auto& r : *keys) blob_keys.push_back(r.str_at(0));
+  for (auto& k : blob_keys) cache_.erase(k);
   for (auto& k : blob_keys)
     if (auto r = timed(*blobs_, "delete", [&] { return blobs_->remove(k); }); !r)
       log::error("blob_delete_failed", {{"photo_id", p->id}, {"key", k}});
@@ -372,6 +384,53 @@ result<done> logic::set_status(const set_status_request& req) {
   if (!r) return r.error();
   if (r->empty()) return no_photo();
   return done{};
+}
+
+cache_stats logic::cache_figures() {
+  auto s = cache_.snapshot();
+  return cache_stats{
+      s.items,  s.bytes,    s.capacity_bytes / (1024 * 1024), to_string(s.policy), s.hits,
+      s.misses, s.evictions};
+}
+
+result<cache_stats> logic::configure_cache(const configure_cache_request& req) {
+  auto policy = parse_cache_policy(req.policy);
+  if (!policy)
+    return make_error(errc::invalid_argument, "invalid_policy", "policy must be lru or random");
+  if (req.capacity_mb < 0 || req.capacity_mb > 1024 * 1024)
+    return make_error(errc::invalid_argument, "invalid_capacity", "capacity_mb must be 0..1048576");
+  cache_.configure(static_cast<size_t>(req.capacity_mb) * 1024 * 1024, *policy);
+  log::info("cache_configured", {{"capacity_mb", req.capacity_mb}, {"policy", req.policy}});
+  return cache_figures();
+}
+
+cache_stats logic::clear_cache() {
+  cache_.clear();
+  return cache_figures();
+}
+
+result<media_stats> logic::stats() {
+  media_stats out;
+  auto now = unix_now();
+  auto totals = db_->query(
+      "SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE "
+      "0 END), 0), "
+      "COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0) FROM photos",
+      {now - 3600, now - 86400});
+  if (!totals) return totals.error();
+  const auto& t = totals->front();
+  out.photos = t.int_at(0);
+  out.bytes = t.int_at(1);
+  out.uploads_last_hour = t.int_at(2);
+  out.uploads_last_day = t.int_at(3);
+  auto variants = db_->query("SELECT COALESCE(SUM(size), 0) FROM photo_variants");
+  if (!variants) return variants.error();
+  out.bytes += variants->front().int_at(0);
+  auto by_status =
+      db_->query("SELECT status, COUNT(*) FROM photos GROUP BY status ORDER BY status");
+  if (!by_status) return by_status.error();
+  for (auto& r : *by_status) out.by_status.push_back({r.str_at(0), r.int_at(1)});
+  return out;
 }
 
 result<done> logic::ping() {

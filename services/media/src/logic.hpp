@@ -1,5 +1,6 @@
 #pragma once
 
+#include "blob_cache.hpp"
 #include "pixhive/media/media.hpp"
 
 namespace pixhive::media {
@@ -20,15 +21,21 @@ class logic {
   result<contracts::done> put_variant(contracts::put_variant_request& req);
   result<contracts::done> set_status(const contracts::set_status_request& req);
   result<contracts::done> ping();
+  contracts::cache_stats cache_figures();
+  result<contracts::cache_stats> configure_cache(const contracts::configure_cache_request& req);
+  contracts::cache_stats clear_cache();
+  result<contracts::media_stats> stats();
 
  private:
   result<contracts::photo_view> load(int64_t id, const contracts::viewer& who);
   result<void> attach_variants(contracts::photo_view& p);
+  result<std::string> read_blob(const std::string& key);
 
   std::shared_ptr<store::database> db_;
   std::shared_ptr<store::blob_store> blobs_;
   std::shared_ptr<bus::event_bus> events_;
   media_config cfg_;
+  blob_cache cache_;
 };
 
 /// Parses `#hashtags` from a caption: ASCII letters and digits, '_' and any non-ASCII

@@ -105,11 +105,73 @@ result<upload_request> read_upload(http::context& ctx) {
                     "upload as multipart/form-data (field 'file') or as a raw image/* body");
 }
 
+json cache_json(const cache_stats& s) {
+  auto lookups = s.hits + s.misses;
+  return {{"items", s.items},
+          {"bytes", s.bytes},
+          {"capacity_mb", s.capacity_mb},
+          {"policy", s.policy},
+          {"hits", s.hits},
+          {"misses", s.misses},
+          {"hit_rate", lookups ? static_cast<double>(s.hits) / static_cast<double>(lookups) : 0.0},
+          {"evictions", s.evictions}};
+}
+
+void add_admin_routes(http::router& routes, const binder& b) {
+  http::route_options admin_opts{16 * 1024, http::access::admin};
+  auto render_cache = [](cache_stats& s) { return http::json_response(200, cache_json(s)); };
+  routes.add(
+      verb::get, "/api/v1/admin/cache",
+      [b, render_cache](ctx_ptr, http::responder respond) {
+        b.call<cache_stats>(respond, cache_stats_request{}, render_cache);
+      },
+      admin_opts);
+  routes.add(
+      verb::put, "/api/v1/admin/cache",
+      [b, render_cache](ctx_ptr ctx, http::responder respond) {
+        auto body = http::json_body(*ctx);
+        if (!body) return respond(http::error_response(body.error()));
+        auto cap = body->find("capacity_mb");
+        auto pol = body->find("policy");
+        if (cap == body->end() || !cap->is_number_integer())
+          return respond(http::error_response(
+              http::bad_request("invalid_field", "capacity_mb must be an integer")));
+        if (pol == body->end() || !pol->is_string())
+          return respond(http::error_response(
+              http::bad_request("invalid_field", "policy must be lru or random")));
+        b.call<cache_stats>(respond,
+                            configure_cache_request{cap->get<int64_t>(), pol->get<std::string>()},
+                            render_cache);
+      },
+      admin_opts);
+  routes.add(
+      verb::delete_, "/api/v1/admin/cache",
+      [b, render_cache](ctx_ptr, http::responder respond) {
+        b.call<cache_stats>(respond, clear_cache_request{}, render_cache);
+      },
+      admin_opts);
+  routes.add(
+      verb::get, "/api/v1/admin/stats",
+      [b](ctx_ptr, http::responder respond) {
+        b.call<media_stats>(respond, media_stats_request{}, [](media_stats& s) {
+          json by_status = json::object();
+          for (auto& c : s.by_status) by_status[c.status] = c.count;
+          return http::json_response(200, {{"photos", s.photos},
+                                           {"bytes_stored", s.bytes},
+                                           {"by_status", by_status},
+                                           {"uploads_last_hour", s.uploads_last_hour},
+                                           {"uploads_last_day", s.uploads_last_day}});
+        });
+      },
+      admin_opts);
+}
+
 }  // namespace
 
 void add_routes(http::router& routes, caf::actor_system& sys, media_actor service,
                 const media_config& cfg) {
   binder b{&sys, service};
+  add_admin_routes(routes, b);
   http::route_options upload_opts{cfg.max_upload_bytes, http::access::user};
   http::route_options read_opts{64 * 1024, http::access::optional_user};
   http::route_options user_opts{64 * 1024, http::access::user};

@@ -13,7 +13,9 @@ void media_config::declare(options& opts) {
            "media worker actors, each with its own thread for database and blob I/O")
       .add("max-upload-mb", "25", "largest accepted upload in MiB; larger bodies get 413 unread")
       .add("max-megapixels", "100",
-           "largest accepted image in megapixels, read from the header before decoding");
+           "largest accepted image in megapixels, read from the header before decoding")
+      .add("cache-mb", "256", "capacity of the in-memory hot-blob cache in MiB (0 turns it off)")
+      .add("cache-policy", "lru", "which blob the cache evicts when full: lru or random");
 }
 
 result<media_config> media_config::from(const options& opts) {
@@ -37,6 +39,15 @@ result<media_config> media_config::from(const options& opts) {
     return make_error(errc::invalid_argument, "bad_config",
                       "option --max-megapixels must be at least 1");
   cfg.max_pixels = *mp * 1'000'000;
+  auto cache = opts.get_int("cache-mb");
+  if (!cache) return cache.error();
+  if (*cache < 0)
+    return make_error(errc::invalid_argument, "bad_config", "option --cache-mb must be at least 0");
+  cfg.cache_bytes = static_cast<size_t>(*cache) * 1024 * 1024;
+  if (opts.get("cache-policy") != "lru" && opts.get("cache-policy") != "random")
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --cache-policy must be lru or random");
+  cfg.cache_policy_lru = opts.get("cache-policy") == "lru";
   return cfg;
 }
 
@@ -89,6 +100,12 @@ media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> i
       [impl](delete_photo_request& r) -> caf::result<done> { return impl->remove(r); },
       [impl](put_variant_request& r) -> caf::result<done> { return impl->put_variant(r); },
       [impl](set_status_request& r) -> caf::result<done> { return impl->set_status(r); },
+      [impl](cache_stats_request&) -> caf::result<cache_stats> { return impl->cache_figures(); },
+      [impl](configure_cache_request& r) -> caf::result<cache_stats> {
+        return impl->configure_cache(r);
+      },
+      [impl](clear_cache_request&) -> caf::result<cache_stats> { return impl->clear_cache(); },
+      [impl](media_stats_request&) -> caf::result<media_stats> { return impl->stats(); },
       [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
   };
 }
@@ -116,6 +133,10 @@ media_actor::behavior_type front(media_actor::stateful_pointer<front_state> self
       [fwd](delete_photo_request& r) { return fwd(r); },
       [fwd](put_variant_request& r) { return fwd(r); },
       [fwd](set_status_request& r) { return fwd(r); },
+      [fwd](cache_stats_request& r) { return fwd(r); },
+      [fwd](configure_cache_request& r) { return fwd(r); },
+      [fwd](clear_cache_request& r) { return fwd(r); },
+      [fwd](media_stats_request& r) { return fwd(r); },
       [self](ping_request& r) { return self->delegate(self->state.health, std::move(r)); },
   };
 }

@@ -136,6 +136,87 @@ struct set_status_request {
   bool operator==(const set_status_request&) const = default;
 };
 
+/// Reads the hot-blob cache's figures.
+struct cache_stats_request {
+  bool operator==(const cache_stats_request&) const = default;
+};
+
+/// Changes the hot-blob cache's capacity and policy ("lru" or "random") at run time.
+struct configure_cache_request {
+  int64_t capacity_mb = 0;
+  std::string policy;
+  bool operator==(const configure_cache_request&) const = default;
+};
+
+/// Empties the hot-blob cache.
+struct clear_cache_request {
+  bool operator==(const clear_cache_request&) const = default;
+};
+
+/// The hot-blob cache's figures.
+struct cache_stats {
+  int64_t items = 0;
+  int64_t bytes = 0;
+  int64_t capacity_mb = 0;
+  std::string policy;
+  int64_t hits = 0;
+  int64_t misses = 0;
+  int64_t evictions = 0;
+  bool operator==(const cache_stats&) const = default;
+};
+
+/// Reads storage statistics.
+struct media_stats_request {
+  bool operator==(const media_stats_request&) const = default;
+};
+
+/// How many photos have one status.
+struct status_count {
+  std::string status;
+  int64_t count = 0;
+  bool operator==(const status_count&) const = default;
+};
+
+/// Storage statistics for admins.
+struct media_stats {
+  int64_t photos = 0;
+  int64_t bytes = 0;
+  std::vector<status_count> by_status;
+  int64_t uploads_last_hour = 0;
+  int64_t uploads_last_day = 0;
+  bool operator==(const media_stats&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cache_stats_request&) {
+  return f(caf::meta::type_name("cache_stats_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, configure_cache_request& x) {
+  return f(caf::meta::type_name("configure_cache_request"), x.capacity_mb, x.policy);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, clear_cache_request&) {
+  return f(caf::meta::type_name("clear_cache_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cache_stats& x) {
+  return f(caf::meta::type_name("cache_stats"), x.items, x.bytes, x.capacity_mb, x.policy, x.hits,
+           x.misses, x.evictions);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, media_stats_request&) {
+  return f(caf::meta::type_name("media_stats_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_count& x) {
+  return f(caf::meta::type_name("status_count"), x.status, x.count);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, media_stats& x) {
+  return f(caf::meta::type_name("media_stats"), x.photos, x.bytes, x.by_status, x.uploads_last_hour,
+           x.uploads_last_day);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, viewer& x) {
   return f(caf::meta::type_name("viewer"), x.user_id, x.username, x.admin);
@@ -202,6 +283,10 @@ using media_actor = caf::typed_actor<caf::replies_to<upload_request>::with<photo
                                      caf::replies_to<delete_photo_request>::with<done>,
                                      caf::replies_to<put_variant_request>::with<done>,
                                      caf::replies_to<set_status_request>::with<done>,
+                                     caf::replies_to<cache_stats_request>::with<cache_stats>,
+                                     caf::replies_to<configure_cache_request>::with<cache_stats>,
+                                     caf::replies_to<clear_cache_request>::with<cache_stats>,
+                                     caf::replies_to<media_stats_request>::with<media_stats>,
                                      caf::replies_to<ping_request>::with<done>>;
 
 /// Registers the media message types with CAF.

@@ -20,6 +20,8 @@ struct media_config {
   int workers = 2;
   size_t max_upload_bytes = 25 * 1024 * 1024;
   int64_t max_pixels = 100'000'000;
+  size_t cache_bytes = 256 * 1024 * 1024;
+  bool cache_policy_lru = true;
 
   /// Declares the media options.
   static void declare(options& opts);
