@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "logic.hpp"
+#include "auth_logic.hpp"
 
 using namespace pixhive;
 using namespace pixhive::auth;

@@ -2,7 +2,7 @@
 
 #include <caf/all.hpp>
 
-#include "logic.hpp"
+#include "auth_logic.hpp"
 #include "pixhive/auth/auth.hpp"
 
 namespace pixhive::auth {

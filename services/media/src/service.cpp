@@ -1,6 +1,7 @@
 #include <caf/all.hpp>
 
-#include "logic.hpp"
+#include "media_logic.hpp"
+#include "pixhive/core/log.hpp"
 #include "pixhive/media/media.hpp"
 
 namespace pixhive::media {
@@ -147,6 +148,10 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   std::shared_ptr<store::blob_store> blobs, std::shared_ptr<bus::event_bus> events,
                   const media_config& cfg) {
   auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), std::move(events), cfg);
+  // Uploads interrupted by a crash of this (or another) replica; a minute's grace keeps rows
+  // that a live replica is still writing.
+  if (auto swept = impl->sweep_unfinished(60); !swept)
+    log::error("upload_sweep_failed", {{"error", to_problem(swept.error()).message}});
   std::vector<media_actor> workers;
   for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));
   auto health = sys.spawn<caf::detached>(worker, impl);

@@ -1,4 +1,4 @@
-#include "logic.hpp"
+#include "auth_logic.hpp"
 
 #include <algorithm>
 

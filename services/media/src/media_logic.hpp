@@ -21,6 +21,9 @@ class logic {
   result<contracts::done> put_variant(contracts::put_variant_request& req);
   result<contracts::done> set_status(const contracts::set_status_request& req);
   result<contracts::done> ping();
+  /// Removes uploads that a crash interrupted (rows still `uploading`, and their blobs) older
+  /// than `older_than_seconds`; returns how many.
+  result<int64_t> sweep_unfinished(int64_t older_than_seconds);
   contracts::cache_stats cache_figures();
   result<contracts::cache_stats> configure_cache(const contracts::configure_cache_request& req);
   contracts::cache_stats clear_cache();

@@ -1,4 +1,4 @@
-#include "logic.hpp"
+#include "media_logic.hpp"
 
 #include <algorithm>
 #include <set>
@@ -182,26 +182,19 @@ result<photo_view> logic::upload(upload_request& req) {
   p.status = "processing";
   p.created_at = unix_now();
   auto blob_key = "originals/" + std::to_string(p.id);
-  if (auto r = timed(*blobs_, "put", [&] { return blobs_->put(blob_key, req.bytes); }); !r) {
-    stats.upload("failed");
-    return r.error();
-  }
-  // From here on, a failure removes what was written so nothing is left half-done.
-  auto undo_blob = [&] {
-    (void)timed(*blobs_, "delete", [&] { return blobs_->remove(blob_key); });
-  };
   std::string tags = " ";
   for (auto& t : p.hashtags) tags += t + " ";
+  // The row goes first, as `uploading`: it claims the key and journals the blob about to be
+  // written, so that a crash between the two steps leaves a row that sweep_unfinished() cleans
+  // up, never an orphan blob nobody knows about.
   auto inserted = db_->query(
       "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
-      "content_type, "
-      "size, width, height, sha256, status, created_at, blob_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?)",
+      "content_type, size, width, height, sha256, status, created_at, blob_key) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'uploading', ?, ?)",
       {p.id, p.owner_id, p.owner_username, p.caption, tags,
        p.key.empty() ? store::value{nullptr} : store::value{p.key}, p.visibility, p.content_type,
-       p.size, p.width, p.height, p.sha256, p.status, p.created_at, blob_key});
+       p.size, p.width, p.height, p.sha256, p.created_at, blob_key});
   if (!inserted) {
-    undo_blob();
     if (to_problem(inserted.error()).kind == errc::conflict) {
       stats.upload("rejected");
       return make_error(errc::conflict, "key_taken",
@@ -210,6 +203,20 @@ result<photo_view> logic::upload(upload_request& req) {
     stats.upload("failed");
     return inserted.error();
   }
+  auto undo = [&] {
+    (void)timed(*blobs_, "delete", [&] { return blobs_->remove(blob_key); });
+    (void)db_->query("DELETE FROM photos WHERE id = ?", {p.id});
+  };
+  if (auto r = timed(*blobs_, "put", [&] { return blobs_->put(blob_key, req.bytes); }); !r) {
+    undo();
+    stats.upload("failed");
+    return r.error();
+  }
+  if (auto r = db_->query("UPDATE photos SET status = ? WHERE id = ?", {p.status, p.id}); !r) {
+    undo();
+    stats.upload("failed");
+    return r.error();
+  }
   nlohmann::json event = {{"photo_id", std::to_string(p.id)},
                           {"owner_id", std::to_string(p.owner_id)},
                           {"content_type", p.content_type},
@@ -217,8 +224,7 @@ result<photo_view> logic::upload(upload_request& req) {
                           {"height", p.height},
                           {"blob_key", blob_key}};
   if (auto r = events_->publish("photo.uploaded", event.dump()); !r) {
-    (void)db_->query("DELETE FROM photos WHERE id = ?", {p.id});
-    undo_blob();
+    undo();
     stats.upload("failed");
     return r.error();
   }
@@ -240,8 +246,9 @@ result<void> logic::attach_variants(photo_view& p) {
 }
 
 result<photo_view> logic::load(int64_t id, const viewer& who) {
-  auto rows =
-      db_->query(std::string("SELECT ") + photo_columns + " FROM photos WHERE id = ?", {id});
+  auto rows = db_->query(std::string("SELECT ") + photo_columns +
+                             " FROM photos WHERE id = ? AND status <> 'uploading'",
+                         {id});
   if (!rows) return rows.error();
   if (rows->empty()) return no_photo();
   auto p = to_photo(rows->front());
@@ -288,7 +295,8 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   auto before = req.before_id > 0 ? req.before_id : std::numeric_limits<int64_t>::max();
   auto rows = db_->query(std::string("SELECT ") + photo_columns +
-                             " FROM photos WHERE owner_username = ? AND id < ? AND (visibility = "
+                             " FROM photos WHERE owner_username = ? AND id < ? AND status <> "
+                             "'uploading' AND (visibility = "
                              "'public' OR owner_id = "
                              "? OR ? = 1) ORDER BY id DESC LIMIT ?",
                          {req.owner_username, before, req.who.user_id,
@@ -304,9 +312,10 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
 }
 
 result<photo_view> logic::by_key(const photo_by_key_request& req) {
-  auto rows = db_->query(std::string("SELECT ") + photo_columns +
-                             " FROM photos WHERE owner_username = ? AND photo_key = ?",
-                         {req.owner_username, req.key});
+  auto rows = db_->query(
+      std::string("SELECT ") + photo_columns +
+          " FROM photos WHERE owner_username = ? AND photo_key = ? AND status <> 'uploading'",
+      {req.owner_username, req.key});
   if (!rows) return rows.error();
   if (rows->empty()) return no_photo();
   auto p = to_photo(rows->front());
@@ -351,7 +360,8 @@ result<done> logic::put_variant(put_variant_request& req) {
   if (!name_ok)
     return make_error(errc::invalid_argument, "invalid_variant",
                       "variant names are [a-z0-9_-]{1,64}");
-  auto exists = db_->query("SELECT 1 FROM photos WHERE id = ?", {req.photo_id});
+  auto exists =
+      db_->query("SELECT 1 FROM photos WHERE id = ? AND status <> 'uploading'", {req.photo_id});
   if (!exists) return exists.error();
   if (exists->empty()) return no_photo();
   auto key = "variants/" + std::to_string(req.photo_id) + "/" + req.name;
@@ -431,6 +441,22 @@ result<media_stats> logic::stats() {
   if (!by_status) return by_status.error();
   for (auto& r : *by_status) out.by_status.push_back({r.str_at(0), r.int_at(1)});
   return out;
+}
+
+result<int64_t> logic::sweep_unfinished(int64_t older_than_seconds) {
+  auto rows =
+      db_->query("SELECT id, blob_key FROM photos WHERE status = 'uploading' AND created_at < ?",
+                 {unix_now() - older_than_seconds});
+  if (!rows) return rows.error();
+  for (auto& r : *rows) {
+    if (auto b = blobs_->remove(r.str_at(1)); !b) return b.error();
+    if (auto d =
+            db_->query("DELETE FROM photos WHERE id = ? AND status = 'uploading'", {r.int_at(0)});
+        !d)
+      return d.error();
+    log::warn("unfinished_upload_removed", {{"photo_id", r.int_at(0)}});
+  }
+  return static_cast<int64_t>(rows->size());
 }
 
 result<done> logic::ping() {
