@@ -160,7 +160,7 @@ int run_services(const std::string& mode, const options& opts) {
   }
   if (with_media) {
     if (auto m = media::migrate(*rt->db); !m) return fail(m.error());
-    auto blobs = store::open_folder_store(media_cfg->blob_dir);
+    auto blobs = media::open_blob_store(*media_cfg);
     if (!blobs) return fail(blobs.error());
     auto m = media::spawn(sys, rt->db, std::shared_ptr<store::blob_store>(std::move(*blobs)),
                           events, *media_cfg);

@@ -145,12 +145,13 @@ std::optional<uint16_t> json_port(const std::string& line, const char* event, co
 
 }  // namespace
 
-pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode)
+pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode,
+                               std::map<std::string, std::string> env)
     : args_(std::move(args)) {
   std::vector<std::string> argv{pixhive_binary(), mode,        "--port",     "0",
                                 "--address",      "127.0.0.1", "--data-dir", data_dir_.path()};
   argv.insert(argv.end(), args_.begin(), args_.end());
-  proc_ = std::make_unique<child_process>(argv);
+  proc_ = std::make_unique<child_process>(argv, std::move(env));
   bool wants_actor = std::find(args_.begin(), args_.end(), "--actor-port") != args_.end();
   if (wants_actor) {
     auto line = proc_->wait_for_line([](const std::string& l) {
@@ -371,6 +372,23 @@ std::string postgres_server::new_database() {
   if (auto r = (*db)->query("CREATE DATABASE " + name); !r)
     throw std::runtime_error("CREATE DATABASE failed");
   return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + name;
+}
+
+s3rver_server::s3rver_server() {
+  auto bin = std::string(PIXHIVE_SOURCE_DIR) + "/node_modules/.bin/s3rver";
+  if (!fs::exists(bin)) {
+    why_ = bin + " is missing; scripts/bootstrap installs it with npm";
+    return;
+  }
+  proc_ = std::make_unique<child_process>(std::vector<std::string>{
+      bin, "-d", dir_.path(), "-a", "127.0.0.1", "-p", "0", "--configure-bucket", "pixhive"});
+  static const std::regex listening(R"(S3rver listening on 127\.0\.0\.1:([0-9]+))");
+  auto line =
+      proc_->wait_for_line([](const std::string& l) { return std::regex_search(l, listening); });
+  if (!line) throw std::runtime_error("s3rver did not start:\n" + proc_->output());
+  std::smatch m;
+  std::regex_search(*line, m, listening);
+  port_ = static_cast<uint16_t>(std::stoi(m[1]));
 }
 
 postgres_server& shared_postgres() {

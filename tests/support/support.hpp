@@ -69,7 +69,8 @@ std::string pixhive_binary();
 /// A running `pixhive` started with `--port 0` in a temp data dir; knows its port.
 class pixhive_server {
  public:
-  explicit pixhive_server(std::vector<std::string> args = {}, std::string mode = "all");
+  explicit pixhive_server(std::vector<std::string> args = {}, std::string mode = "all",
+                          std::map<std::string, std::string> env = {});
   uint16_t port() const { return port_; }
   uint16_t actor_port() const { return actor_port_; }
   const std::string& data_dir() const { return data_dir_.path(); }
@@ -149,6 +150,23 @@ class postgres_server {
   int pid_ = -1;
   uint16_t port_ = 0;
   int databases_ = 0;
+};
+
+/// s3rver (from npm, installed by scripts/bootstrap) on a free loopback port with the bucket
+/// `pixhive` (key pair S3RVER / S3RVER).
+class s3rver_server {
+ public:
+  s3rver_server();
+  bool available() const { return port_ != 0; }
+  const std::string& why() const { return why_; }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  temp_dir dir_;
+  std::unique_ptr<child_process> proc_;
+  std::string why_;
+  uint16_t port_ = 0;
 };
 
 /// The process-wide PostgreSQL server, started on first use.

@@ -9,7 +9,15 @@ namespace pixhive::media {
 using namespace contracts;
 
 void media_config::declare(options& opts) {
-  opts.add("blob-dir", "", "folder for photo blobs (default: <data-dir>/blobs)")
+  opts.add("blob-store", "folder", "where photo blobs live: folder or s3")
+      .add("blob-dir", "",
+           "folder for photo blobs with --blob-store folder (default: <data-dir>/blobs)")
+      .add("s3-bucket", "",
+           "bucket for --blob-store s3 (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+      .add("s3-region", "us-east-1", "S3 region (signs requests)")
+      .add("s3-endpoint", "", "URL of an S3-compatible service; empty means AWS")
+      .add_flag("s3-path-style",
+                "address buckets as <endpoint>/<bucket>/ rather than <bucket>.<host>/")
       .add("media-workers", "2",
            "media worker actors, each with its own thread for database and blob I/O")
       .add("max-upload-mb", "25", "largest accepted upload in MiB; larger bodies get 413 unread")
@@ -21,6 +29,17 @@ void media_config::declare(options& opts) {
 
 result<media_config> media_config::from(const options& opts) {
   media_config cfg;
+  cfg.blob_store = opts.get("blob-store");
+  if (cfg.blob_store != "folder" && cfg.blob_store != "s3")
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --blob-store must be folder or s3");
+  cfg.s3.bucket = opts.get("s3-bucket");
+  cfg.s3.region = opts.get("s3-region");
+  cfg.s3.endpoint = opts.get("s3-endpoint");
+  auto path_style = opts.get_bool("s3-path-style");
+  if (!path_style) return path_style.error();
+  cfg.s3.path_style = *path_style;
+  cfg.s3.credentials = store::aws_credentials::from_environment();
   cfg.blob_dir =
       opts.get("blob-dir").empty() ? opts.get("data-dir") + "/blobs" : opts.get("blob-dir");
   auto workers = opts.get_int("media-workers");
@@ -50,6 +69,11 @@ result<media_config> media_config::from(const options& opts) {
                       "option --cache-policy must be lru or random");
   cfg.cache_policy_lru = opts.get("cache-policy") == "lru";
   return cfg;
+}
+
+result<std::unique_ptr<store::blob_store>> open_blob_store(const media_config& cfg) {
+  if (cfg.blob_store == "s3") return store::open_s3_store(cfg.s3);
+  return store::open_folder_store(cfg.blob_dir);
 }
 
 result<void> migrate(store::database& db) {

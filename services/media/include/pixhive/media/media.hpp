@@ -10,6 +10,7 @@
 #include "pixhive/core/config.hpp"
 #include "pixhive/http/router.hpp"
 #include "pixhive/store/blob.hpp"
+#include "pixhive/store/s3.hpp"
 #include "pixhive/store/sql.hpp"
 
 namespace pixhive::media {
@@ -20,6 +21,9 @@ struct media_config {
   int workers = 2;
   size_t max_upload_bytes = 25 * 1024 * 1024;
   int64_t max_pixels = 100'000'000;
+  /// "folder" or "s3".
+  std::string blob_store = "folder";
+  store::s3_config s3;
   size_t cache_bytes = 256 * 1024 * 1024;
   bool cache_policy_lru = true;
 
@@ -28,6 +32,9 @@ struct media_config {
   /// Reads them.
   static result<media_config> from(const options& opts);
 };
+
+/// Opens the blob store the configuration names.
+result<std::unique_ptr<store::blob_store>> open_blob_store(const media_config& cfg);
 
 /// Applies the media schema migrations.
 result<void> migrate(store::database& db);
