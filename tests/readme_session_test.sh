@@ -6,7 +6,10 @@ readme="$2"
 work=$(mktemp -d /tmp/pixhive-readme-XXXXXX)
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+repo=$(cd "$(dirname "$readme")" && pwd)
+[ -f "$repo/.cache/photos/string.jpg" ] || "$repo/scripts/fetch-photos"
 cd "$work"
+ln -s "$repo/.cache" .cache
 "$bin" --port 0 --address 127.0.0.1 --data-dir ./data 2>server.log &
 pid=$!
 port=""
@@ -22,7 +25,9 @@ sed -n '/<!-- curl-session -->/,/<!-- \/curl-session -->/p' "$readme" | sed '/^`
 [ -s session.sh ] || { echo "no curl session found in the README"; exit 1; }
 out=$(bash -e session.sh)
 echo "$out"
-last=$(echo "$out" | tail -c 400)
-echo "$last" | grep -q '"username":"alice"' || { echo "FAIL: /users/me did not return alice"; exit 1; }
-echo "$last" | grep -q '"verified":true' || { echo "FAIL: alice is not verified"; exit 1; }
+echo "$out" | grep -q '"username":"alice","verified":true' || { echo "FAIL: /users/me did not return verified alice"; exit 1; }
+echo "$out" | grep -q '"hashtags":\["macro"\]' || { echo "FAIL: the photo's metadata was not shown"; exit 1; }
+want=$(echo "$out" | grep -oE '[0-9a-f]{64}  \.cache/photos/string\.jpg' | cut -c1-64)
+got=$(echo "$out" | grep -oE '[0-9a-f]{64}  downloaded\.jpg' | cut -c1-64)
+[ -n "$want" ] && [ "$want" = "$got" ] || { echo "FAIL: downloaded bytes differ ($want vs $got)"; exit 1; }
 echo "README session: 1 passed, 0 failed"
