@@ -146,10 +146,14 @@ std::optional<uint16_t> json_port(const std::string& line, const char* event, co
 }  // namespace
 
 pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode,
-                               std::map<std::string, std::string> env)
-    : args_(std::move(args)) {
+                               std::map<std::string, std::string> env, std::string data_dir)
+    : data_dir_(std::move(data_dir)), args_(std::move(args)) {
+  if (data_dir_.empty()) {
+    owned_dir_ = std::make_unique<temp_dir>();
+    data_dir_ = owned_dir_->path();
+  }
   std::vector<std::string> argv{pixhive_binary(), mode,        "--port",     "0",
-                                "--address",      "127.0.0.1", "--data-dir", data_dir_.path()};
+                                "--address",      "127.0.0.1", "--data-dir", data_dir_};
   argv.insert(argv.end(), args_.begin(), args_.end());
   proc_ = std::make_unique<child_process>(argv, std::move(env));
   bool wants_actor = std::find(args_.begin(), args_.end(), "--actor-port") != args_.end();

@@ -69,17 +69,19 @@ std::string pixhive_binary();
 /// A running `pixhive` started with `--port 0` in a temp data dir; knows its port.
 class pixhive_server {
  public:
+  /// Starts with a fresh temp data dir, or with `data_dir` when it is not empty (a restart).
   explicit pixhive_server(std::vector<std::string> args = {}, std::string mode = "all",
-                          std::map<std::string, std::string> env = {});
+                          std::map<std::string, std::string> env = {}, std::string data_dir = {});
   uint16_t port() const { return port_; }
   uint16_t actor_port() const { return actor_port_; }
-  const std::string& data_dir() const { return data_dir_.path(); }
+  const std::string& data_dir() const { return data_dir_; }
   child_process& process() { return *proc_; }
   /// The extra arguments it was started with (to run the admin CLI against the same stores).
   const std::vector<std::string>& args() const { return args_; }
 
  private:
-  temp_dir data_dir_;
+  std::unique_ptr<temp_dir> owned_dir_;
+  std::string data_dir_;
   std::vector<std::string> args_;
   std::unique_ptr<child_process> proc_;
   uint16_t port_ = 0;
