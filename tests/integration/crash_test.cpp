@@ -2,35 +2,21 @@
 // acknowledged photo reads back byte-identical.
 #include <signal.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
 
+#include "images.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "support.hpp"
 
 using namespace pixhive;
 using namespace pixhive::testing;
 using verb = bhttp::verb;
-namespace fs = std::filesystem;
 
 TEST(crash, acknowledged_uploads_survive_kill_9) {
   crypto::init();
-  auto photo_dir = fs::path(PIXHIVE_SOURCE_DIR) / ".cache" / "photos";
-  std::vector<std::string> photos;
-  if (fs::exists(photo_dir))
-    for (auto& e : fs::directory_iterator(photo_dir))
-      if (e.path().extension() == ".jpg") {
-        std::ifstream in{e.path(), std::ios::binary};
-        std::stringstream ss;
-        ss << in.rdbuf();
-        photos.push_back(ss.str());
-      }
+  auto photos = real_photos();
   if (photos.empty())
-    GTEST_SKIP() << "skipping: no photos in " << photo_dir
-                 << " (scripts/fetch-photos puts them there)";
+    GTEST_SKIP() << "skipping: no real photos (scripts/fetch-photos puts them in .cache/photos)";
 
   temp_dir data;
   std::vector<std::pair<std::string, std::string>> acknowledged;  // id, sha256

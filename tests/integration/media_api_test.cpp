@@ -1,5 +1,6 @@
 // The media REST API over real HTTP against a real `pixhive` (SQLite, local blob folder).
 #include <filesystem>
+#include <iostream>
 
 #include <gtest/gtest.h>
 
@@ -141,17 +142,31 @@ TEST_F(media_api, multipart_upload) {
 }
 
 TEST_F(media_api, bad_uploads_are_refused_and_leave_nothing_behind) {
+  auto admin = create_and_login(*server_, "root", true);
+  auto photo_rows = [&] {
+    return get("/api/v1/admin/stats", admin).json()["photos"].get<int64_t>();
+  };
   ASSERT_EQ(upload_raw(alice_, make_bmp(2, 2), "?key=taken").status, 201);
   auto files_before = blob_files();
+  auto rows_before = photo_rows();
+  ASSERT_EQ(rows_before, 1);
   struct bad_case {
     std::string bytes, query, type, token;
     int status;
     std::string code;
   };
   auto bmp = make_bmp(8, 8);
+  auto jpeg = real_photo();
+  if (jpeg.empty()) {
+    std::cout
+        << "[ NOTE ] no real photo (scripts/fetch-photos); the truncated-JPEG case uses a BMP\n";
+    jpeg = bmp;
+  }
   std::vector<bad_case> cases{
       {"%PDF-1.7 not an image", "", "image/jpeg", alice_, 415, "unsupported_media_type"},
+      {jpeg.substr(0, jpeg.size() / 2), "", "image/jpeg", alice_, 422, "corrupt_image"},
       {bmp.substr(0, bmp.size() - 40), "", "image/bmp", alice_, 422, "corrupt_image"},
+      {make_png_header(50000, 50000), "", "image/png", alice_, 422, "too_many_pixels"},
       {make_gif(60000, 60000), "", "image/gif", alice_, 422, "too_many_pixels"},
       {bmp, "", "image/bmp", "", 401, "unauthorized"},
       {bmp, "", "text/plain", alice_, 415, "unsupported_media_type"},
@@ -165,13 +180,21 @@ TEST_F(media_api, bad_uploads_are_refused_and_leave_nothing_behind) {
     EXPECT_EQ(r.status, c.status) << c.code << ": " << r.body;
     EXPECT_EQ(r.error_code(), c.code);
   }
-  auto pdf = upload_raw(alice_, "%PDF-1.4", "", "image/png");
+  // A PDF renamed .jpg and declared image/jpeg in a form: the bytes decide.
+  std::string boundary = "b0undary";
+  auto pdf_form = "--" + boundary +
+                  "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"holiday.jpg\"\r\n"
+                  "Content-Type: image/jpeg\r\n\r\n%PDF-1.4 fake\r\n--" +
+                  boundary + "--\r\n";
+  auto pdf = upload_raw(alice_, pdf_form, "", "multipart/form-data; boundary=" + boundary);
+  EXPECT_EQ(pdf.status, 415);
   EXPECT_NE(pdf.json()["error"]["message"].get<std::string>().find("detected PDF document"),
-            std::string::npos);
+            std::string::npos)
+      << pdf.body;
   auto huge = upload_raw(alice_, std::string(26 * 1024 * 1024, 'x'), "", "image/jpeg");
   EXPECT_EQ(huge.status, 413);
   EXPECT_EQ(blob_files(), files_before);
-  EXPECT_EQ(get("/api/v1/users/alice/photos", alice_).json()["photos"].size(), 1u);
+  EXPECT_EQ(photo_rows(), rows_before);
 }
 
 TEST_F(media_api, listing_is_newest_first_with_a_stable_cursor) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pixhive::testing {
 
@@ -32,6 +33,27 @@ inline std::string make_gif(uint16_t w, uint16_t h) {
       "\x00\x3b",
       25);
   return s;
+}
+
+/// A PNG whose header claims `w`×`h` pixels (no real image data: a decompression bomb's header).
+inline std::string make_png_header(uint32_t w, uint32_t h) {
+  auto be32 = [](uint32_t v) {
+    return std::string{static_cast<char>(v >> 24), static_cast<char>((v >> 16) & 0xff),
+                       static_cast<char>((v >> 8) & 0xff), static_cast<char>(v & 0xff)};
+  };
+  std::string s("\x89PNG\r\n\x1a\n", 8);
+  s += be32(13) + "IHDR" + be32(w) + be32(h) + std::string("\x08\x02\x00\x00\x00", 5) + be32(0);
+  s += be32(0) + "IEND" + std::string("\xae\x42\x60\x82", 4);
+  return s;
+}
+
+/// The real camera photos from scripts/fetch-photos (none when they were not fetched).
+std::vector<std::string> real_photos();
+
+/// The first of real_photos(), or "".
+inline std::string real_photo() {
+  auto all = real_photos();
+  return all.empty() ? std::string() : all.front();
 }
 
 }  // namespace pixhive::testing

@@ -1,5 +1,7 @@
 #include "support.hpp"
 
+#include "images.hpp"
+
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -128,6 +130,23 @@ std::string child_process::output() {
   std::lock_guard<std::mutex> guard{mtx_};
   std::string out;
   for (auto& l : lines_) out += l + "\n";
+  return out;
+}
+
+std::vector<std::string> real_photos() {
+  auto dir = fs::path(PIXHIVE_SOURCE_DIR) / ".cache" / "photos";
+  std::vector<fs::path> files;
+  if (fs::exists(dir))
+    for (auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".jpg") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  for (auto& f : files) {
+    std::ifstream in{f, std::ios::binary};
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out.push_back(ss.str());
+  }
   return out;
 }
 
