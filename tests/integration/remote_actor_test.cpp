@@ -1,11 +1,13 @@
-// The auth actor reached from another process through CAF's middleman: this test process plays
+// Service actors reached from another process through CAF's middleman: this test process plays
 // the other service.
 #include <gtest/gtest.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "images.hpp"
 #include "pixhive/contracts/auth.hpp"
+#include "pixhive/contracts/media.hpp"
 #include "pixhive/core/error.hpp"
 #include "support.hpp"
 
@@ -62,4 +64,52 @@ TEST(remote_actor, signup_verify_and_login_across_processes) {
   // The same account is visible over HTTP of the remote process.
   auto me = call(server.port(), bhttp::verb::get, "/api/v1/users/me", nullptr, tokens.access_token);
   EXPECT_EQ(me.status, 200) << me.body;
+}
+
+TEST(remote_actor, another_service_stores_variants_and_sets_status) {
+  // `pixhive media` alone, as processing will reach it: through its published actor.
+  pixhive_server server({"--actor-port", "0", "--access-log", "false"}, "media");
+  ASSERT_NE(server.actor_port(), 0);
+  caf::actor_system_config cfg;
+  add_media_types(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  auto remote = sys.middleman().remote_actor<media_actor>("127.0.0.1", server.actor_port());
+  ASSERT_TRUE(remote) << sys.render(remote.error());
+  caf::scoped_actor self{sys};
+  auto timeout = std::chrono::seconds(30);
+
+  photo_view photo;
+  self->request(*remote, timeout,
+                upload_request{{42, "remote_rita", false}, make_bmp(6, 4), "#remote", "", "public"})
+      .receive([&](photo_view& p) { photo = p; },
+               [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  ASSERT_NE(photo.id, 0);
+  EXPECT_EQ(photo.status, "processing");
+
+  auto thumb = make_bmp(3, 2, '\x10');
+  self->request(*remote, timeout, put_variant_request{photo.id, "thumb", thumb, "image/bmp", 3, 2})
+      .receive([&](done&) {}, [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  self->request(*remote, timeout, set_status_request{photo.id, "ready", ""})
+      .receive([&](done&) {}, [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  self->request(*remote, timeout, set_status_request{photo.id, "bogus", ""})
+      .receive([&](done&) { FAIL() << "bad status accepted"; },
+               [&](caf::error& e) { EXPECT_EQ(to_problem(e).code, "invalid_status"); });
+  self->request(*remote, timeout,
+                put_variant_request{photo.id, "../escape", thumb, "image/bmp", 3, 2})
+      .receive([&](done&) { FAIL() << "bad variant name accepted"; },
+               [&](caf::error& e) { EXPECT_EQ(to_problem(e).code, "invalid_variant"); });
+
+  auto id = std::to_string(photo.id);
+  auto meta = call(server.port(), bhttp::verb::get, "/api/v1/photos/" + id);
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  EXPECT_EQ(meta.json()["status"], "ready");
+  ASSERT_EQ(meta.json()["variants"].size(), 1u);
+  EXPECT_EQ(meta.json()["variants"][0]["name"], "thumb");
+  EXPECT_EQ(meta.json()["variants"][0]["width"], 3);
+  auto bytes = call(server.port(), bhttp::verb::get, "/api/v1/photos/" + id + "/variants/thumb");
+  ASSERT_EQ(bytes.status, 200);
+  EXPECT_EQ(bytes.body, thumb);
+  EXPECT_EQ(bytes.headers["Content-Type"], "image/bmp");
 }

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "pixhive/contracts/auth.hpp"
+#include "pixhive/contracts/media.hpp"
 
 using namespace pixhive::contracts;
 
@@ -13,6 +14,7 @@ struct serialization : ::testing::Test {
   std::unique_ptr<caf::actor_system> sys;
   void SetUp() override {
     add_auth_types(cfg);
+    add_media_types(cfg);
     cfg.set("logger.verbosity", caf::atom("quiet"));
     sys = std::make_unique<caf::actor_system>(cfg);
   }
@@ -68,4 +70,32 @@ TEST_F(serialization, every_message_type_round_trips) {
   check(create_user_request{"root", "root@example.com", "pw", true, true});
   check(ping_request{});
   check(done{false});
+}
+
+TEST_F(serialization, every_media_message_type_round_trips) {
+  viewer who{5, "alice", true};
+  variant_info thumb{"thumb", "image/jpeg", 1234, 320, 200};
+  photo_view photo{9,    5,         "alice",      "caption #x", {"x", "café"},
+                   "k1", "private", "image/jpeg", 99,           640,
+                   400,  "ab12",    "ready",      1700000000,   {thumb}};
+  check(who);
+  check(thumb);
+  check(photo);
+  check(upload_request{who, std::string("\xff\xd8 bytes\0", 10), "c", "k", "public"});
+  check(get_photo_request{9, who});
+  check(get_blob_request{9, "thumb", who});
+  check(blob_reply{"bytes", "image/png", "ab", false});
+  check(list_photos_request{"alice", 100, 20, who});
+  check(photo_page{{photo, photo}, 3});
+  check(photo_by_key_request{"alice", "k1", who});
+  check(delete_photo_request{9, who});
+  check(put_variant_request{9, "thumb", "bytes", "image/jpeg", 320, 200});
+  check(set_status_request{9, "failed", "decoder said no"});
+  check(cache_stats_request{});
+  check(configure_cache_request{64, "random"});
+  check(clear_cache_request{});
+  check(cache_stats{1, 2, 3, "lru", 4, 5, 6});
+  check(media_stats_request{});
+  check(status_count{"ready", 7});
+  check(media_stats{1, 2, {{"ready", 1}, {"processing", 2}}, 3, 4});
 }
