@@ -4,6 +4,7 @@
 
 #include "auth_logic.hpp"
 #include "pixhive/auth/auth.hpp"
+#include "pixhive/core/worker_pool.hpp"
 
 namespace pixhive::auth {
 
@@ -106,47 +107,15 @@ auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic
   };
 }
 
-struct front_state {
-  std::vector<auth_actor> workers;
-  // Answers readiness pings only, so /readyz is not queued behind slow logins.
-  auth_actor health;
-  size_t next = 0;
-  const auth_actor& pick() { return workers[next++ % workers.size()]; }
-};
-
-auth_actor::behavior_type front(auth_actor::stateful_pointer<front_state> self,
-                                std::vector<auth_actor> workers, auth_actor health) {
-  self->state.workers = std::move(workers);
-  self->state.health = std::move(health);
-  for (auto& w : self->state.workers) self->link_to(w);
-  self->link_to(self->state.health);
-  auto fwd = [self](auto& msg) { return self->delegate(self->state.pick(), std::move(msg)); };
-  return {
-      [fwd](signup_request& r) { return fwd(r); },
-      [fwd](verify_request& r) { return fwd(r); },
-      [fwd](resend_request& r) { return fwd(r); },
-      [fwd](login_request& r) { return fwd(r); },
-      [fwd](refresh_request& r) { return fwd(r); },
-      [fwd](logout_request& r) { return fwd(r); },
-      [fwd](get_user_request& r) { return fwd(r); },
-      [fwd](get_profile_request& r) { return fwd(r); },
-      [fwd](update_profile_request& r) { return fwd(r); },
-      [fwd](list_users_request& r) { return fwd(r); },
-      [fwd](set_disabled_request& r) { return fwd(r); },
-      [fwd](create_user_request& r) { return fwd(r); },
-      [self](ping_request& r) { return self->delegate(self->state.health, std::move(r)); },
-  };
-}
-
 }  // namespace
 
 auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                  const auth_config& cfg) {
   auto impl = std::make_shared<logic>(db, cfg);
-  std::vector<auth_actor> workers;
-  for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));
-  auto health = sys.spawn<caf::detached>(worker, impl);
-  return sys.spawn(front, std::move(workers), std::move(health));
+  return spawn_pool<auth_actor, ping_request, signup_request, verify_request, resend_request,
+                    login_request, refresh_request, logout_request, get_user_request,
+                    get_profile_request, update_profile_request, list_users_request,
+                    set_disabled_request, create_user_request>(sys, cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::auth

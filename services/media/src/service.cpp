@@ -2,6 +2,7 @@
 
 #include "media_logic.hpp"
 #include "pixhive/core/log.hpp"
+#include "pixhive/core/worker_pool.hpp"
 #include "pixhive/media/media.hpp"
 
 namespace pixhive::media {
@@ -135,37 +136,6 @@ media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> i
   };
 }
 
-struct front_state {
-  std::vector<media_actor> workers;
-  media_actor health;
-  size_t next = 0;
-  const media_actor& pick() { return workers[next++ % workers.size()]; }
-};
-
-media_actor::behavior_type front(media_actor::stateful_pointer<front_state> self,
-                                 std::vector<media_actor> workers, media_actor health) {
-  self->state.workers = std::move(workers);
-  self->state.health = std::move(health);
-  for (auto& w : self->state.workers) self->link_to(w);
-  self->link_to(self->state.health);
-  auto fwd = [self](auto& msg) { return self->delegate(self->state.pick(), std::move(msg)); };
-  return {
-      [fwd](upload_request& r) { return fwd(r); },
-      [fwd](get_photo_request& r) { return fwd(r); },
-      [fwd](get_blob_request& r) { return fwd(r); },
-      [fwd](list_photos_request& r) { return fwd(r); },
-      [fwd](photo_by_key_request& r) { return fwd(r); },
-      [fwd](delete_photo_request& r) { return fwd(r); },
-      [fwd](put_variant_request& r) { return fwd(r); },
-      [fwd](set_status_request& r) { return fwd(r); },
-      [fwd](cache_stats_request& r) { return fwd(r); },
-      [fwd](configure_cache_request& r) { return fwd(r); },
-      [fwd](clear_cache_request& r) { return fwd(r); },
-      [fwd](media_stats_request& r) { return fwd(r); },
-      [self](ping_request& r) { return self->delegate(self->state.health, std::move(r)); },
-  };
-}
-
 }  // namespace
 
 media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
@@ -176,10 +146,11 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   // that a live replica is still writing.
   if (auto swept = impl->sweep_unfinished(60); !swept)
     log::error("upload_sweep_failed", {{"error", to_problem(swept.error()).message}});
-  std::vector<media_actor> workers;
-  for (int i = 0; i < cfg.workers; ++i) workers.push_back(sys.spawn<caf::detached>(worker, impl));
-  auto health = sys.spawn<caf::detached>(worker, impl);
-  return sys.spawn(front, std::move(workers), std::move(health));
+  return spawn_pool<media_actor, ping_request, upload_request, get_photo_request, get_blob_request,
+                    list_photos_request, photo_by_key_request, delete_photo_request,
+                    put_variant_request, set_status_request, cache_stats_request,
+                    configure_cache_request, clear_cache_request, media_stats_request>(
+      sys, cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::media
