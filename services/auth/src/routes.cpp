@@ -1,7 +1,5 @@
-#include <charconv>
-
 #include "pixhive/auth/auth.hpp"
-#include "pixhive/core/ask.hpp"
+#include "pixhive/http/actor_client.hpp"
 #include "pixhive/http/json.hpp"
 
 namespace pixhive::auth {
@@ -36,32 +34,7 @@ json tokens_json(const session_tokens& t) {
           {"user", private_user(t.user)}};
 }
 
-/// Parses a positive decimal id from a path or query parameter.
-result<int64_t> parse_id(const std::string& text, const char* what) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v <= 0)
-    return http::bad_request("invalid_" + std::string(what),
-                             std::string(what) + " must be a positive integer");
-  return v;
-}
-
-/// Routes requests of one kind to the auth actor and renders its reply.
-class binder {
- public:
-  binder(caf::actor_system& sys, auth_actor svc) : sys_(&sys), svc_(std::move(svc)) {}
-
-  template <class Reply, class Request, class Render>
-  void call(http::responder respond, Request req, Render render) const {
-    ask(
-        *sys_, svc_, [respond, render](Reply& r) { respond(render(r)); },
-        [respond](caf::error& e) { respond(http::error_response(e)); }, std::move(req));
-  }
-
- private:
-  caf::actor_system* sys_;
-  auth_actor svc_;
-};
+using binder = http::actor_client<auth_actor>;
 
 /// Reads the named string fields of a JSON body; the first failure is the answer.
 struct fields {
@@ -205,19 +178,9 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
   routes.add(
       verb::get, "/api/v1/admin/users",
       [b](ctx_ptr ctx, http::responder respond) {
-        list_users_request req;
-        if (auto cursor = ctx->query_or("cursor"); !cursor.empty()) {
-          auto id = parse_id(cursor, "cursor");
-          if (!id) return respond(http::error_response(id.error()));
-          req.after_id = *id;
-        }
-        if (auto limit = ctx->query_or("limit"); !limit.empty()) {
-          auto n = parse_id(limit, "limit");
-          if (!n || *n > 100)
-            return respond(
-                http::error_response(http::bad_request("invalid_limit", "limit must be 1..100")));
-          req.limit = static_cast<int32_t>(*n);
-        }
+        auto page = http::parse_page(*ctx);
+        if (!page) return respond(http::error_response(page.error()));
+        list_users_request req{page->cursor, page->limit};
         b.call<user_page>(respond, req, [](user_page& page) {
           json users = json::array();
           for (const auto& u : page.users) users.push_back(private_user(u));
@@ -231,7 +194,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
     routes.add(
         verb::post, std::string("/api/v1/admin/users/{id}/") + (disable ? "disable" : "enable"),
         [b, disable](ctx_ptr ctx, http::responder respond) {
-          auto id = parse_id(ctx->params.at("id"), "id");
+          auto id = http::parse_id(ctx->params.at("id"), "id");
           if (!id) return respond(http::error_response(id.error()));
           b.call<user_view>(respond, set_disabled_request{*id, disable}, user_reply(200));
         },

@@ -1,6 +1,4 @@
-#include <charconv>
-
-#include "pixhive/core/ask.hpp"
+#include "pixhive/http/actor_client.hpp"
 #include "pixhive/http/bytes.hpp"
 #include "pixhive/http/json.hpp"
 #include "pixhive/http/multipart.hpp"
@@ -47,27 +45,7 @@ viewer viewer_of(const http::context& ctx) {
   return {ctx.user->user_id, ctx.user->username, ctx.user->role == "admin"};
 }
 
-result<int64_t> parse_id(const std::string& text, const char* what) {
-  int64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end != text.data() + text.size() || v <= 0)
-    return http::bad_request("invalid_" + std::string(what),
-                             std::string(what) + " must be a positive integer");
-  return v;
-}
-
-/// Sends requests to the media actor and renders replies or errors.
-struct binder {
-  caf::actor_system* sys;
-  media_actor svc;
-
-  template <class Reply, class Request, class Render>
-  void call(http::responder respond, Request req, Render render) const {
-    ask(
-        *sys, svc, [respond, render](Reply& r) { respond(render(r)); },
-        [respond](caf::error& e) { respond(http::error_response(e)); }, std::move(req));
-  }
-};
+using binder = http::actor_client<media_actor>;
 
 /// Builds an upload request from a multipart form or a raw image body.
 result<upload_request> read_upload(http::context& ctx) {
@@ -170,7 +148,7 @@ void add_admin_routes(http::router& routes, const binder& b) {
 
 void add_routes(http::router& routes, caf::actor_system& sys, media_actor service,
                 const media_config& cfg) {
-  binder b{&sys, service};
+  binder b{sys, service};
   add_admin_routes(routes, b);
   http::route_options upload_opts{cfg.max_upload_bytes, http::access::user};
   http::route_options read_opts{64 * 1024, http::access::optional_user};
@@ -189,7 +167,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
   routes.add(
       verb::get, "/api/v1/photos/{id}",
       [b](ctx_ptr ctx, http::responder respond) {
-        auto id = parse_id(ctx->params.at("id"), "id");
+        auto id = http::parse_id(ctx->params.at("id"), "id");
         if (!id) return respond(http::error_response(id.error()));
         b.call<photo_view>(respond, get_photo_request{*id, viewer_of(*ctx)},
                            [](photo_view& p) { return http::json_response(200, photo_json(p)); });
@@ -197,7 +175,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
       read_opts);
 
   auto serve_blob = [b](ctx_ptr ctx, http::responder respond, std::string variant) {
-    auto id = parse_id(ctx->params.at("id"), "id");
+    auto id = http::parse_id(ctx->params.at("id"), "id");
     if (!id) return respond(http::error_response(id.error()));
     b.call<blob_reply>(
         respond, get_blob_request{*id, std::move(variant), viewer_of(*ctx)}, [ctx](blob_reply& r) {
@@ -223,7 +201,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
   routes.add(
       verb::delete_, "/api/v1/photos/{id}",
       [b](ctx_ptr ctx, http::responder respond) {
-        auto id = parse_id(ctx->params.at("id"), "id");
+        auto id = http::parse_id(ctx->params.at("id"), "id");
         if (!id) return respond(http::error_response(id.error()));
         b.call<done>(respond, delete_photo_request{*id, viewer_of(*ctx)}, [](done&) {
           return http::response{http::bhttp::status::no_content, 11};
@@ -234,19 +212,10 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
   routes.add(
       verb::get, "/api/v1/users/{username}/photos",
       [b](ctx_ptr ctx, http::responder respond) {
-        list_photos_request req{ctx->params.at("username"), 0, 20, viewer_of(*ctx)};
-        if (auto cursor = ctx->query_or("cursor"); !cursor.empty()) {
-          auto id = parse_id(cursor, "cursor");
-          if (!id) return respond(http::error_response(id.error()));
-          req.before_id = *id;
-        }
-        if (auto limit = ctx->query_or("limit"); !limit.empty()) {
-          auto n = parse_id(limit, "limit");
-          if (!n || *n > 100)
-            return respond(
-                http::error_response(http::bad_request("invalid_limit", "limit must be 1..100")));
-          req.limit = static_cast<int32_t>(*n);
-        }
+        auto page = http::parse_page(*ctx);
+        if (!page) return respond(http::error_response(page.error()));
+        list_photos_request req{ctx->params.at("username"), page->cursor, page->limit,
+                                viewer_of(*ctx)};
         b.call<photo_page>(respond, std::move(req), [](photo_page& page) {
           json photos = json::array();
           for (const auto& p : page.photos) photos.push_back(photo_json(p));
