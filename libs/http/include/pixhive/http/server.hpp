@@ -38,8 +38,9 @@ using readiness_check = std::function<void(std::function<void(bool)>)>;
 
 /// A Boost.Beast HTTP/1.1 server in the shape of Beast's advanced server: a strand per
 /// connection, keep-alive, per-route body limits, read and idle timeouts, and graceful shutdown
-/// (SIGTERM/SIGINT: /readyz turns 503, after the drain period the listener closes and idle
-/// connections are closed, in-flight requests finish, run() returns).
+/// (SIGTERM/SIGINT: /readyz turns 503; after the drain period the listener closes; in-flight
+/// requests finish and are answered with Connection: close; idle keep-alive connections are
+/// closed once nothing is in flight; run() returns).
 class server {
  public:
   server(server_config cfg, std::shared_ptr<router> routes);
@@ -56,11 +57,8 @@ class server {
   /// Serves on the configured threads until a shutdown completes.
   void run();
 
-  /// Starts a graceful shutdown; thread-safe and idempotent.
+  /// Starts a graceful shutdown, as SIGTERM does; thread-safe and idempotent.
   void shutdown();
-
-  /// False once a shutdown has begun.
-  bool ready() const;
 
   /// The implementation; public only so the connection class in server.cpp can name it.
   struct impl;
