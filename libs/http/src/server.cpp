@@ -528,8 +528,4 @@ void server::shutdown() {
   net::post(impl_->ioc, [self = impl_] { self->begin_shutdown(); });
 }
 
-bool server::ready() const {
-  return !impl_->draining;
-}
-
 }  // namespace pixhive::http
