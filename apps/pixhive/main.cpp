@@ -7,11 +7,13 @@
 #include <set>
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/bus/bus.hpp"
+#include "pixhive/bus/redis_bus.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/crypto.hpp"
@@ -38,7 +40,9 @@ void declare_common(options& opts) {
       .add("actor-port", "",
            "publish this process's service actors to other processes on this port (0 picks one); "
            "off when empty")
-      .add("actor-address", "127.0.0.1", "address the actor port listens on");
+      .add("actor-address", "127.0.0.1", "address the actor port listens on")
+      .add("bus", "",
+           "event bus: empty for in-process (all-in-one), or redis://host:port (Redis Streams)");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
@@ -80,6 +84,25 @@ result<std::string> resolve_jwt_key(const options& opts) {
   if (ec) return make_error(errc::invalid_argument, "bad_config", "cannot write " + path.string());
   log::info("jwt_key_created", {{"file", path.string()}});
   return key;
+}
+
+/// The event bus named by --bus: in-process when empty, Redis Streams for redis://host:port.
+result<std::shared_ptr<bus::event_bus>> open_bus(const std::string& url) {
+  if (url.empty()) return std::shared_ptr<bus::event_bus>(bus::make_in_process_bus());
+  if (url.rfind("redis://", 0) != 0)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --bus must be empty or redis://host:port");
+  bus::redis_bus_config cfg;
+  auto hostport = url.substr(8);
+  auto colon = hostport.rfind(':');
+  cfg.host = hostport.substr(0, colon);
+  if (colon != std::string::npos) cfg.port = std::atoi(hostport.c_str() + colon + 1);
+  char host[256] = "pixhive";
+  ::gethostname(host, sizeof host - 1);
+  cfg.consumer = host;  // the pod name on Kubernetes: unique per replica
+  auto b = bus::make_redis_bus(cfg);
+  if (!b) return b.error();
+  return std::shared_ptr<bus::event_bus>(std::move(*b));
 }
 
 struct runtime {
@@ -146,7 +169,8 @@ int run_services(const std::string& mode, const options& opts) {
   std::vector<caf::actor> actors;
   // Publishing needs the typed handle: the middleman sends its interface to the other side.
   std::function<caf::expected<uint16_t>(uint16_t, const char*)> publish;
-  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  auto events = open_bus(opts.get("bus"));
+  if (!events) return fail(events.error());
 
   if (with_auth) {
     if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
@@ -163,7 +187,7 @@ int run_services(const std::string& mode, const options& opts) {
     auto blobs = media::open_blob_store(*media_cfg);
     if (!blobs) return fail(blobs.error());
     auto m = media::spawn(sys, rt->db, std::shared_ptr<store::blob_store>(std::move(*blobs)),
-                          events, *media_cfg);
+                          *events, *media_cfg);
     media::add_routes(*routes, sys, m, *media_cfg);
     pings.push_back(ping(m));
     actors.push_back(caf::actor_cast<caf::actor>(m));
@@ -214,7 +238,7 @@ int run_services(const std::string& mode, const options& opts) {
 
   if (actor_port) sys.middleman().unpublish(published, actor_port);
   for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  events->stop();
+  (*events)->stop();
   log::info("stopped");
   return 0;
 }

@@ -414,6 +414,23 @@ s3rver_server::s3rver_server() {
   port_ = static_cast<uint16_t>(std::stoi(m[1]));
 }
 
+redis_server::redis_server() {
+  const std::string bin = "/usr/bin/redis-server";
+  if (!fs::exists(bin)) {
+    why_ = "redis-server is not installed; run scripts/bootstrap";
+    return;
+  }
+  auto port = free_port();
+  proc_ = std::make_unique<child_process>(
+      std::vector<std::string>{bin, "--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
+                               "", "--appendonly", "no", "--dir", dir_.path()});
+  auto ready = proc_->wait_for_line([](const std::string& l) {
+    return l.find("Ready to accept connections") != std::string::npos;
+  });
+  if (!ready) throw std::runtime_error("redis-server did not start:\n" + proc_->output());
+  port_ = port;
+}
+
 postgres_server& shared_postgres() {
   static postgres_server instance;
   return instance;

@@ -171,6 +171,21 @@ class s3rver_server {
   uint16_t port_ = 0;
 };
 
+/// redis-server on a free loopback port, no persistence, in a temp dir.
+class redis_server {
+ public:
+  redis_server();
+  bool available() const { return port_ != 0; }
+  const std::string& why() const { return why_; }
+  uint16_t port() const { return port_; }
+
+ private:
+  temp_dir dir_;
+  std::unique_ptr<child_process> proc_;
+  std::string why_;
+  uint16_t port_ = 0;
+};
+
 /// The process-wide PostgreSQL server, started on first use.
 postgres_server& shared_postgres();
 

@@ -1,0 +1,231 @@
+#include "pixhive/bus/redis_bus.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <hiredis/hiredis.h>
+
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/log.hpp"
+
+namespace pixhive::bus {
+
+namespace {
+
+struct reply_deleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
+
+struct context_deleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+
+result<context_ptr> connect(const redis_bus_config& cfg) {
+  timeval timeout{5, 0};
+  context_ptr c{redisConnectWithTimeout(cfg.host.c_str(), cfg.port, timeout)};
+  if (!c || c->err)
+    return make_error(errc::unavailable, "bus_unavailable",
+                      "cannot connect to Redis at " + cfg.host + ":" + std::to_string(cfg.port) +
+                          ": " + (c ? c->errstr : "out of memory"));
+  // Reads block up to cfg.block inside Redis; the socket timeout must be longer.
+  timeval rw{static_cast<time_t>(cfg.block.count() / 1000 + 5), 0};
+  redisSetTimeout(c.get(), rw);
+  return c;
+}
+
+caf::error redis_error(redisContext* c, redisReply* r) {
+  std::string why =
+      r && r->type == REDIS_REPLY_ERROR ? std::string(r->str, r->len) : std::string(c->errstr);
+  return make_error(errc::unavailable, "bus_error", "Redis: " + why);
+}
+
+std::string str(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+             ? std::string(r->str, r->len)
+             : std::string();
+}
+
+/// One stream entry [id, [field, value, …]] as an event.
+event to_event(const redisReply* entry, std::string& id) {
+  event e;
+  id = str(entry->element[0]);
+  auto* fields = entry->element[1];
+  for (size_t i = 0; fields && i + 1 < fields->elements; i += 2) {
+    auto k = str(fields->element[i]);
+    auto v = str(fields->element[i + 1]);
+    if (k == "type")
+      e.type = v;
+    else if (k == "payload")
+      e.payload = v;
+    else if (k == "id")
+      e.id = std::stoll(v);
+    else if (k == "published_at")
+      e.published_at = std::stoll(v);
+  }
+  return e;
+}
+
+class redis_bus final : public event_bus {
+ public:
+  redis_bus(redis_bus_config cfg, context_ptr publisher)
+      : cfg_(std::move(cfg)), publisher_(std::move(publisher)) {}
+  ~redis_bus() override { stop(); }
+
+  result<void> publish(const std::string& type, std::string payload) override {
+    auto id = std::to_string(next_id());
+    auto at = std::to_string(unix_now());
+    std::lock_guard<std::mutex> guard{publish_mtx_};
+    reply_ptr r{static_cast<redisReply*>(
+        redisCommand(publisher_.get(),
+                     "XADD %s MAXLEN ~ 1000000 * type %b payload %b id %s "
+                     "published_at %s",
+                     cfg_.stream.c_str(), type.data(), type.size(), payload.data(), payload.size(),
+                     id.c_str(), at.c_str()))};
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      auto err = redis_error(publisher_.get(), r.get());
+      // A broken connection is replaced, so the next publish can succeed.
+      if (!r)
+        if (auto fresh = connect(cfg_)) publisher_ = std::move(*fresh);
+      return err;
+    }
+    return caf::unit;
+  }
+
+  void subscribe(const std::string& group, std::vector<std::string> types, handler fn) override {
+    threads_.emplace_back([this, group, wanted = std::set<std::string>(types.begin(), types.end()),
+                           fn = std::move(fn)] { consume(group, wanted, fn); });
+  }
+
+  void stop() override {
+    if (stopping_.exchange(true)) return;
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  void consume(const std::string& group, const std::set<std::string>& wanted, const handler& fn) {
+    context_ptr c;
+    while (!stopping_) {
+      if (!c) {
+        auto fresh = connect(cfg_);
+        if (!fresh) {
+          log::error("bus_connect_failed",
+                     {{"group", group}, {"error", to_problem(fresh.error()).message}});
+          std::this_thread::sleep_for(cfg_.block);
+          continue;
+        }
+        c = std::move(*fresh);
+        // Starting at 0 means a group created after events were published still sees them.
+        reply_ptr r{static_cast<redisReply*>(redisCommand(c.get(), "XGROUP CREATE %s %s 0 MKSTREAM",
+                                                          cfg_.stream.c_str(), group.c_str()))};
+        if (!r) {
+          c.reset();
+          continue;
+        }
+      }
+      if (!claim_and_handle(c.get(), group, wanted, fn) ||
+          !read_and_handle(c.get(), group, wanted, fn)) {
+        log::warn("bus_connection_lost", {{"group", group}, {"error", c->errstr}});
+        c.reset();
+      }
+    }
+  }
+
+  /// Takes over events another consumer (or this one) left unacknowledged for too long.
+  bool claim_and_handle(redisContext* c, const std::string& group,
+                        const std::set<std::string>& wanted, const handler& fn) {
+    reply_ptr r{static_cast<redisReply*>(
+        redisCommand(c, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT 16", cfg_.stream.c_str(), group.c_str(),
+                     cfg_.consumer.c_str(), static_cast<long long>(cfg_.claim_after.count())))};
+    if (!r) return false;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return true;
+    auto* entries = r->element[1];
+    for (size_t i = 0; i < entries->elements; ++i) {
+      auto* entry = entries->element[i];
+      if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+          entry->element[1]->type != REDIS_REPLY_ARRAY)
+        continue;
+      std::string id;
+      auto e = to_event(entry, id);
+      e.attempt = delivery_count(c, group, id);
+      if (!handle(c, group, wanted, fn, id, e)) return false;
+    }
+    return true;
+  }
+
+  bool read_and_handle(redisContext* c, const std::string& group,
+                       const std::set<std::string>& wanted, const handler& fn) {
+    reply_ptr r{static_cast<redisReply*>(redisCommand(
+        c, "XREADGROUP GROUP %s %s COUNT 16 BLOCK %lld STREAMS %s >", group.c_str(),
+        cfg_.consumer.c_str(), static_cast<long long>(cfg_.block.count()), cfg_.stream.c_str()))};
+    if (!r) return false;
+    if (r->type != REDIS_REPLY_ARRAY) return true;  // nil: nothing new within the block time
+    for (size_t s = 0; s < r->elements; ++s) {
+      auto* entries = r->element[s]->element[1];
+      for (size_t i = 0; i < entries->elements; ++i) {
+        std::string id;
+        auto e = to_event(entries->element[i], id);
+        e.attempt = 1;
+        if (!handle(c, group, wanted, fn, id, e)) return false;
+      }
+    }
+    return true;
+  }
+
+  int delivery_count(redisContext* c, const std::string& group, const std::string& id) {
+    reply_ptr r{static_cast<redisReply*>(redisCommand(
+        c, "XPENDING %s %s %s %s 1", cfg_.stream.c_str(), group.c_str(), id.c_str(), id.c_str()))};
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) return 1;
+    auto* item = r->element[0];
+    if (item->type != REDIS_REPLY_ARRAY || item->elements < 4) return 1;
+    return static_cast<int>(item->element[3]->integer);
+  }
+
+  /// Runs the handler; acknowledges on success, leaves the event pending on failure (it comes
+  /// back through XAUTOCLAIM), dead-letters it after max_attempts. False when Redis is gone.
+  bool handle(redisContext* c, const std::string& group, const std::set<std::string>& wanted,
+              const handler& fn, const std::string& id, const event& e) {
+    if (wanted.count(e.type)) {
+      auto r = fn(e);
+      if (!r) {
+        if (e.attempt < cfg_.max_attempts) return true;
+        log::error("event_dead_lettered", {{"group", group},
+                                           {"type", e.type},
+                                           {"event_id", e.id},
+                                           {"attempts", e.attempt},
+                                           {"error", to_problem(r.error()).message}});
+        reply_ptr d{static_cast<redisReply*>(
+            redisCommand(c, "XADD %s * group %s type %b payload %b stream_id %s",
+                         cfg_.dead_letter_stream.c_str(), group.c_str(), e.type.data(),
+                         e.type.size(), e.payload.data(), e.payload.size(), id.c_str()))};
+        if (!d) return false;
+      }
+    }
+    reply_ptr ack{static_cast<redisReply*>(
+        redisCommand(c, "XACK %s %s %s", cfg_.stream.c_str(), group.c_str(), id.c_str()))};
+    return ack != nullptr;
+  }
+
+  redis_bus_config cfg_;
+  std::mutex publish_mtx_;
+  context_ptr publisher_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace
+
+result<std::unique_ptr<event_bus>> make_redis_bus(redis_bus_config cfg) {
+  auto c = connect(cfg);
+  if (!c) return c.error();
+  reply_ptr pong{static_cast<redisReply*>(redisCommand(c->get(), "PING"))};
+  if (!pong || pong->type == REDIS_REPLY_ERROR) return redis_error(c->get(), pong.get());
+  return std::unique_ptr<event_bus>{new redis_bus(std::move(cfg), std::move(*c))};
+}
+
+}  // namespace pixhive::bus
