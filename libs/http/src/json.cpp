@@ -5,7 +5,8 @@ namespace pixhive::http {
 response json_response(unsigned status, const nlohmann::json& body) {
   response res{static_cast<bhttp::status>(status), 11};
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // A trailing newline keeps terminal output (curl) readable; JSON parsers ignore it.
+  res.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   return res;
 }
 
