@@ -8,6 +8,7 @@
 #include "images.hpp"
 #include "pixhive/contracts/auth.hpp"
 #include "pixhive/contracts/media.hpp"
+#include "pixhive/core/crypto.hpp"
 #include "pixhive/core/error.hpp"
 #include "support.hpp"
 
@@ -112,4 +113,14 @@ TEST(remote_actor, another_service_stores_variants_and_sets_status) {
   ASSERT_EQ(bytes.status, 200);
   EXPECT_EQ(bytes.body, thumb);
   EXPECT_EQ(bytes.headers["Content-Type"], "image/bmp");
+  EXPECT_EQ(bytes.headers["ETag"], "\"" + crypto::sha256_hex(thumb) + "\"");
+  // Lists carry each photo's own variants (fetched for the whole page at once).
+  self->request(*remote, timeout,
+                upload_request{{42, "remote_rita", false}, make_bmp(2, 2), "", "", "public"})
+      .receive([&](photo_view&) {}, [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  auto list = call(server.port(), bhttp::verb::get, "/api/v1/users/remote_rita/photos").json();
+  ASSERT_EQ(list["photos"].size(), 2u);
+  EXPECT_EQ(list["photos"][0]["variants"].size(), 0u);
+  ASSERT_EQ(list["photos"][1]["variants"].size(), 1u);
+  EXPECT_EQ(list["photos"][1]["variants"][0]["name"], "thumb");
 }

@@ -234,14 +234,23 @@ result<photo_view> logic::upload(upload_request& req) {
   return p;
 }
 
-result<void> logic::attach_variants(photo_view& p) {
-  auto rows = db_->query(
-      "SELECT name, content_type, size, width, height FROM photo_variants WHERE photo_id = ? ORDER "
-      "BY name",
-      {p.id});
+result<void> logic::attach_variants(std::vector<photo_view*> photos) {
+  if (photos.empty()) return caf::unit;
+  // One query for every photo of a page, not one per photo.
+  std::string sql =
+      "SELECT photo_id, name, content_type, size, width, height FROM photo_variants WHERE photo_id "
+      "IN (";
+  std::vector<store::value> ids;
+  for (auto* p : photos) {
+    sql += ids.empty() ? "?" : ", ?";
+    ids.emplace_back(p->id);
+  }
+  auto rows = db_->query(sql + ") ORDER BY photo_id, name", ids);
   if (!rows) return rows.error();
   for (auto& r : *rows)
-    p.variants.push_back({r.str_at(0), r.str_at(1), r.int_at(2), r.int_at(3), r.int_at(4)});
+    for (auto* p : photos)
+      if (p->id == r.int_at(0))
+        p->variants.push_back({r.str_at(1), r.str_at(2), r.int_at(3), r.int_at(4), r.int_at(5)});
   return caf::unit;
 }
 
@@ -259,7 +268,7 @@ result<photo_view> logic::load(int64_t id, const viewer& who) {
 result<photo_view> logic::get_photo(const get_photo_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
-  if (auto r = attach_variants(*p); !r) return r.error();
+  if (auto r = attach_variants({&*p}); !r) return r.error();
   return p;
 }
 
@@ -270,16 +279,16 @@ result<blob_reply> logic::get_blob(const get_blob_request& req) {
   blob_reply out{{}, p->content_type, p->sha256, p->visibility == "public"};
   if (!req.variant.empty()) {
     auto rows = db_->query(
-        "SELECT content_type, blob_key FROM photo_variants WHERE photo_id = ? AND name = ?",
+        "SELECT content_type, blob_key, sha256 FROM photo_variants WHERE photo_id = ? AND name = ?",
         {p->id, req.variant});
     if (!rows) return rows.error();
     if (rows->empty()) return make_error(errc::not_found, "variant_not_found", "no such variant");
     out.content_type = rows->front().str_at(0);
     key = rows->front().str_at(1);
+    out.sha256 = rows->front().str_at(2);
   }
   auto bytes = read_blob(key);
   if (!bytes) return bytes.error();
-  if (!req.variant.empty()) out.sha256 = crypto::sha256_hex(*bytes);
   out.bytes = std::move(*bytes);
   return out;
 }
@@ -303,10 +312,11 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
                           int64_t{req.who.admin ? 1 : 0}, int64_t{limit + 1}});
   if (!rows) return rows.error();
   photo_page page;
-  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i)
     page.photos.push_back(to_photo((*rows)[i]));
-    if (auto r = attach_variants(page.photos.back()); !r) return r.error();
-  }
+  std::vector<photo_view*> all;
+  for (auto& p : page.photos) all.push_back(&p);
+  if (auto r = attach_variants(std::move(all)); !r) return r.error();
   if (rows->size() > static_cast<size_t>(limit)) page.next_before_id = page.photos.back().id;
   return page;
 }
@@ -320,7 +330,7 @@ result<photo_view> logic::by_key(const photo_by_key_request& req) {
   if (rows->empty()) return no_photo();
   auto p = to_photo(rows->front());
   if (!may_see(p, req.who)) return no_photo();
-  if (auto r = attach_variants(p); !r) return r.error();
+  if (auto r = attach_variants({&p}); !r) return r.error();
   return p;
 }
 
@@ -372,11 +382,11 @@ result<done> logic::put_variant(put_variant_request& req) {
                          {req.photo_id, req.name});
         !d)
       return d.error();
-    if (auto i = c.query("INSERT INTO photo_variants (photo_id, name, content_type, size, width, "
-                         "height, blob_key) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         {req.photo_id, req.name, req.content_type,
-                          static_cast<int64_t>(req.bytes.size()), req.width, req.height, key});
+    if (auto i = c.query(
+            "INSERT INTO photo_variants (photo_id, name, content_type, size, width, "
+            "height, blob_key, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            {req.photo_id, req.name, req.content_type, static_cast<int64_t>(req.bytes.size()),
+             req.width, req.height, key, crypto::sha256_hex(req.bytes)});
         !i)
       return i.error();
     return caf::unit;

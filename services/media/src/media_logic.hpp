@@ -31,7 +31,8 @@ class logic {
 
  private:
   result<contracts::photo_view> load(int64_t id, const contracts::viewer& who);
-  result<void> attach_variants(contracts::photo_view& p);
+  /// Fills in the variants of `photos` with one query.
+  result<void> attach_variants(std::vector<contracts::photo_view*> photos);
   result<std::string> read_blob(const std::string& key);
 
   std::shared_ptr<store::database> db_;

@@ -109,6 +109,10 @@ CREATE TABLE photo_variants (
   blob_key TEXT NOT NULL,
   PRIMARY KEY (photo_id, name)
 );
+)sql"},
+                                                   // Variant ETags are hashed once, when written.
+                                                   {2, R"sql(
+ALTER TABLE photo_variants ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
 )sql"}};
   return store::migrate(db, "media", steps);
 }
