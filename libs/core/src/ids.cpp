@@ -43,6 +43,14 @@ int64_t next_id() {
   return (ms << (node_bits + seq_bits)) | (node << seq_bits) | seq;
 }
 
+std::string format_utc(const char* format, std::time_t when) {
+  std::tm tm{};
+  gmtime_r(&when, &tm);
+  char buf[128];
+  auto n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
+}
+
 int64_t unix_now() {
   using namespace std::chrono;
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();

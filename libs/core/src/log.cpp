@@ -1,5 +1,7 @@
 #include "pixhive/core/log.hpp"
 
+#include "pixhive/core/ids.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -39,16 +41,11 @@ const char* name_of(level lvl) {
 
 std::string timestamp() {
   auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[40];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
-  return out;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
+  return format_utc("%Y-%m-%dT%H:%M:%S", std::chrono::system_clock::to_time_t(now)) + frac;
 }
 
 }  // namespace

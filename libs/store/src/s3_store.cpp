@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "pixhive/core/crypto.hpp"
+#include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/store/s3.hpp"
 
@@ -84,15 +85,6 @@ std::string authorization(const request& req, const aws_credentials& creds,
 namespace {
 
 const std::string empty_sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-std::string amz_now() {
-  auto t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[20];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
 
 struct upload_cursor {
   std::string_view data;
@@ -187,7 +179,7 @@ class s3_store final : public blob_store {
 
   reply once(const char* method, const std::string& key, std::string_view body) {
     auto path = path_prefix_ + "/" + sigv4::uri_encode(key, false);
-    auto amz_date = amz_now();
+    auto amz_date = format_utc("%Y%m%dT%H%M%SZ");
     auto payload_hash = body.empty() ? empty_sha256 : crypto::sha256_hex(body);
     sigv4::request sreq{
         method,

@@ -9,20 +9,12 @@
 #include <curl/curl.h>
 
 #include "pixhive/core/crypto.hpp"
+#include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
 
 namespace pixhive::auth {
 
 namespace {
-
-std::string rfc2822_date() {
-  auto t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
 
 std::string address_of(const std::string& from) {
   auto lt = from.find('<');
@@ -58,8 +50,8 @@ mailer::mailer(std::string smtp_url, std::string from, std::string user, std::st
 result<void> mailer::send(const std::string& to, const std::string& subject,
                           const std::string& body) {
   std::string message =
-      "Date: " + rfc2822_date() + "\r\nFrom: " + from_ + "\r\nTo: <" + to +
-      ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crypto::random_token(16) +
+      "Date: " + format_utc("%a, %d %b %Y %H:%M:%S +0000") + "\r\nFrom: " + from_ + "\r\nTo: <" +
+      to + ">\r\nSubject: " + subject + "\r\nMessage-ID: <" + crypto::random_token(16) +
       "@pixhive>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body +
       "\r\n";
   return smtp_url_.empty() ? write_outbox(to, message) : send_smtp(to, message);

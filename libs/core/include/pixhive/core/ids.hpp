@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
+#include <string>
 
 namespace pixhive {
 
@@ -11,5 +13,8 @@ int64_t next_id();
 
 /// Seconds since the Unix epoch (the clock every service uses for stored times).
 int64_t unix_now();
+
+/// `when` (default: now) in UTC, formatted with strftime's `format`.
+std::string format_utc(const char* format, std::time_t when = std::time(nullptr));
 
 }  // namespace pixhive
