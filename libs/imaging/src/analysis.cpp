@@ -1,0 +1,214 @@
+#include "pixhive/imaging/analysis.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+#include <tesseract/baseapi.h>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+
+#include "pixhive/core/log.hpp"
+
+namespace pixhive::imaging {
+
+namespace {
+
+/// A name for a colour, from its hue, saturation and value (OpenCV ranges: H 0..179).
+std::string colour_name(const cv::Vec3b& bgr) {
+  cv::Mat px(1, 1, CV_8UC3, cv::Scalar(bgr[0], bgr[1], bgr[2])), hsv;
+  cv::cvtColor(px, hsv, cv::COLOR_BGR2HSV);
+  auto v = hsv.at<cv::Vec3b>(0, 0);
+  int h = v[0] * 2, s = v[1], val = v[2];
+  if (val < 50) return "black";
+  if (s < 40) return val > 200 ? "white" : "gray";
+  if (h < 15 || h >= 345) return val < 140 && s > 100 ? "brown" : "red";
+  if (h < 40) return val < 150 ? "brown" : "orange";
+  if (h < 70) return "yellow";
+  if (h < 165) return "green";
+  if (h < 195) return "cyan";
+  if (h < 255) return "blue";
+  if (h < 290) return "purple";
+  return "pink";
+}
+
+}  // namespace
+
+std::vector<colour_share> dominant_colours(const cv::Mat& bgr, int k) {
+  cv::Mat small;
+  cv::resize(bgr, small, cv::Size(64, 64), 0, 0, cv::INTER_AREA);
+  cv::Mat samples = small.reshape(1, static_cast<int>(small.total()));
+  samples.convertTo(samples, CV_32F);
+  cv::Mat labels, centres;
+  // A fixed seed makes the tags of a photo the same on every run.
+  cv::theRNG().state = 0x5eed;
+  cv::kmeans(samples, k, labels,
+             cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 20, 1.0), 2,
+             cv::KMEANS_PP_CENTERS, centres);
+  std::vector<int> counts(k, 0);
+  for (int i = 0; i < labels.rows; ++i) ++counts[labels.at<int>(i)];
+  std::vector<colour_share> out;
+  for (int c = 0; c < k; ++c) {
+    cv::Vec3b v(cv::saturate_cast<uchar>(centres.at<float>(c, 0)),
+                cv::saturate_cast<uchar>(centres.at<float>(c, 1)),
+                cv::saturate_cast<uchar>(centres.at<float>(c, 2)));
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "#%02x%02x%02x", v[2], v[1], v[0]);
+    auto name = colour_name(v);
+    double share = counts[c] / double(labels.rows);
+    // Clusters with the same name are one colour to a person.
+    auto same = std::find_if(out.begin(), out.end(), [&](auto& x) { return x.name == name; });
+    if (same != out.end()) {
+      same->share += share;
+      continue;
+    }
+    out.push_back({name, hex, share});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.share > b.share; });
+  return out;
+}
+
+std::vector<cv::Rect> detect_faces(const cv::Mat& bgr) {
+  // CascadeClassifier::detectMultiScale is not thread-safe; each thread loads its own.
+  thread_local std::unique_ptr<cv::CascadeClassifier> cascade;
+  thread_local bool tried = false;
+  if (!tried) {
+    tried = true;
+    auto c = std::make_unique<cv::CascadeClassifier>();
+    std::string file =
+        std::string(PIXHIVE_CASCADE_DIR) + "/haarcascades/haarcascade_frontalface_default.xml";
+    if (c->load(file))
+      cascade = std::move(c);
+    else
+      log::warn("face_cascade_missing", {{"file", file}});
+  }
+  if (!cascade) return {};
+  cv::Mat gray;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  // Faces smaller than 1/20 of the shorter side are too small to tag a photo with.
+  double scale = std::min(1.0, 640.0 / std::max(gray.cols, gray.rows));
+  if (scale < 1.0) cv::resize(gray, gray, cv::Size(), scale, scale, cv::INTER_AREA);
+  cv::equalizeHist(gray, gray);
+  int min_side = std::max(24, std::min(gray.cols, gray.rows) / 20);
+  std::vector<cv::Rect> faces;
+  cascade->detectMultiScale(gray, faces, 1.1, 5, 0, cv::Size(min_side, min_side));
+  for (auto& f : faces)
+    f = cv::Rect(int(f.x / scale), int(f.y / scale), int(f.width / scale), int(f.height / scale));
+  return faces;
+}
+
+bool likely_has_text(const cv::Mat& bgr) {
+  cv::Mat gray;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  double scale = std::min(1.0, 800.0 / std::max(gray.cols, gray.rows));
+  if (scale < 1.0) cv::resize(gray, gray, cv::Size(), scale, scale, cv::INTER_AREA);
+  // Text is dense, short, high-contrast strokes: a morphological gradient shows them, a wide
+  // closing joins the letters of a word into one blob.
+  cv::Mat grad, bw, joined;
+  cv::morphologyEx(gray, grad, cv::MORPH_GRADIENT,
+                   cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(3, 3)));
+  cv::threshold(grad, bw, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  cv::morphologyEx(bw, joined, cv::MORPH_CLOSE,
+                   cv::getStructuringElement(cv::MORPH_RECT, cv::Size(9, 1)));
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(joined, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  int wordish = 0;
+  for (const auto& c : contours) {
+    auto r = cv::boundingRect(c);
+    if (r.height < 8 || r.height > gray.rows / 2 || r.width < 2 * r.height) continue;
+    double fill = cv::countNonZero(bw(r)) / double(r.area());
+    if (fill > 0.1 && fill < 0.9) ++wordish;
+  }
+  return wordish >= 2;
+}
+
+std::vector<ocr_word> recognise_text(const cv::Mat& bgr, const std::string& language,
+                                     int page_segmentation) {
+  // TessBaseAPI is not thread-safe and slow to initialise: one per thread and language.
+  thread_local std::unique_ptr<tesseract::TessBaseAPI> api;
+  thread_local std::string loaded;
+  if (!api || loaded != language) {
+    api = std::make_unique<tesseract::TessBaseAPI>();
+    if (api->Init(nullptr, language.c_str(), tesseract::OEM_LSTM_ONLY) != 0) {
+      api.reset();
+      log::warn("tesseract_unavailable", {{"language", language}});
+      return {};
+    }
+    loaded = language;
+  }
+  cv::Mat gray;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  api->SetPageSegMode(static_cast<tesseract::PageSegMode>(page_segmentation));
+  api->SetImage(gray.data, gray.cols, gray.rows, 1, static_cast<int>(gray.step));
+  api->SetSourceResolution(300);
+  std::vector<ocr_word> words;
+  if (api->Recognize(nullptr) == 0) {
+    std::unique_ptr<tesseract::ResultIterator> it{api->GetIterator()};
+    if (it) do {
+        std::unique_ptr<char[]> text{it->GetUTF8Text(tesseract::RIL_WORD)};
+        if (!text) continue;
+        std::string t(text.get());
+        if (t.find_first_not_of(" \t\n") == std::string::npos) continue;
+        int x1, y1, x2, y2;
+        it->BoundingBox(tesseract::RIL_WORD, &x1, &y1, &x2, &y2);
+        words.push_back(
+            {t, it->Confidence(tesseract::RIL_WORD), cv::Rect(x1, y1, x2 - x1, y2 - y1)});
+      } while (it->Next(tesseract::RIL_WORD));
+  }
+  api->Clear();
+  return words;
+}
+
+std::string join_words(const std::vector<ocr_word>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i) {
+      // A word that starts left of the previous one's start begins a new line.
+      bool new_line = words[i].box.x < words[i - 1].box.x &&
+                      words[i].box.y > words[i - 1].box.y + words[i - 1].box.height / 2;
+      out += new_line ? '\n' : ' ';
+    }
+    out += words[i].text;
+  }
+  return out;
+}
+
+uint64_t perceptual_hash(const cv::Mat& bgr) {
+  cv::Mat gray, small, f, freq;
+  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  cv::resize(gray, small, cv::Size(32, 32), 0, 0, cv::INTER_AREA);
+  small.convertTo(f, CV_32F);
+  cv::dct(f, freq);
+  // The 8×8 lowest frequencies without the DC term, compared with their median.
+  std::vector<float> low;
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) low.push_back(freq.at<float>(y, x));
+  std::vector<float> sorted(low.begin() + 1, low.end());
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  float median = sorted[sorted.size() / 2];
+  uint64_t h = 0;
+  for (int i = 0; i < 64; ++i)
+    if (low[i] > median) h |= uint64_t(1) << i;
+  return h;
+}
+
+int hamming_distance(uint64_t a, uint64_t b) {
+  return std::popcount(a ^ b);
+}
+
+std::string hash_hex(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+bool parse_hash_hex(const std::string& text, uint64_t& out) {
+  if (text.size() != 16 || text.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return false;
+  out = std::stoull(text, nullptr, 16);
+  return true;
+}
+
+}  // namespace pixhive::imaging
