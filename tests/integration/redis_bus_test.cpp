@@ -1,6 +1,10 @@
 // The Redis Streams event bus against a real redis-server started by the fixture.
 #include <condition_variable>
+#include <csignal>
+#include <functional>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -169,4 +173,144 @@ TEST(redis_bus_config, an_unreachable_redis_is_a_clear_error) {
   auto b = bus::make_redis_bus(cfg);
   ASSERT_FALSE(b);
   EXPECT_NE(to_problem(b.error()).message.find("cannot connect to Redis"), std::string::npos);
+}
+
+namespace {
+
+/// Test-side view of the worker processes' Redis keys.
+class job_board {
+ public:
+  explicit job_board(uint16_t port) : c_(redisConnect("127.0.0.1", port)) {}
+  ~job_board() { redisFree(c_); }
+  std::string get(const std::string& key) {
+    auto* r = static_cast<redisReply*>(redisCommand(c_, "GET %s", key.c_str()));
+    std::string v = r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : "";
+    freeReplyObject(r);
+    return v;
+  }
+  long long number(const std::string& key) {
+    auto v = get(key);
+    return v.empty() ? 0 : std::stoll(v);
+  }
+  long long count(const std::string& pattern) {
+    long long n = 0;
+    std::string cursor = "0";
+    do {
+      auto* r = static_cast<redisReply*>(
+          redisCommand(c_, "SCAN %s MATCH %s COUNT 1000", cursor.c_str(), pattern.c_str()));
+      cursor = std::string(r->element[0]->str, r->element[0]->len);
+      n += static_cast<long long>(r->element[1]->elements);
+      freeReplyObject(r);
+    } while (cursor != "0");
+    return n;
+  }
+  /// Polls `pred` until it holds or `timeout` passes (the state lives in another process).
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return pred();
+  }
+
+ private:
+  redisContext* c_;
+};
+
+std::unique_ptr<child_process> start_worker(uint16_t port, const std::string& name,
+                                            int concurrency = 2, int claim_ms = 300,
+                                            int max_attempts = 3) {
+  auto w = std::make_unique<child_process>(
+      std::vector<std::string>{BUS_WORKER, std::to_string(port), name, std::to_string(concurrency),
+                               std::to_string(claim_ms), std::to_string(max_attempts)});
+  EXPECT_TRUE(w->wait_for_line(
+      [](const std::string& l) { return l.find("bus_worker ready") != std::string::npos; }));
+  return w;
+}
+
+}  // namespace
+
+TEST_F(redis_bus, broadcasts_reach_listeners_in_other_processes) {
+  auto a = open("a"), b = open("b");
+  inbox got;
+  auto keep = b->listen("job:7", [&](const std::string& m) { got.add(bus::event{0, "", m}); });
+  // The listener's subscription is asynchronous: repeat until one arrives.
+  ASSERT_TRUE(job_board::eventually(
+      [&] {
+        a->broadcast("job:7", "started");
+        return got.wait_for(1, std::chrono::seconds(0));
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(got.payloads().front(), "started");
+  keep.reset();
+  size_t before = got.payloads().size();
+  a->broadcast("job:7", "after");
+  a->broadcast("job:8", "other topic");
+  EXPECT_FALSE(got.wait_for(before + 1, std::chrono::seconds(1)));
+}
+
+TEST_F(redis_bus, a_job_of_a_killed_worker_is_finished_by_another) {
+  job_board board{redis_->port()};
+  auto first = start_worker(redis_->port(), "first");
+  auto producer = open("producer");
+  ASSERT_TRUE(producer->publish("job.requested", "long 3000 0"));
+  ASSERT_TRUE(job_board::eventually([&] { return board.get("test:started:long") == "first"; }));
+  first->signal(SIGKILL);
+  first->wait_exit();
+  EXPECT_EQ(board.get("test:done:long"), "");
+  auto second = start_worker(redis_->port(), "second");
+  ASSERT_TRUE(job_board::eventually([&] { return !board.get("test:done:long").empty(); }));
+  EXPECT_EQ(board.get("test:done:long").rfind("second", 0), 0u);
+  EXPECT_EQ(board.number("test:effects"), 1);
+  producer->stop();
+}
+
+TEST_F(redis_bus, a_job_that_always_fails_is_failed_after_n_attempts_and_dead_lettered) {
+  job_board board{redis_->port()};
+  auto worker = start_worker(redis_->port(), "w", 2, 100, 3);
+  auto producer = open("producer");
+  ASSERT_TRUE(producer->publish("job.requested", "poison 0 1"));
+  ASSERT_TRUE(job_board::eventually([&] { return stream_length("pixhive:events:dead") == 1; }));
+  EXPECT_EQ(board.number("test:attempts:poison"), 3);
+  EXPECT_FALSE(board.get("test:failed:poison").empty());
+  EXPECT_EQ(board.number("test:runs"), 3);
+  producer->stop();
+}
+
+TEST_F(redis_bus, no_job_is_lost_or_done_twice_across_random_worker_kills) {
+  constexpr int jobs = 1000;
+  job_board board{redis_->port()};
+  std::vector<std::unique_ptr<child_process>> workers;
+  int generation = 0;
+  for (int i = 0; i < 3; ++i)
+    workers.push_back(start_worker(redis_->port(), "w" + std::to_string(generation++)));
+  auto producer = open("producer");
+  std::mt19937 rng{12345};
+  for (int i = 0; i < jobs; ++i)
+    ASSERT_TRUE(producer->publish(
+        "job.requested", "j" + std::to_string(i) + " " + std::to_string(rng() % 4) + " 0"));
+  int kills = 0;
+  // Kill a random worker whenever a few more jobs are done, and start a fresh one.
+  while (board.number("test:effects") < jobs * 9 / 10 && kills < 20) {
+    long long done = board.number("test:effects");
+    job_board::eventually([&] { return board.number("test:effects") >= done + 30; },
+                          std::chrono::seconds(10));
+    auto& victim = workers[rng() % workers.size()];
+    victim->signal(SIGKILL);
+    victim->wait_exit();
+    victim = start_worker(redis_->port(), "w" + std::to_string(generation++));
+    ++kills;
+  }
+  ASSERT_TRUE(job_board::eventually([&] { return board.number("test:effects") >= jobs; },
+                                    std::chrono::seconds(120)))
+      << board.number("test:effects") << " of " << jobs << " jobs took effect";
+  EXPECT_GE(kills, 5);
+  EXPECT_EQ(board.count("test:done:*"), jobs);
+  EXPECT_EQ(board.number("test:effects"), jobs);
+  // Killed workers' jobs ran again: more runs than effects shows redelivery was exercised.
+  EXPECT_GE(board.number("test:runs"), jobs);
+  std::cerr << "1000 jobs, " << kills << " kills, " << board.number("test:runs") << " runs\n";
+  producer->stop();
 }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -5,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "listeners.hpp"
 #include "pixhive/bus/bus.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
@@ -28,14 +30,27 @@ class in_process_bus final : public event_bus {
     return caf::unit;
   }
 
-  void subscribe(const std::string& group, std::vector<std::string> types, handler fn) override {
+  void subscribe(const std::string& group, std::vector<std::string> types, handler fn,
+                 int concurrency) override {
     std::lock_guard<std::mutex> guard{mtx_};
     auto g = std::make_unique<consumer>();
     g->types.insert(types.begin(), types.end());
     g->fn = std::move(fn);
     auto* raw = g.get();
     groups_[group] = std::move(g);
-    raw->thread = std::thread([this, raw, group] { deliver(group, *raw); });
+    for (int i = 0; i < std::max(1, concurrency); ++i)
+      raw->threads.emplace_back([this, raw, group] { deliver(group, *raw); });
+  }
+
+  int max_attempts() const override { return max_attempts_; }
+
+  void broadcast(const std::string& topic, const std::string& message) override {
+    listeners_->dispatch(topic, message);
+  }
+
+  std::shared_ptr<void> listen(const std::string& topic,
+                               std::function<void(const std::string&)> fn) override {
+    return listeners_->add(topic, std::move(fn));
   }
 
   void stop() override {
@@ -46,7 +61,8 @@ class in_process_bus final : public event_bus {
       cv_.notify_all();
     }
     for (auto& [name, g] : groups_)
-      if (g->thread.joinable()) g->thread.join();
+      for (auto& t : g->threads)
+        if (t.joinable()) t.join();
   }
 
  private:
@@ -54,7 +70,7 @@ class in_process_bus final : public event_bus {
     std::set<std::string> types;
     handler fn;
     std::deque<event> queue;
-    std::thread thread;
+    std::vector<std::thread> threads;
   };
 
   void deliver(const std::string& group, consumer& c) {
@@ -87,6 +103,7 @@ class in_process_bus final : public event_bus {
   std::condition_variable cv_;
   std::map<std::string, std::unique_ptr<consumer>> groups_;
   bool stopping_ = false;
+  std::shared_ptr<listeners> listeners_ = std::make_shared<listeners>();
 };
 
 }  // namespace

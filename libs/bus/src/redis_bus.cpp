@@ -8,6 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "listeners.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
 
@@ -70,11 +71,36 @@ event to_event(const redisReply* entry, std::string& id) {
   return e;
 }
 
+const std::string broadcast_prefix = "pixhive:broadcast:";
+
 class redis_bus final : public event_bus {
  public:
   redis_bus(redis_bus_config cfg, context_ptr publisher)
-      : cfg_(std::move(cfg)), publisher_(std::move(publisher)) {}
+      : cfg_(std::move(cfg)),
+        publisher_(std::move(publisher)),
+        wake_channel_(broadcast_prefix + "wake:" + std::to_string(next_id())) {
+    threads_.emplace_back([this] { relay_broadcasts(); });
+  }
   ~redis_bus() override { stop(); }
+
+  int max_attempts() const override { return cfg_.max_attempts; }
+
+  void broadcast(const std::string& topic, const std::string& message) override {
+    auto channel = broadcast_prefix + topic;
+    std::lock_guard<std::mutex> guard{publish_mtx_};
+    reply_ptr r{
+        static_cast<redisReply*>(redisCommand(publisher_.get(), "PUBLISH %b %b", channel.data(),
+                                              channel.size(), message.data(), message.size()))};
+    if (!r) {
+      log::warn("broadcast_failed", {{"topic", topic}, {"error", publisher_->errstr}});
+      if (auto fresh = connect(cfg_)) publisher_ = std::move(*fresh);
+    }
+  }
+
+  std::shared_ptr<void> listen(const std::string& topic,
+                               std::function<void(const std::string&)> fn) override {
+    return listeners_->add(topic, std::move(fn));
+  }
 
   result<void> publish(const std::string& type, std::string payload) override {
     auto id = std::to_string(next_id());
@@ -96,19 +122,63 @@ class redis_bus final : public event_bus {
     return caf::unit;
   }
 
-  void subscribe(const std::string& group, std::vector<std::string> types, handler fn) override {
-    threads_.emplace_back([this, group, wanted = std::set<std::string>(types.begin(), types.end()),
-                           fn = std::move(fn)] { consume(group, wanted, fn); });
+  void subscribe(const std::string& group, std::vector<std::string> types, handler fn,
+                 int concurrency) override {
+    auto wanted = std::set<std::string>(types.begin(), types.end());
+    auto shared_fn = std::make_shared<handler>(std::move(fn));
+    for (int i = 0; i < std::max(1, concurrency); ++i) {
+      // Each thread is its own consumer in the group, so Redis spreads events across them.
+      auto consumer = concurrency > 1 ? cfg_.consumer + "-" + std::to_string(i) : cfg_.consumer;
+      // A pool takes one event at a time, so an idle thread never waits behind a busy one's batch.
+      int batch = concurrency > 1 ? 1 : 16;
+      threads_.emplace_back([this, group, wanted, shared_fn, consumer, batch] {
+        consume(group, wanted, *shared_fn, consumer, batch);
+      });
+    }
   }
 
   void stop() override {
     if (stopping_.exchange(true)) return;
+    {
+      // Wakes the broadcast relay out of its blocking read.
+      std::lock_guard<std::mutex> guard{publish_mtx_};
+      reply_ptr r{static_cast<redisReply*>(
+          redisCommand(publisher_.get(), "PUBLISH %s stop", wake_channel_.c_str()))};
+    }
     for (auto& t : threads_)
       if (t.joinable()) t.join();
   }
 
  private:
-  void consume(const std::string& group, const std::set<std::string>& wanted, const handler& fn) {
+  /// Relays Redis pub/sub broadcasts to this process's listeners until stop().
+  void relay_broadcasts() {
+    while (!stopping_) {
+      auto c = connect(cfg_);
+      if (!c) {
+        std::this_thread::sleep_for(cfg_.block);
+        continue;
+      }
+      // Blocks until a message comes; stop() sends one on wake_channel_.
+      redisSetTimeout(c->get(), timeval{0, 0});
+      auto pattern = broadcast_prefix + "*";
+      reply_ptr sub{
+          static_cast<redisReply*>(redisCommand(c->get(), "PSUBSCRIBE %s", pattern.c_str()))};
+      if (!sub) continue;
+      while (!stopping_) {
+        redisReply* raw = nullptr;
+        if (redisGetReply(c->get(), reinterpret_cast<void**>(&raw)) != REDIS_OK) break;
+        reply_ptr msg{raw};
+        // pmessage: [kind, pattern, channel, payload]
+        if (msg->type != REDIS_REPLY_ARRAY || msg->elements != 4) continue;
+        auto channel = str(msg->element[2]);
+        if (channel == wake_channel_) continue;
+        listeners_->dispatch(channel.substr(broadcast_prefix.size()), str(msg->element[3]));
+      }
+    }
+  }
+
+  void consume(const std::string& group, const std::set<std::string>& wanted, const handler& fn,
+               const std::string& consumer, int batch) {
     context_ptr c;
     while (!stopping_) {
       if (!c) {
@@ -128,8 +198,8 @@ class redis_bus final : public event_bus {
           continue;
         }
       }
-      if (!claim_and_handle(c.get(), group, wanted, fn) ||
-          !read_and_handle(c.get(), group, wanted, fn)) {
+      if (!claim_and_handle(c.get(), group, wanted, fn, consumer, batch) ||
+          !read_and_handle(c.get(), group, wanted, fn, consumer, batch)) {
         log::warn("bus_connection_lost", {{"group", group}, {"error", c->errstr}});
         c.reset();
       }
@@ -138,10 +208,11 @@ class redis_bus final : public event_bus {
 
   /// Takes over events another consumer (or this one) left unacknowledged for too long.
   bool claim_and_handle(redisContext* c, const std::string& group,
-                        const std::set<std::string>& wanted, const handler& fn) {
+                        const std::set<std::string>& wanted, const handler& fn,
+                        const std::string& consumer, int batch) {
     reply_ptr r{static_cast<redisReply*>(
-        redisCommand(c, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT 16", cfg_.stream.c_str(), group.c_str(),
-                     cfg_.consumer.c_str(), static_cast<long long>(cfg_.claim_after.count())))};
+        redisCommand(c, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d", cfg_.stream.c_str(), group.c_str(),
+                     consumer.c_str(), static_cast<long long>(cfg_.claim_after.count()), batch))};
     if (!r) return false;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return true;
     auto* entries = r->element[1];
@@ -159,10 +230,11 @@ class redis_bus final : public event_bus {
   }
 
   bool read_and_handle(redisContext* c, const std::string& group,
-                       const std::set<std::string>& wanted, const handler& fn) {
+                       const std::set<std::string>& wanted, const handler& fn,
+                       const std::string& consumer, int batch) {
     reply_ptr r{static_cast<redisReply*>(redisCommand(
-        c, "XREADGROUP GROUP %s %s COUNT 16 BLOCK %lld STREAMS %s >", group.c_str(),
-        cfg_.consumer.c_str(), static_cast<long long>(cfg_.block.count()), cfg_.stream.c_str()))};
+        c, "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >", group.c_str(),
+        consumer.c_str(), batch, static_cast<long long>(cfg_.block.count()), cfg_.stream.c_str()))};
     if (!r) return false;
     if (r->type != REDIS_REPLY_ARRAY) return true;  // nil: nothing new within the block time
     for (size_t s = 0; s < r->elements; ++s) {
@@ -216,6 +288,8 @@ class redis_bus final : public event_bus {
   context_ptr publisher_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
+  std::string wake_channel_;
+  std::shared_ptr<listeners> listeners_ = std::make_shared<listeners>();
 };
 
 }  // namespace

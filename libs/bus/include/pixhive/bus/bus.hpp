@@ -31,8 +31,20 @@ class event_bus {
   virtual ~event_bus() = default;
   /// Publishes an event; returns once the bus has it.
   virtual result<void> publish(const std::string& type, std::string payload) = 0;
-  /// Subscribes `group` to `types`; its handler runs on a thread of the bus, one event at a time.
-  virtual void subscribe(const std::string& group, std::vector<std::string> types, handler fn) = 0;
+  /// Subscribes `group` to `types`. The handler runs on `concurrency` threads of the bus, each
+  /// with one event at a time; with more than one, events of the group are handled in parallel
+  /// (a worker pool) and no longer in publish order.
+  virtual void subscribe(const std::string& group, std::vector<std::string> types, handler fn,
+                         int concurrency = 1) = 0;
+  /// Deliveries of one event before it is dead-lettered.
+  virtual int max_attempts() const = 0;
+  /// Sends an ephemeral message to every process listening on `topic` (live job progress):
+  /// not stored, lost when nobody listens.
+  virtual void broadcast(const std::string& topic, const std::string& message) = 0;
+  /// Calls `fn` (on a bus thread) for each broadcast on `topic` until the returned handle is
+  /// released.
+  virtual std::shared_ptr<void> listen(const std::string& topic,
+                                       std::function<void(const std::string&)> fn) = 0;
   /// Delivers what is queued, then stops the delivery threads.
   virtual void stop() = 0;
 };
