@@ -21,13 +21,14 @@
 #include "pixhive/core/version.hpp"
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
+#include "pixhive/processing/processing.hpp"
 
 namespace {
 
 using namespace pixhive;
 
 constexpr const char* usage =
-    "usage: pixhive [all|auth|media] [options] run every service (default) or one\n"
+    "usage: pixhive [all|auth|media|processing] [options] run every service (default) or one\n"
     "       pixhive admin create-user --username NAME --email ADDR --password PW [--admin]\n"
     "       pixhive --version | --help\n";
 
@@ -42,10 +43,13 @@ void declare_common(options& opts) {
            "off when empty")
       .add("actor-address", "127.0.0.1", "address the actor port listens on")
       .add("bus", "",
-           "event bus: empty for in-process (all-in-one), or redis://host:port (Redis Streams)");
+           "event bus: empty for in-process (all-in-one), or redis://host:port (Redis Streams)")
+      .add("media-actor", "",
+           "host:port of the media service's actor port, for `pixhive processing` on its own");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
+  processing::processing_config::declare(opts);
 }
 
 int fail(const caf::error& err) {
@@ -105,6 +109,22 @@ result<std::shared_ptr<bus::event_bus>> open_bus(const std::string& url) {
   return std::shared_ptr<bus::event_bus>(std::move(*b));
 }
 
+/// The media service of another process, for `pixhive processing` (--media-actor host:port).
+result<contracts::media_actor> connect_media(caf::actor_system& sys, const std::string& where) {
+  auto colon = where.rfind(':');
+  if (where.empty() || colon == std::string::npos)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "`pixhive processing` needs --media-actor host:port (media's --actor-port)");
+  auto port = std::atoi(where.c_str() + colon + 1);
+  auto handle = sys.middleman().remote_actor<contracts::media_actor>(where.substr(0, colon),
+                                                                     static_cast<uint16_t>(port));
+  if (!handle)
+    return make_error(
+        errc::unavailable, "media_unavailable",
+        "cannot reach the media actor at " + where + ": " + sys.render(handle.error()));
+  return *handle;
+}
+
 struct runtime {
   std::shared_ptr<store::database> db;
   std::string jwt_key;
@@ -131,7 +151,7 @@ result<runtime> open_runtime(const options& opts) {
   rt.db = *db;
   rt.caf_cfg = std::make_unique<caf::actor_system_config>();
   contracts::add_auth_types(*rt.caf_cfg);
-  contracts::add_media_types(*rt.caf_cfg);
+  contracts::add_processing_types(*rt.caf_cfg);
   rt.caf_cfg->load<caf::io::middleman>();
   // The sharing policy measured fastest for request/reply between few actors on 2 cores.
   rt.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
@@ -145,6 +165,8 @@ int run_services(const std::string& mode, const options& opts) {
   if (!server_cfg) return fail(server_cfg.error());
   auto media_cfg = media::media_config::from(opts);
   if (!media_cfg) return fail(media_cfg.error());
+  auto processing_cfg = processing::processing_config::from(opts);
+  if (!processing_cfg) return fail(processing_cfg.error());
   auto rt = open_runtime(opts);
   if (!rt) return fail(rt.error());
   server_cfg->service = mode;
@@ -154,6 +176,7 @@ int run_services(const std::string& mode, const options& opts) {
   auto& sys = *rt->sys;
   bool with_auth = mode == "all" || mode == "auth";
   bool with_media = mode == "all" || mode == "media";
+  bool with_processing = mode == "all" || mode == "processing";
 
   auto routes = std::make_shared<http::router>();
   // Each service in this process and how to ask it whether its stores answer.
@@ -182,12 +205,18 @@ int run_services(const std::string& mode, const options& opts) {
       return sys.middleman().publish(a, port, addr, true);
     };
   }
+  // Media and processing share the blob store: originals, variants, ad-hoc job files.
+  std::shared_ptr<store::blob_store> blobs;
+  if (with_media || with_processing) {
+    auto opened = media::open_blob_store(*media_cfg);
+    if (!opened) return fail(opened.error());
+    blobs = std::move(*opened);
+  }
+  contracts::media_actor media_handle;
   if (with_media) {
     if (auto m = media::migrate(*rt->db); !m) return fail(m.error());
-    auto blobs = media::open_blob_store(*media_cfg);
-    if (!blobs) return fail(blobs.error());
-    auto m = media::spawn(sys, rt->db, std::shared_ptr<store::blob_store>(std::move(*blobs)),
-                          *events, *media_cfg);
+    auto m = media::spawn(sys, rt->db, blobs, *events, *media_cfg);
+    media_handle = m;
     media::add_routes(*routes, sys, m, *media_cfg);
     pings.push_back(ping(m));
     actors.push_back(caf::actor_cast<caf::actor>(m));
@@ -196,11 +225,27 @@ int run_services(const std::string& mode, const options& opts) {
     };
   }
 
+  if (with_processing) {
+    if (!with_media) {
+      auto remote = connect_media(sys, opts.get("media-actor"));
+      if (!remote) return fail(remote.error());
+      media_handle = *remote;
+    }
+    if (auto m = processing::migrate(*rt->db); !m) return fail(m.error());
+    auto p = processing::spawn(sys, rt->db, blobs, *events, media_handle, *processing_cfg);
+    processing::add_routes(*routes, sys, p, *events, *processing_cfg);
+    pings.push_back(ping(p));
+    actors.push_back(caf::actor_cast<caf::actor>(p));
+    publish = [&sys, p](uint16_t port, const char* addr) {
+      return sys.middleman().publish(p, port, addr, true);
+    };
+  }
+
   uint16_t actor_port = 0;
   if (!opts.get("actor-port").empty()) {
     if (actors.size() != 1) {
       std::cerr
-          << "pixhive: --actor-port publishes one service: run `pixhive auth` or `pixhive media`\n";
+          << "pixhive: --actor-port publishes one service: run one service, e.g. `pixhive media`\n";
       return 2;
     }
     auto port = opts.get_int("actor-port");
@@ -302,7 +347,7 @@ int main(int argc, char** argv) {
   if (auto parsed = opts.parse(args); !parsed) return fail(parsed.error());
   log::init(opts.get("log-level"));
 
-  if (mode == "all" || mode == "auth" || mode == "media") {
+  if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing") {
     if (!opts.positional().empty()) {
       std::cerr << "pixhive: unexpected argument '" << opts.positional()[0] << "'\n" << usage;
       return 2;

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "blob_cache.hpp"
+#include "pixhive/store/blob_cache.hpp"
 
-using namespace pixhive::media;
+using namespace pixhive::store;
 
 TEST(blob_cache, lru_evicts_the_least_recently_used) {
   blob_cache cache{30, cache_policy::lru};

@@ -3,6 +3,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "pixhive/core/hash64.hpp"
 #include "pixhive/imaging/analysis.hpp"
 #include "pixhive/imaging/codec.hpp"
 #include "pixhive/imaging/operations.hpp"
@@ -289,9 +290,8 @@ TEST(imaging_analysis, perceptual_hash_survives_recompression_and_tells_pictures
   cv::Mat other;
   cv::flip(a, other, -1);
   EXPECT_GE(hamming_distance(perceptual_hash(a), perceptual_hash(other)), 16);
-  uint64_t back = 0;
-  ASSERT_TRUE(parse_hash_hex(hash_hex(0x0123456789abcdefULL), back));
-  EXPECT_EQ(back, 0x0123456789abcdefULL);
+  EXPECT_EQ(parse_hash64(hash64_hex(0x0123456789abcdefULL)), 0x0123456789abcdefULL);
+  EXPECT_FALSE(parse_hash64("0123456789ABCDEF"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "pixhive/http/server.hpp"
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -124,6 +125,22 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::atomic<int> in_flight{0};
 };
 
+class session;
+
+/// The event_stream of one session; it posts every write to the session's strand.
+class sse_stream final : public event_stream {
+ public:
+  explicit sse_stream(std::shared_ptr<session> s);
+  bool send(const std::string& event, const std::string& data, const std::string& id) override;
+  void end() override;
+  void client_gone();
+
+ private:
+  // Weak: the session's pending read keeps it alive while the client is connected.
+  std::weak_ptr<session> session_;
+  std::atomic<bool> gone_{false};
+};
+
 /// One connection; every handler of it runs on its strand.
 class session : public std::enable_shared_from_this<session> {
  public:
@@ -138,9 +155,11 @@ class session : public std::enable_shared_from_this<session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
   }
 
-  /// Closes the connection if it waits for a new request; busy ones close after answering.
+  /// Closes the connection if it waits for a new request; busy ones close after answering;
+  /// event streams end.
   void drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->sse_) return self->end_events();
       if (self->idle_ && self->buffer_.size() == 0) {
         beast::error_code ec;
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -294,12 +313,72 @@ class session : public std::enable_shared_from_this<session> {
       net::post(self->stream_.get_executor(),
                 [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
     };
+    ctx->start_events = [weak = weak_from_this(), answered]() -> std::shared_ptr<event_stream> {
+      auto self = weak.lock();
+      if (!self || answered->exchange(true)) return std::make_shared<sse_stream>(nullptr);
+      auto stream = std::make_shared<sse_stream>(self);
+      net::post(self->stream_.get_executor(), [self, stream] { self->begin_events(stream); });
+      return stream;
+    };
     try {
       match_.found->fn(std::move(ctx), respond);
     } catch (const std::exception& e) {
       log::error("handler_exception", {{"route", route_}, {"what", e.what()}});
       respond(error_response(make_error(errc::internal, "internal", "internal error")));
     }
+  }
+
+  /// Writes the event-stream header; the body ends when the connection closes.
+  void begin_events(std::shared_ptr<sse_stream> stream) {
+    sse_ = std::move(stream);
+    finish_metrics(route_, 200);
+    stream_.expires_never();
+    if (request_id_.empty()) request_id_ = crypto::random_token(12);
+    sse_queue_.push_back(
+        "HTTP/1.1 200 OK\r\nServer: pixhive\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nX-Request-Id: " +
+        request_id_ + "\r\nConnection: close\r\n\r\n");
+    write_events();
+    // Reading tells us when the client goes away (it sends nothing more).
+    discard_.resize(4096);
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code, size_t) {
+                              self->sse_->client_gone();
+                              self->sse_ending_ = true;
+                              if (!self->sse_writing_) self->close();
+                            });
+    if (srv_->closing) end_events();
+  }
+
+  void queue_event(std::string frame) {
+    if (sse_ending_) return;
+    sse_queue_.push_back(std::move(frame));
+    write_events();
+  }
+
+  void end_events() {
+    sse_ending_ = true;
+    if (!sse_writing_) write_events();
+  }
+
+  void write_events() {
+    if (sse_writing_) return;
+    if (sse_queue_.empty()) {
+      if (sse_ending_) close();
+      return;
+    }
+    sse_writing_ = true;
+    auto frame = std::make_shared<std::string>(std::move(sse_queue_.front()));
+    sse_queue_.pop_front();
+    net::async_write(stream_, net::buffer(*frame),
+                     [self = shared_from_this(), frame](beast::error_code ec, size_t) {
+                       self->sse_writing_ = false;
+                       if (ec) {
+                         self->sse_->client_gone();
+                         return self->close();
+                       }
+                       self->write_events();
+                     });
   }
 
   void finish_metrics(const std::string& route, unsigned status) {
@@ -386,7 +465,45 @@ class session : public std::enable_shared_from_this<session> {
   bool counted_ = false;
   bool keep_alive_ = true;
   bool force_close_ = false;
+  std::shared_ptr<sse_stream> sse_;
+  std::deque<std::string> sse_queue_;
+  bool sse_writing_ = false;
+  bool sse_ending_ = false;
+
+  friend class sse_stream;
 };
+
+sse_stream::sse_stream(std::shared_ptr<session> s) : session_(s) {
+  if (!s) gone_ = true;
+}
+
+bool sse_stream::send(const std::string& event, const std::string& data, const std::string& id) {
+  if (gone_) return false;
+  std::string frame;
+  if (!id.empty()) frame += "id: " + id + "\n";
+  frame += "event: " + event + "\n";
+  size_t pos = 0;
+  do {
+    auto nl = data.find('\n', pos);
+    frame += "data: " + data.substr(pos, nl == std::string::npos ? nl : nl - pos) + "\n";
+    pos = nl == std::string::npos ? data.size() + 1 : nl + 1;
+  } while (pos <= data.size());
+  frame += "\n";
+  auto s = session_.lock();
+  if (!s) return false;
+  net::post(s->stream_.get_executor(),
+            [s, frame = std::move(frame)]() mutable { s->queue_event(std::move(frame)); });
+  return true;
+}
+
+void sse_stream::end() {
+  if (gone_.exchange(true)) return;
+  if (auto s = session_.lock()) net::post(s->stream_.get_executor(), [s] { s->end_events(); });
+}
+
+void sse_stream::client_gone() {
+  gone_ = true;
+}
 
 void server::impl::accept() {
   acceptor.async_accept(net::make_strand(ioc),

@@ -1,7 +1,6 @@
 #include "pixhive/imaging/analysis.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -192,23 +191,6 @@ uint64_t perceptual_hash(const cv::Mat& bgr) {
   for (int i = 0; i < 64; ++i)
     if (low[i] > median) h |= uint64_t(1) << i;
   return h;
-}
-
-int hamming_distance(uint64_t a, uint64_t b) {
-  return std::popcount(a ^ b);
-}
-
-std::string hash_hex(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
-bool parse_hash_hex(const std::string& text, uint64_t& out) {
-  if (text.size() != 16 || text.find_first_not_of("0123456789abcdef") != std::string::npos)
-    return false;
-  out = std::stoull(text, nullptr, 16);
-  return true;
 }
 
 }  // namespace pixhive::imaging

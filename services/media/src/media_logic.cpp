@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pixhive/core/crypto.hpp"
+#include "pixhive/core/hash64.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/metrics/metrics.hpp"
@@ -18,11 +19,27 @@ using namespace contracts;
 namespace {
 
 constexpr size_t max_caption_chars = 2200;
+/// Perceptual hashes at most this many bits apart are the same picture (re-encoded, resized).
+constexpr int duplicate_max_distance = 4;
 
 const char* photo_columns =
     "id, owner_id, owner_username, caption, hashtags, photo_key, visibility, content_type, size, "
     "width, "
-    "height, sha256, status, created_at, blob_key";
+    "height, sha256, status, created_at, blob_key, status_reason, auto_tags, ocr_text, phash, "
+    "duplicate_of";
+
+/// Space-separated words (hashtags and automatic tags are stored this way).
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto next = text.find(' ', pos);
+    if (next == std::string::npos) next = text.size();
+    if (next > pos) out.push_back(text.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  return out;
+}
 
 photo_view to_photo(const store::row& r) {
   photo_view p;
@@ -30,14 +47,7 @@ photo_view to_photo(const store::row& r) {
   p.owner_id = r.int_at(1);
   p.owner_username = r.str_at(2);
   p.caption = r.str_at(3);
-  auto tags = r.str_at(4);
-  size_t pos = 0;
-  while (pos < tags.size()) {
-    auto next = tags.find(' ', pos);
-    if (next == std::string::npos) next = tags.size();
-    if (next > pos) p.hashtags.push_back(tags.substr(pos, next - pos));
-    pos = next + 1;
-  }
+  p.hashtags = split_words(r.str_at(4));
   p.key = r.str_at(5);
   p.visibility = r.str_at(6);
   p.content_type = r.str_at(7);
@@ -47,6 +57,11 @@ photo_view to_photo(const store::row& r) {
   p.sha256 = r.str_at(11);
   p.status = r.str_at(12);
   p.created_at = r.int_at(13);
+  p.status_reason = r.str_at(15);
+  p.auto_tags = split_words(r.str_at(16));
+  p.text = r.str_at(17);
+  p.phash = r.str_at(18);
+  p.duplicate_of = r.int_at(19);
   return p;
 }
 
@@ -139,7 +154,8 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
       blobs_(std::move(blobs)),
       events_(std::move(events)),
       cfg_(cfg),
-      cache_(cfg.cache_bytes, cfg.cache_policy_lru ? cache_policy::lru : cache_policy::random) {
+      cache_(cfg.cache_bytes,
+             cfg.cache_policy_lru ? store::cache_policy::lru : store::cache_policy::random) {
   media_metrics::get();
 }
 
@@ -395,6 +411,48 @@ result<done> logic::put_variant(put_variant_request& req) {
   return done{};
 }
 
+result<void> logic::apply_event(const bus::event& e) {
+  auto body = nlohmann::json::parse(e.payload, nullptr, false);
+  if (!body.is_object() || !body.contains("photo_id")) {
+    log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
+    return caf::unit;  // redelivery cannot fix a malformed event
+  }
+  int64_t id = std::stoll(body.value("photo_id", "0"));
+  if (e.type == "photo.failed") {
+    auto r = db_->query("UPDATE photos SET status = 'failed', status_reason = ? WHERE id = ?",
+                        {body.value("reason", std::string("processing failed")), id});
+    if (!r) return r.error();
+    return caf::unit;
+  }
+  std::string tags;
+  for (const auto& t : body.value("tags", std::vector<std::string>{}))
+    tags += (tags.empty() ? "" : " ") + t;
+  auto phash = body.value("hash", std::string());
+  // A re-upload of the same picture by the same owner: the earliest close hash wins.
+  int64_t duplicate_of = 0;
+  if (auto mine = parse_hash64(phash)) {
+    auto others = db_->query(
+        "SELECT id, phash FROM photos WHERE owner_id = (SELECT owner_id FROM photos WHERE id = ?) "
+        "AND id < ? AND phash <> '' ORDER BY id",
+        {id, id});
+    if (!others) return others.error();
+    for (const auto& row : *others)
+      if (auto theirs = parse_hash64(row.str_at(1));
+          theirs && hamming_distance(*mine, *theirs) <= duplicate_max_distance) {
+        duplicate_of = row.int_at(0);
+        break;
+      }
+  }
+  auto r = db_->query(
+      "UPDATE photos SET status = 'ready', status_reason = '', auto_tags = ?, ocr_text = ?, "
+      "phash = ?, duplicate_of = ?, width = ?, height = ? WHERE id = ? AND status <> 'uploading'",
+      {tags, body.value("text", std::string()), phash, duplicate_of,
+       body.value("width", int64_t{0}), body.value("height", int64_t{0}), id});
+  if (!r) return r.error();
+  log::info("photo_ready", {{"photo_id", id}, {"tags", tags}, {"duplicate_of", duplicate_of}});
+  return caf::unit;
+}
+
 result<done> logic::set_status(const set_status_request& req) {
   if (req.status != "ready" && req.status != "failed" && req.status != "processing")
     return make_error(errc::invalid_argument, "invalid_status",
@@ -409,12 +467,12 @@ result<done> logic::set_status(const set_status_request& req) {
 cache_stats logic::cache_figures() {
   auto s = cache_.snapshot();
   return cache_stats{
-      s.items,  s.bytes,    s.capacity_bytes / (1024 * 1024), to_string(s.policy), s.hits,
+      s.items,  s.bytes,    s.capacity_bytes / (1024 * 1024), store::to_string(s.policy), s.hits,
       s.misses, s.evictions};
 }
 
 result<cache_stats> logic::configure_cache(const configure_cache_request& req) {
-  auto policy = parse_cache_policy(req.policy);
+  auto policy = store::parse_cache_policy(req.policy);
   if (!policy)
     return make_error(errc::invalid_argument, "invalid_policy", "policy must be lru or random");
   if (req.capacity_mb < 0 || req.capacity_mb > 1024 * 1024)

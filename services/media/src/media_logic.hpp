@@ -1,7 +1,7 @@
 #pragma once
 
-#include "blob_cache.hpp"
 #include "pixhive/media/media.hpp"
+#include "pixhive/store/blob_cache.hpp"
 
 namespace pixhive::media {
 
@@ -21,6 +21,9 @@ class logic {
   result<contracts::done> put_variant(contracts::put_variant_request& req);
   result<contracts::done> set_status(const contracts::set_status_request& req);
   result<contracts::done> ping();
+  /// Applies what processing reported (photo.processed: tags, text, hash, duplicate check,
+  /// `ready`; photo.failed: `failed` with the reason). Safe to run twice on one event.
+  result<void> apply_event(const bus::event& e);
   /// Removes uploads that a crash interrupted (rows still `uploading`, and their blobs) older
   /// than `older_than_seconds`; returns how many.
   result<int64_t> sweep_unfinished(int64_t older_than_seconds);
@@ -39,7 +42,7 @@ class logic {
   std::shared_ptr<store::blob_store> blobs_;
   std::shared_ptr<bus::event_bus> events_;
   media_config cfg_;
-  blob_cache cache_;
+  store::blob_cache cache_;
 };
 
 /// Parses `#hashtags` from a caption: ASCII letters and digits, '_' and any non-ASCII

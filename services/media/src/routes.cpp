@@ -35,14 +35,18 @@ json photo_json(const photo_view& p) {
           {"height", p.height},
           {"sha256", p.sha256},
           {"status", p.status},
+          {"status_reason", p.status_reason.empty() ? json(nullptr) : json(p.status_reason)},
           {"created_at", p.created_at},
           {"original_url", base + "/original"},
-          {"variants", variants}};
+          {"variants", variants},
+          {"tags", p.auto_tags},
+          {"text", p.text},
+          {"hash", p.phash.empty() ? json(nullptr) : json(p.phash)},
+          {"duplicate_of", p.duplicate_of ? json(std::to_string(p.duplicate_of)) : json(nullptr)}};
 }
 
 viewer viewer_of(const http::context& ctx) {
-  if (!ctx.user) return {};
-  return {ctx.user->user_id, ctx.user->username, ctx.user->role == "admin"};
+  return viewer_from(ctx.user);
 }
 
 using binder = http::actor_client<media_actor>;

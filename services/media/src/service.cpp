@@ -113,6 +113,13 @@ CREATE TABLE photo_variants (
                                                    // Variant ETags are hashed once, when written.
                                                    {2, R"sql(
 ALTER TABLE photo_variants ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';
+)sql"},
+                                                   // What processing found (issue 4).
+                                                   {3, R"sql(
+ALTER TABLE photos ADD COLUMN auto_tags TEXT NOT NULL DEFAULT '';
+ALTER TABLE photos ADD COLUMN ocr_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE photos ADD COLUMN phash TEXT NOT NULL DEFAULT '';
+ALTER TABLE photos ADD COLUMN duplicate_of BIGINT NOT NULL DEFAULT 0;
 )sql"}};
   return store::migrate(db, "media", steps);
 }
@@ -150,6 +157,8 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   // that a live replica is still writing.
   if (auto swept = impl->sweep_unfinished(60); !swept)
     log::error("upload_sweep_failed", {{"error", to_problem(swept.error()).message}});
+  events->subscribe("media", {"photo.processed", "photo.failed"},
+                    [impl](const bus::event& e) { return impl->apply_event(e); });
   return spawn_pool<media_actor, ping_request, upload_request, get_photo_request, get_blob_request,
                     list_photos_request, photo_by_key_request, delete_photo_request,
                     put_variant_request, set_status_request, cache_stats_request,

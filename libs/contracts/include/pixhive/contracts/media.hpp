@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "pixhive/contracts/common.hpp"
+#include "pixhive/core/jwt.hpp"
 
 /// The request interface of the media service and its message types.
 namespace pixhive::contracts {
@@ -21,6 +23,12 @@ struct viewer {
   bool admin = false;
   bool operator==(const viewer&) const = default;
 };
+
+/// The viewer an access token names (anonymous without one).
+inline viewer viewer_from(const std::optional<jwt::claims>& user) {
+  if (!user) return {};
+  return {user->user_id, user->username, user->role == "admin"};
+}
 
 /// One stored rendition of a photo (thumbnail, derived image).
 struct variant_info {
@@ -47,8 +55,18 @@ struct photo_view {
   int64_t height = 0;
   std::string sha256;
   std::string status;  // "processing", "ready", "failed"
+  /// Why processing failed ("unsupported_media_type: …"), empty otherwise.
+  std::string status_reason;
   int64_t created_at = 0;
   std::vector<variant_info> variants;
+  /// Tags processing found (colours, "face", "people", "text").
+  std::vector<std::string> auto_tags;
+  /// Text found in the image.
+  std::string text;
+  /// Perceptual hash, 16 hex digits.
+  std::string phash;
+  /// The owner's earlier photo this one repeats (0 = none).
+  int64_t duplicate_of = 0;
   bool operator==(const photo_view&) const = default;
 };
 
@@ -229,7 +247,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, photo_view& x) {
   return f(caf::meta::type_name("photo_view"), x.id, x.owner_id, x.owner_username, x.caption,
            x.hashtags, x.key, x.visibility, x.content_type, x.size, x.width, x.height, x.sha256,
-           x.status, x.created_at, x.variants);
+           x.status, x.status_reason, x.created_at, x.variants, x.auto_tags, x.text, x.phash,
+           x.duplicate_of);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upload_request& x) {

@@ -19,6 +19,18 @@ using request = bhttp::request<bhttp::string_body>;
 /// A response with its body in memory.
 using response = bhttp::response<bhttp::string_body>;
 
+/// A Server-Sent Events response being written to one client; thread-safe.
+class event_stream {
+ public:
+  virtual ~event_stream() = default;
+  /// Queues one event (`data` may span lines); false once the client has gone, so the producer
+  /// can stop.
+  virtual bool send(const std::string& event, const std::string& data,
+                    const std::string& id = {}) = 0;
+  /// Ends the response after the queued events (the connection closes).
+  virtual void end() = 0;
+};
+
 /// Everything a handler knows about one request.
 struct context {
   request req;
@@ -32,6 +44,9 @@ struct context {
   std::string request_id;
   /// The authenticated caller, set on routes that require a token.
   std::optional<jwt::claims> user;
+  /// Answers with `200 text/event-stream` instead of a response: the returned stream carries
+  /// the events. Call it at most once, from any thread, and then never the responder.
+  std::function<std::shared_ptr<event_stream>()> start_events;
 
   /// A query parameter or `fallback`.
   std::string query_or(const std::string& name, std::string fallback = {}) const {

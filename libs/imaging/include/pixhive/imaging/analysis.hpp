@@ -43,11 +43,4 @@ std::string join_words(const std::vector<ocr_word>& words);
 /// A 64-bit perceptual hash (DCT of a 32×32 grey copy): similar pictures differ in few bits.
 uint64_t perceptual_hash(const cv::Mat& bgr);
 
-/// How many bits two hashes differ in.
-int hamming_distance(uint64_t a, uint64_t b);
-
-/// A hash as 16 hex digits, and back (nullopt-like 0 plus false when malformed).
-std::string hash_hex(uint64_t h);
-bool parse_hash_hex(const std::string& text, uint64_t& out);
-
 }  // namespace pixhive::imaging

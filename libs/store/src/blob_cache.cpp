@@ -1,8 +1,8 @@
-#include "blob_cache.hpp"
+#include "pixhive/store/blob_cache.hpp"
 
 #include "pixhive/metrics/metrics.hpp"
 
-namespace pixhive::media {
+namespace pixhive::store {
 
 std::optional<cache_policy> parse_cache_policy(const std::string& text) {
   if (text == "lru") return cache_policy::lru;
@@ -16,25 +16,25 @@ const char* to_string(cache_policy p) {
 
 namespace {
 
-prometheus::Counter& counter(const char* name, const char* help) {
+prometheus::Counter& counter(const std::string& name, const char* help) {
   return prometheus::BuildCounter().Name(name).Help(help).Register(metrics::registry()).Add({});
 }
 
-prometheus::Gauge& gauge(const char* name, const char* help) {
+prometheus::Gauge& gauge(const std::string& name, const char* help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(metrics::registry()).Add({});
 }
 
 }  // namespace
 
-blob_cache::blob_cache(size_t capacity_bytes, cache_policy policy)
+blob_cache::blob_cache(size_t capacity_bytes, cache_policy policy, const std::string& metric_prefix)
     : capacity_(capacity_bytes),
       policy_(policy),
-      hits_metric_(&counter("pixhive_media_cache_hits_total", "Hot-blob cache hits")),
-      misses_metric_(&counter("pixhive_media_cache_misses_total", "Hot-blob cache misses")),
+      hits_metric_(&counter(metric_prefix + "_hits_total", "Cache hits")),
+      misses_metric_(&counter(metric_prefix + "_misses_total", "Cache misses")),
       evictions_metric_(
-          &counter("pixhive_media_cache_evictions_total", "Blobs evicted to make room")),
-      bytes_metric_(&gauge("pixhive_media_cache_bytes", "Bytes held by the hot-blob cache")),
-      items_metric_(&gauge("pixhive_media_cache_items", "Blobs held by the hot-blob cache")) {}
+          &counter(metric_prefix + "_evictions_total", "Entries evicted to make room")),
+      bytes_metric_(&gauge(metric_prefix + "_bytes", "Bytes held by the cache")),
+      items_metric_(&gauge(metric_prefix + "_items", "Entries held by the cache")) {}
 
 std::optional<std::string> blob_cache::get(const std::string& key) {
   std::lock_guard<std::mutex> guard{mtx_};
@@ -121,4 +121,4 @@ void blob_cache::publish_gauges() {
   items_metric_->Set(static_cast<double>(entries_.size()));
 }
 
-}  // namespace pixhive::media
+}  // namespace pixhive::store

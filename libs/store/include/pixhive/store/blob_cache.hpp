@@ -12,7 +12,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
-namespace pixhive::media {
+namespace pixhive::store {
 
 /// Which entry makes room when the cache is full.
 enum class cache_policy { lru, random };
@@ -22,7 +22,7 @@ std::optional<cache_policy> parse_cache_policy(const std::string& text);
 /// The name of a policy.
 const char* to_string(cache_policy p);
 
-/// An in-memory cache of hot blobs, bounded in bytes; thread-safe (media workers share it).
+/// An in-memory cache of blobs, bounded in bytes; thread-safe (a service's workers share it).
 class blob_cache {
  public:
   /// What GET /api/v1/admin/cache reports.
@@ -36,7 +36,9 @@ class blob_cache {
     int64_t evictions = 0;
   };
 
-  blob_cache(size_t capacity_bytes, cache_policy policy);
+  /// `metric_prefix` names its Prometheus series (`<prefix>_hits_total`, `<prefix>_bytes`, …).
+  blob_cache(size_t capacity_bytes, cache_policy policy,
+             const std::string& metric_prefix = "pixhive_media_cache");
 
   /// A copy of the cached blob, counting a hit or a miss.
   std::optional<std::string> get(const std::string& key);
@@ -79,4 +81,4 @@ class blob_cache {
   prometheus::Gauge* items_metric_;
 };
 
-}  // namespace pixhive::media
+}  // namespace pixhive::store

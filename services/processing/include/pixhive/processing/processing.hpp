@@ -1,0 +1,54 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "pixhive/bus/bus.hpp"
+#include "pixhive/contracts/media.hpp"
+#include "pixhive/contracts/processing.hpp"
+#include "pixhive/core/config.hpp"
+#include "pixhive/http/router.hpp"
+#include "pixhive/imaging/pipeline.hpp"
+#include "pixhive/store/blob.hpp"
+#include "pixhive/store/sql.hpp"
+
+namespace pixhive::processing {
+
+/// Settings of the processing service; declare() documents each one.
+struct processing_config {
+  /// Worker actors (each on its own thread); also the bus consumers of photo.uploaded and jobs.
+  int workers = 2;
+  /// Ad-hoc requests waiting or running at once before POST /process answers 503.
+  int queue_limit = 16;
+  size_t cache_bytes = 64 * 1024 * 1024;
+  size_t max_upload_bytes = 25 * 1024 * 1024;
+  /// Pixels an ad-hoc input may have.
+  int64_t max_pixels = 100'000'000;
+  imaging::pipeline_config pipeline;
+  /// This replica's name in job events ("which worker").
+  std::string node = "pixhive";
+
+  /// Declares the processing options.
+  static void declare(options& opts);
+  /// Reads them.
+  static result<processing_config> from(const options& opts);
+};
+
+/// Applies the processing schema migrations (jobs, job events).
+result<void> migrate(store::database& db);
+
+/// Spawns the processing workers and subscribes them to photo.uploaded and job.requested.
+/// `blobs` holds ad-hoc job inputs and results; `media` stores variants and serves originals.
+contracts::processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                                  std::shared_ptr<store::blob_store> blobs,
+                                  std::shared_ptr<bus::event_bus> events,
+                                  contracts::media_actor media, const processing_config& cfg);
+
+/// Adds the processing REST routes (under /api/v1) to `routes`; the bus carries live job
+/// events to SSE streams.
+void add_routes(http::router& routes, caf::actor_system& sys, contracts::processing_actor service,
+                std::shared_ptr<bus::event_bus> events, const processing_config& cfg);
+
+}  // namespace pixhive::processing

@@ -1,0 +1,574 @@
+#include "processing_logic.hpp"
+
+#include <chrono>
+#include <thread>
+
+#include <unistd.h>
+#include <caf/all.hpp>
+#include <opencv2/core.hpp>
+
+#include "pixhive/core/ask.hpp"
+#include "pixhive/core/crypto.hpp"
+#include "pixhive/core/hash64.hpp"
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/log.hpp"
+#include "pixhive/imaging/codec.hpp"
+#include "pixhive/imaging/operations.hpp"
+#include "pixhive/metrics/metrics.hpp"
+
+namespace pixhive::processing {
+
+using namespace contracts;
+using nlohmann::json;
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+/// Failures that another attempt cannot fix: bad input, a photo that is gone.
+bool permanent(const caf::error& e) {
+  auto k = to_problem(e).kind;
+  return k == errc::invalid_argument || k == errc::unprocessable || k == errc::not_found ||
+         k == errc::unsupported_media_type || k == errc::forbidden;
+}
+
+std::string reason(const caf::error& e) {
+  auto p = to_problem(e);
+  return p.code + ": " + p.message;
+}
+
+struct processing_metrics {
+  prometheus::Family<prometheus::Counter>& jobs;
+  prometheus::Family<prometheus::Histogram>& durations;
+  prometheus::Gauge& in_flight;
+  prometheus::Gauge& queued;
+  prometheus::Family<prometheus::Counter>& attempts;
+  prometheus::Counter& dead_letters;
+  prometheus::Gauge& cache_hit_ratio;
+
+  static processing_metrics& get() {
+    static processing_metrics m{
+        prometheus::BuildCounter()
+            .Name("pixhive_processing_jobs_total")
+            .Help("Operations run, by operation and result (succeeded, failed, retried, cached)")
+            .Register(metrics::registry()),
+        prometheus::BuildHistogram()
+            .Name("pixhive_processing_duration_seconds")
+            .Help("Time to decode, run and encode one operation")
+            .Register(metrics::registry()),
+        prometheus::BuildGauge()
+            .Name("pixhive_processing_in_flight")
+            .Help("Operations running now")
+            .Register(metrics::registry())
+            .Add({}),
+        prometheus::BuildGauge()
+            .Name("pixhive_processing_queue_depth")
+            .Help("Jobs queued and not yet finished (this replica's view)")
+            .Register(metrics::registry())
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("pixhive_processing_attempts_total")
+            .Help("Job deliveries by attempt number (1, 2, 3+)")
+            .Register(metrics::registry()),
+        prometheus::BuildCounter()
+            .Name("pixhive_processing_dead_letters_total")
+            .Help("Jobs that failed their last attempt (copied to the dead-letter stream)")
+            .Register(metrics::registry())
+            .Add({}),
+        prometheus::BuildGauge()
+            .Name("pixhive_processing_cache_hit_ratio")
+            .Help("Share of ad-hoc requests the result cache answered")
+            .Register(metrics::registry())
+            .Add({}),
+    };
+    return m;
+  }
+  void observe(const std::string& op, const std::string& result, double seconds) {
+    jobs.Add({{"operation", op}, {"result", result}}).Increment();
+    if (seconds >= 0)
+      durations.Add({{"operation", op}}, metrics::latency_buckets()).Observe(seconds);
+  }
+};
+
+/// Counts a running operation for the in-flight gauge.
+struct running {
+  running() { processing_metrics::get().in_flight.Increment(); }
+  ~running() { processing_metrics::get().in_flight.Decrement(); }
+};
+
+/// This thread's worker name: the replica and a number per worker thread.
+const std::string& worker_name(const std::string& node) {
+  static std::atomic<int> counter{0};
+  thread_local std::string name = node + "/worker-" + std::to_string(++counter);
+  return name;
+}
+
+const char* job_columns =
+    "id, photo_id, owner_id, operation, params, format, status, attempts, error, worker, "
+    "created_at, started_at, finished_at, result_url, data, input_key";
+
+job_view to_job(const store::row& r) {
+  job_view j;
+  j.id = r.int_at(0);
+  j.photo_id = r.int_at(1);
+  j.owner_id = r.int_at(2);
+  j.operation = r.str_at(3);
+  j.params = r.str_at(4);
+  j.format = r.str_at(5);
+  j.status = r.str_at(6);
+  j.attempts = static_cast<int32_t>(r.int_at(7));
+  j.error = r.str_at(8);
+  j.worker = r.str_at(9);
+  j.created_at = r.int_at(10);
+  j.started_at = r.int_at(11);
+  j.finished_at = r.int_at(12);
+  j.result_url = r.str_at(13);
+  j.data = r.str_at(14);
+  return j;
+}
+
+caf::error no_job() {
+  return make_error(errc::not_found, "job_not_found", "no such job");
+}
+
+}  // namespace
+
+std::string job_topic(int64_t job_id) {
+  return "job:" + std::to_string(job_id);
+}
+
+result<std::string> choose_format(const std::string& operation, const std::string& format,
+                                  const std::string& accept) {
+  const auto* op = imaging::find_operation(operation);
+  if (!op) return imaging::validate(operation, nullptr).error();  // the unknown_operation error
+  if (format == "json") {
+    if (!op->has_data)
+      return make_error(errc::invalid_argument, "invalid_format",
+                        operation + " produces an image: format must be png, jpeg or webp");
+    return format;
+  }
+  if (format.empty() && op->has_data && accept.find("image/") == std::string::npos)
+    return std::string("json");
+  auto f = format.empty() ? imaging::from_accept(accept) : imaging::parse_format(format);
+  if (!f) return f.error();
+  if (op->has_alpha && *f == imaging::format::jpeg) {
+    if (!format.empty())
+      return make_error(errc::invalid_argument, "invalid_format",
+                        operation + " produces transparency: format must be png or webp");
+    return std::string("png");
+  }
+  return std::string(imaging::to_string(*f));
+}
+
+// --- media_link ---
+
+template <class Reply, class Request>
+result<Reply> media_link::call(Request req) {
+  caf::scoped_actor self{*sys_};
+  result<Reply> out = make_error(errc::unavailable, "media_unavailable", "media did not answer");
+  self->request(media_, default_request_timeout, std::move(req))
+      .receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); });
+  return out;
+}
+
+result<photo_view> media_link::get_photo(int64_t id, const viewer& who) {
+  return call<photo_view>(get_photo_request{id, who});
+}
+
+result<blob_reply> media_link::get_original(int64_t id) {
+  // Processing reads any photo it was asked to work on; access was checked at submission.
+  return call<blob_reply>(get_blob_request{id, "", viewer{0, "processing", true}});
+}
+
+result<done> media_link::put_variant(put_variant_request req) {
+  return call<done>(std::move(req));
+}
+
+// --- logic ---
+
+logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
+             std::shared_ptr<bus::event_bus> events, media_link media, const processing_config& cfg)
+    : db_(std::move(db)),
+      blobs_(std::move(blobs)),
+      events_(std::move(events)),
+      media_(std::move(media)),
+      cfg_(cfg),
+      cache_(cfg.cache_bytes, store::cache_policy::lru, "pixhive_processing_cache") {
+  processing_metrics::get();
+}
+
+result<logic::computed> logic::compute(std::string_view bytes, const std::string& operation,
+                                       const json& params, const std::string& format) {
+  auto& m = processing_metrics::get();
+  running counted;
+  auto started = std::chrono::steady_clock::now();
+  auto img = imaging::decode(bytes);
+  if (!img) {
+    m.observe(operation, "failed", -1);
+    return img.error();
+  }
+  if (static_cast<int64_t>(img->cols) * img->rows > cfg_.max_pixels)
+    return make_error(errc::payload_too_large, "too_many_pixels",
+                      "the image has more than " + std::to_string(cfg_.max_pixels) + " pixels");
+  auto out = imaging::apply(operation, *img, params);
+  if (!out) {
+    m.observe(operation, "failed", -1);
+    return out.error();
+  }
+  computed c;
+  c.width = out->image.cols;
+  c.height = out->image.rows;
+  if (format == "json") {
+    c.reply.bytes = out->data.dump() + "\n";
+    c.reply.content_type = "application/json";
+  } else {
+    auto f = imaging::parse_format(format);
+    if (!f) return f.error();
+    auto encoded = imaging::encode(out->image, *f);
+    if (!encoded) return encoded.error();
+    c.reply.bytes = std::move(*encoded);
+    c.reply.content_type = imaging::content_type(*f);
+  }
+  c.data = std::move(out->data);
+  m.observe(operation, "succeeded", seconds_since(started));
+  return c;
+}
+
+result<process_reply> logic::process(const process_request& req) {
+  auto params = imaging::validate(
+      req.operation, req.params.empty() ? json(nullptr) : json::parse(req.params, nullptr, false));
+  if (!params) return params.error();
+  auto key =
+      crypto::sha256_hex(req.bytes) + "|" + req.operation + "|" + params->dump() + "|" + req.format;
+  auto& m = processing_metrics::get();
+  if (auto hit = cache_.get(key)) {
+    m.observe(req.operation, "cached", -1);
+    auto s = cache_.snapshot();
+    m.cache_hit_ratio.Set(double(s.hits) / double(std::max<int64_t>(1, s.hits + s.misses)));
+    auto type = req.format == "json" ? std::string("application/json")
+                                     : imaging::content_type(*imaging::parse_format(req.format));
+    return process_reply{std::move(*hit), type, true};
+  }
+  auto c = compute(req.bytes, req.operation, *params, req.format);
+  auto s = cache_.snapshot();
+  m.cache_hit_ratio.Set(double(s.hits) / double(std::max<int64_t>(1, s.hits + s.misses)));
+  if (!c) return c.error();
+  cache_.put(key, c->reply.bytes);
+  return std::move(c->reply);
+}
+
+result<job_list> logic::submit(submit_jobs_request& req) {
+  if (req.jobs.empty())
+    return make_error(errc::invalid_argument, "no_jobs", "at least one operation is required");
+  if (req.jobs.size() > 32)
+    return make_error(errc::invalid_argument, "too_many_jobs", "at most 32 jobs per request");
+  int64_t owner = req.who.user_id;
+  if (req.photo_id) {
+    auto photo = media_.get_photo(req.photo_id, req.who);
+    if (!photo) return photo.error();
+    if (photo->owner_id != req.who.user_id && !req.who.admin)
+      return make_error(errc::forbidden, "not_owner", "only the photo's owner can process it");
+    if (photo->status != "ready" && photo->status != "processing")
+      return make_error(errc::conflict, "photo_not_ready",
+                        "the photo is " + photo->status + ": " + photo->status_reason);
+    owner = photo->owner_id;
+  }
+  std::vector<json> params;
+  std::vector<std::string> formats;
+  for (auto& j : req.jobs) {
+    auto p = imaging::validate(
+        j.operation, j.params.empty() ? json(nullptr) : json::parse(j.params, nullptr, false));
+    if (!p) return p.error();
+    // Jobs store images; OCR's data goes with the job, its annotated image into the store.
+    auto f = choose_format(j.operation, j.format == "json" ? "" : j.format, "image/");
+    if (!f) return f.error();
+    params.push_back(std::move(*p));
+    formats.push_back(*f);
+  }
+  job_list out;
+  auto created = now_ms();
+  // Inputs of ad-hoc jobs are stored once per distinct image (operation=all shares one).
+  std::map<std::string, std::string> input_keys;
+  for (size_t i = 0; i < req.jobs.size(); ++i) {
+    job_view j;
+    j.id = next_id();
+    j.photo_id = req.photo_id;
+    j.owner_id = owner;
+    j.operation = req.jobs[i].operation;
+    j.params = params[i].dump();
+    j.format = formats[i];
+    j.status = "queued";
+    j.created_at = created;
+    std::string input_key;
+    if (!req.photo_id) {
+      if (req.jobs[i].bytes.empty())
+        return make_error(errc::invalid_argument, "missing_image", "each job needs an image");
+      auto digest = crypto::sha256_hex(req.jobs[i].bytes);
+      auto& k = input_keys[digest];
+      if (k.empty()) {
+        k = "jobs/inputs/" + std::to_string(j.id);
+        if (auto r = blobs_->put(k, req.jobs[i].bytes); !r) return r.error();
+      }
+      input_key = k;
+    }
+    auto r = db_->query(
+        "INSERT INTO jobs (id, photo_id, owner_id, operation, params, format, status, attempts, "
+        "error, worker, created_at, started_at, finished_at, result_url, data, input_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, '', '', ?, 0, 0, '', '', ?)",
+        {j.id, j.photo_id, j.owner_id, j.operation, j.params, j.format, j.created_at, input_key});
+    if (!r) return r.error();
+    record(j.id, "queued", {{"operation", j.operation}, {"photo_id", std::to_string(j.photo_id)}});
+    if (auto p = events_->publish("job.requested", json{{"job_id", std::to_string(j.id)}}.dump());
+        !p) {
+      (void)db_->query("UPDATE jobs SET status = 'failed', error = ? WHERE id = ?",
+                       {reason(p.error()), j.id});
+      return p.error();
+    }
+    processing_metrics::get().queued.Increment();
+    out.jobs.push_back(std::move(j));
+  }
+  return out;
+}
+
+result<job_view> logic::load_job(int64_t id, const viewer& who) {
+  auto rows = db_->query(std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?", {id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return no_job();
+  auto j = to_job(rows->front());
+  // Someone else's job does not exist for you.
+  if (j.owner_id != who.user_id && !who.admin) return no_job();
+  return j;
+}
+
+result<job_view> logic::get_job(const get_job_request& req) {
+  return load_job(req.job_id, req.who);
+}
+
+result<job_list> logic::list_jobs(const list_jobs_request& req) {
+  auto photo = media_.get_photo(req.photo_id, req.who);
+  if (!photo) return photo.error();
+  auto rows = db_->query(std::string("SELECT ") + job_columns +
+                             " FROM jobs WHERE photo_id = ? ORDER BY id DESC LIMIT 100",
+                         {req.photo_id});
+  if (!rows) return rows.error();
+  job_list out;
+  for (const auto& r : *rows) {
+    auto j = to_job(r);
+    if (j.owner_id == req.who.user_id || req.who.admin) out.jobs.push_back(std::move(j));
+  }
+  return out;
+}
+
+result<job_event_list> logic::job_events(const job_events_request& req) {
+  auto j = load_job(req.job_id, req.who);
+  if (!j) return j.error();
+  auto rows = db_->query("SELECT seq, kind, data, at FROM job_events WHERE job_id = ? ORDER BY seq",
+                         {req.job_id});
+  if (!rows) return rows.error();
+  job_event_list out;
+  for (const auto& r : *rows)
+    out.events.push_back({r.int_at(0), r.str_at(1), r.str_at(2), r.int_at(3)});
+  return out;
+}
+
+result<blob_reply> logic::job_result(const job_result_request& req) {
+  auto j = load_job(req.job_id, req.who);
+  if (!j) return j.error();
+  if (j->status != "succeeded")
+    return make_error(errc::conflict, "job_not_finished", "the job is " + j->status);
+  if (j->photo_id)
+    return make_error(errc::not_found, "stored_as_variant",
+                      "the result of a job on a photo is the photo's variant " + j->result_url);
+  auto bytes = blobs_->get("jobs/results/" + std::to_string(j->id));
+  if (!bytes) return bytes.error();
+  auto type = j->format == "json" ? std::string("application/json")
+                                  : imaging::content_type(*imaging::parse_format(j->format));
+  return blob_reply{std::move(*bytes), type, "", false};
+}
+
+void logic::record(int64_t job_id, const std::string& kind, json data) {
+  auto at = now_ms();
+  auto r = db_->transaction([&](store::connection& c) -> result<int64_t> {
+    auto last = c.query("SELECT COALESCE(MAX(seq), 0) FROM job_events WHERE job_id = ?", {job_id});
+    if (!last) return last.error();
+    int64_t seq = last->front().int_at(0) + 1;
+    auto ins =
+        c.query("INSERT INTO job_events (job_id, seq, kind, data, at) VALUES (?, ?, ?, ?, ?)",
+                {job_id, seq, kind, data.dump(), at});
+    if (!ins) return ins.error();
+    return seq;
+  });
+  if (!r) {
+    log::error("job_event_not_stored", {{"job_id", job_id}, {"kind", kind}});
+    return;
+  }
+  events_->broadcast(job_topic(job_id),
+                     json{{"seq", *r}, {"kind", kind}, {"data", data}, {"at", at}}.dump());
+}
+
+result<done> logic::handle_event(const handle_event_request& req) {
+  auto body = json::parse(req.payload, nullptr, false);
+  if (!body.is_object()) {
+    log::error("bad_event", {{"type", req.type}});
+    return done{};
+  }
+  auto& attempts = processing_metrics::get().attempts;
+  attempts.Add({{"attempt", req.attempt >= 3 ? "3+" : std::to_string(req.attempt)}}).Increment();
+  result<void> r = caf::unit;
+  if (req.type == "photo.uploaded")
+    r = run_pipeline(body, req.attempt);
+  else if (req.type == "job.requested")
+    r = run_job(std::stoll(body.value("job_id", "0")), req.attempt);
+  if (!r) return r.error();
+  return done{};
+}
+
+result<void> logic::run_pipeline(const json& event, int attempt) {
+  int64_t photo_id = std::stoll(event.value("photo_id", "0"));
+  auto& m = processing_metrics::get();
+  auto fail = [&](const caf::error& e) -> result<void> {
+    bool last = permanent(e) || attempt >= events_->max_attempts();
+    m.observe("upload_pipeline", last ? "failed" : "retried", -1);
+    if (!last) return e;
+    log::warn("photo_failed", {{"photo_id", photo_id}, {"reason", reason(e)}});
+    (void)events_->publish("photo.failed", json{{"photo_id", std::to_string(photo_id)},
+                                                {"owner_id", event.value("owner_id", "0")},
+                                                {"reason", reason(e)}}
+                                               .dump());
+    if (permanent(e)) return caf::unit;
+    m.dead_letters.Increment();
+    return e;  // the bus keeps a dead-letter copy
+  };
+  running counted;
+  auto started = std::chrono::steady_clock::now();
+  auto original = media_.get_original(photo_id);
+  if (!original) {
+    if (to_problem(original.error()).kind == errc::not_found) return caf::unit;  // deleted
+    return fail(original.error());
+  }
+  auto out = imaging::process_upload(original->bytes, event.value("width", 0),
+                                     event.value("height", 0), cfg_.pipeline);
+  if (!out) return fail(out.error());
+  std::vector<std::string> names;
+  for (auto& v : out->variants) {
+    names.push_back(v.name);
+    auto put = media_.put_variant(
+        {photo_id, v.name, std::move(v.bytes), v.content_type, v.width, v.height});
+    if (!put) {
+      if (to_problem(put.error()).kind == errc::not_found) return caf::unit;
+      return fail(put.error());
+    }
+  }
+  auto published =
+      events_->publish("photo.processed", json{{"photo_id", std::to_string(photo_id)},
+                                               {"owner_id", event.value("owner_id", "0")},
+                                               {"tags", out->tags},
+                                               {"text", out->text},
+                                               {"hash", hash64_hex(out->hash)},
+                                               {"width", out->width},
+                                               {"height", out->height},
+                                               {"faces", out->faces},
+                                               {"variants", names}}
+                                              .dump());
+  if (!published) return fail(published.error());
+  m.observe("upload_pipeline", "succeeded", seconds_since(started));
+  log::info("photo_processed", {{"photo_id", photo_id},
+                                {"ms", seconds_since(started) * 1000},
+                                {"decode_ms", out->decode_us / 1000.0}});
+  return caf::unit;
+}
+
+result<void> logic::run_job(int64_t job_id, int attempt) {
+  auto rows =
+      db_->query(std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?", {job_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return caf::unit;  // nothing to do for an unknown job
+  auto job = to_job(rows->front());
+  auto input_key = rows->front().str_at(15);
+  // Redelivered after it finished (the ack was lost): nothing changes.
+  if (job.status == "succeeded" || job.status == "failed") return caf::unit;
+  auto& m = processing_metrics::get();
+  const auto& worker = worker_name(cfg_.node);
+  auto started_ms = now_ms();
+  if (auto r = db_->query("UPDATE jobs SET status = 'running', attempts = ?, worker = ?, "
+                          "started_at = ? WHERE id = ?",
+                          {attempt, worker, started_ms, job_id});
+      !r)
+    return r.error();
+  record(job_id, "started",
+         {{"worker", worker}, {"attempt", attempt}, {"queued_ms", started_ms - job.created_at}});
+
+  auto finish_failed = [&](const caf::error& e) -> result<void> {
+    bool last = permanent(e) || attempt >= events_->max_attempts();
+    (void)db_->query("UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                     {last ? "failed" : "queued", reason(e), last ? now_ms() : 0, job_id});
+    record(job_id, "failed",
+           {{"worker", worker}, {"attempt", attempt}, {"error", reason(e)}, {"final", last}});
+    m.observe(job.operation, last ? "failed" : "retried", -1);
+    if (!last) return e;
+    m.queued.Decrement();
+    if (permanent(e)) return caf::unit;
+    m.dead_letters.Increment();
+    return e;
+  };
+
+  std::string input;
+  if (job.photo_id) {
+    auto original = media_.get_original(job.photo_id);
+    if (!original) return finish_failed(original.error());
+    input = std::move(original->bytes);
+  } else {
+    auto bytes = blobs_->get(input_key);
+    if (!bytes) return finish_failed(bytes.error());
+    input = std::move(*bytes);
+  }
+  auto params = json::parse(job.params, nullptr, false);
+  auto out = compute(input, job.operation, params, job.format);
+  if (!out) return finish_failed(out.error());
+
+  std::string result_url;
+  // Operations with data (OCR words, corners) keep it on the job.
+  std::string data = out->data.is_null() ? "" : out->data.dump();
+  if (job.photo_id) {
+    auto name = job.operation + "-" + std::to_string(job.id);
+    auto put = media_.put_variant({job.photo_id, name, std::move(out->reply.bytes),
+                                   out->reply.content_type, out->width, out->height});
+    if (!put) return finish_failed(put.error());
+    result_url = "/api/v1/photos/" + std::to_string(job.photo_id) + "/variants/" + name;
+  } else {
+    if (auto r = blobs_->put("jobs/results/" + std::to_string(job.id), out->reply.bytes); !r)
+      return finish_failed(r.error());
+    result_url = "/api/v1/jobs/" + std::to_string(job.id) + "/result";
+  }
+  auto finished = now_ms();
+  if (auto r = db_->query(
+          "UPDATE jobs SET status = 'succeeded', error = '', finished_at = ?, result_url = ?, "
+          "data = ? WHERE id = ?",
+          {finished, result_url, data, job_id});
+      !r)
+    return r.error();
+  record(job_id, "succeeded",
+         {{"worker", worker},
+          {"attempt", attempt},
+          {"run_ms", finished - started_ms},
+          {"total_ms", finished - job.created_at},
+          {"result_url", result_url}});
+  m.queued.Decrement();
+  return caf::unit;
+}
+
+result<done> logic::ping() {
+  auto r = db_->query("SELECT 1");
+  if (!r) return r.error();
+  return done{};
+}
+
+}  // namespace pixhive::processing

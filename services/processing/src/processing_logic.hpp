@@ -1,0 +1,77 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "pixhive/processing/processing.hpp"
+#include "pixhive/store/blob_cache.hpp"
+
+namespace pixhive::processing {
+
+/// Blocking calls to the media service, for code that runs on a worker's own thread.
+class media_link {
+ public:
+  media_link(caf::actor_system& sys, contracts::media_actor media)
+      : sys_(&sys), media_(std::move(media)) {}
+  result<contracts::photo_view> get_photo(int64_t id, const contracts::viewer& who);
+  result<contracts::blob_reply> get_original(int64_t id);
+  result<contracts::done> put_variant(contracts::put_variant_request req);
+
+ private:
+  template <class Reply, class Request>
+  result<Reply> call(Request req);
+
+  caf::actor_system* sys_;
+  contracts::media_actor media_;
+};
+
+/// The processing rules: ad-hoc operations with a result cache, jobs and their events, and the
+/// upload pipeline. Every call blocks, so it runs inside a detached worker actor.
+class logic {
+ public:
+  logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
+        std::shared_ptr<bus::event_bus> events, media_link media, const processing_config& cfg);
+
+  result<contracts::process_reply> process(const contracts::process_request& req);
+  result<contracts::job_list> submit(contracts::submit_jobs_request& req);
+  result<contracts::job_view> get_job(const contracts::get_job_request& req);
+  result<contracts::job_list> list_jobs(const contracts::list_jobs_request& req);
+  result<contracts::job_event_list> job_events(const contracts::job_events_request& req);
+  result<contracts::blob_reply> job_result(const contracts::job_result_request& req);
+  /// Handles a bus event; an error asks the bus to deliver it again.
+  result<contracts::done> handle_event(const contracts::handle_event_request& req);
+  result<contracts::done> ping();
+
+ private:
+  result<void> run_pipeline(const nlohmann::json& event, int attempt);
+  result<void> run_job(int64_t job_id, int attempt);
+  result<contracts::job_view> load_job(int64_t id, const contracts::viewer& who);
+  /// Stores one step of a job's life and broadcasts it to SSE streams.
+  void record(int64_t job_id, const std::string& kind, nlohmann::json data);
+  /// What compute() made: the encoded result, the operation's data and the image size.
+  struct computed {
+    contracts::process_reply reply;
+    nlohmann::json data;
+    int width = 0;
+    int height = 0;
+  };
+  /// Decodes once, runs and encodes: the work shared by ad-hoc requests and jobs.
+  result<computed> compute(std::string_view bytes, const std::string& operation,
+                           const nlohmann::json& params, const std::string& format);
+
+  std::shared_ptr<store::database> db_;
+  std::shared_ptr<store::blob_store> blobs_;
+  std::shared_ptr<bus::event_bus> events_;
+  media_link media_;
+  processing_config cfg_;
+  store::blob_cache cache_;
+};
+
+/// The validated output format of `operation`: "json" for data, or an image format. `format`
+/// may be empty (then `accept` decides, and operations with data answer JSON).
+result<std::string> choose_format(const std::string& operation, const std::string& format,
+                                  const std::string& accept);
+
+/// The bus topic that carries a job's live events.
+std::string job_topic(int64_t job_id);
+
+}  // namespace pixhive::processing

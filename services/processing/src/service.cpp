@@ -1,0 +1,145 @@
+#include <thread>
+
+#include <unistd.h>
+#include <caf/all.hpp>
+
+#include "pixhive/core/log.hpp"
+#include "pixhive/core/worker_pool.hpp"
+#include "pixhive/processing/processing.hpp"
+#include "processing_logic.hpp"
+
+namespace pixhive::processing {
+
+using namespace contracts;
+
+void processing_config::declare(options& opts) {
+  auto cores = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  opts.add("processing-workers", cores,
+           "processing worker actors (threads running OpenCV); default: the number of cores")
+      .add("process-queue", "0",
+           "ad-hoc POST /process requests admitted at once (running or waiting); more get 503 "
+           "with Retry-After; 0 means 8 per worker")
+      .add("result-cache-mb", "64", "memory for cached POST /process results in MiB (0: off)")
+      .add("thumbnail-size", "320", "side of the square thumbnail made of every upload")
+      .add("display-size", "1080", "longest side of the display image made of every upload")
+      .add_flag("no-ocr", "skip Tesseract in the upload pipeline (text tags need it)");
+}
+
+result<processing_config> processing_config::from(const options& opts) {
+  processing_config cfg;
+  auto workers = opts.get_int("processing-workers");
+  if (!workers) return workers.error();
+  if (*workers < 1 || *workers > 256)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --processing-workers must be 1..256");
+  cfg.workers = static_cast<int>(*workers);
+  auto queue = opts.get_int("process-queue");
+  if (!queue) return queue.error();
+  if (*queue < 0)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --process-queue must be at least 0");
+  cfg.queue_limit = *queue ? static_cast<int>(*queue) : 8 * cfg.workers;
+  auto cache = opts.get_int("result-cache-mb");
+  if (!cache) return cache.error();
+  if (*cache < 0)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --result-cache-mb must be at least 0");
+  cfg.cache_bytes = static_cast<size_t>(*cache) * 1024 * 1024;
+  auto thumb = opts.get_int("thumbnail-size");
+  auto display = opts.get_int("display-size");
+  if (!thumb) return thumb.error();
+  if (!display) return display.error();
+  if (*thumb < 16 || *thumb > 4096 || *display < 64 || *display > 8192)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "options --thumbnail-size (16..4096) and --display-size (64..8192)");
+  cfg.pipeline.thumbnail_size = static_cast<int>(*thumb);
+  cfg.pipeline.display_size = static_cast<int>(*display);
+  auto no_ocr = opts.get_bool("no-ocr");
+  if (!no_ocr) return no_ocr.error();
+  cfg.pipeline.ocr = !*no_ocr;
+  auto upload = opts.get_int("max-upload-mb");
+  if (upload) cfg.max_upload_bytes = static_cast<size_t>(*upload) * 1024 * 1024;
+  auto mp = opts.get_int("max-megapixels");
+  if (mp) cfg.max_pixels = *mp * 1'000'000;
+  char host[256] = "pixhive";
+  ::gethostname(host, sizeof host - 1);
+  cfg.node = std::string(host) + ":" + std::to_string(::getpid());
+  return cfg;
+}
+
+result<void> migrate(store::database& db) {
+  static const std::vector<store::migration> steps{{1, R"sql(
+CREATE TABLE jobs (
+  id BIGINT PRIMARY KEY,
+  photo_id BIGINT NOT NULL,
+  owner_id BIGINT NOT NULL,
+  operation TEXT NOT NULL,
+  params TEXT NOT NULL,
+  format TEXT NOT NULL,
+  input_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  worker TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT NOT NULL,
+  finished_at BIGINT NOT NULL,
+  result_url TEXT NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX jobs_photo ON jobs (photo_id, id);
+CREATE TABLE job_events (
+  job_id BIGINT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  data TEXT NOT NULL,
+  at BIGINT NOT NULL,
+  PRIMARY KEY (job_id, seq)
+);
+)sql"}};
+  return store::migrate(db, "processing", steps);
+}
+
+namespace {
+
+processing_actor::behavior_type worker(processing_actor::pointer, std::shared_ptr<logic> impl) {
+  // OpenCV work and blocking I/O: each worker is detached, on its own thread.
+  return {
+      [impl](process_request& r) -> caf::result<process_reply> { return impl->process(r); },
+      [impl](submit_jobs_request& r) -> caf::result<job_list> { return impl->submit(r); },
+      [impl](get_job_request& r) -> caf::result<job_view> { return impl->get_job(r); },
+      [impl](list_jobs_request& r) -> caf::result<job_list> { return impl->list_jobs(r); },
+      [impl](job_events_request& r) -> caf::result<job_event_list> { return impl->job_events(r); },
+      [impl](job_result_request& r) -> caf::result<blob_reply> { return impl->job_result(r); },
+      [impl](handle_event_request& r) -> caf::result<done> { return impl->handle_event(r); },
+      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
+  };
+}
+
+}  // namespace
+
+processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                       std::shared_ptr<store::blob_store> blobs,
+                       std::shared_ptr<bus::event_bus> events, media_actor media,
+                       const processing_config& cfg) {
+  auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), events,
+                                      media_link{sys, std::move(media)}, cfg);
+  auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,
+                         get_job_request, list_jobs_request, job_events_request, job_result_request,
+                         handle_event_request>(sys, cfg.workers, worker, impl);
+  // One bus consumer per worker hands each event to the pool and waits for the outcome, so the
+  // bus acknowledges only what a worker finished, and at most `workers` events are taken at once.
+  events->subscribe(
+      "processing", {"photo.uploaded", "job.requested"},
+      [&sys, pool](const bus::event& e) -> result<void> {
+        caf::scoped_actor self{sys};
+        result<void> out = caf::unit;
+        self->request(pool, caf::infinite, handle_event_request{e.type, e.payload, e.attempt})
+            .receive([](done&) {}, [&](caf::error& err) { out = std::move(err); });
+        return out;
+      },
+      cfg.workers);
+  return pool;
+}
+
+}  // namespace pixhive::processing
