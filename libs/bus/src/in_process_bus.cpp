@@ -63,6 +63,9 @@ class in_process_bus final : public event_bus {
     for (auto& [name, g] : groups_)
       for (auto& t : g->threads)
         if (t.joinable()) t.join();
+    // Handlers often own their service, which owns this bus: dropping them breaks the cycle.
+    std::lock_guard<std::mutex> guard{mtx_};
+    groups_.clear();
   }
 
  private:

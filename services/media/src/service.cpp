@@ -152,7 +152,7 @@ media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> i
 media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   std::shared_ptr<store::blob_store> blobs, std::shared_ptr<bus::event_bus> events,
                   const media_config& cfg) {
-  auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), std::move(events), cfg);
+  auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), events, cfg);
   // Uploads interrupted by a crash of this (or another) replica; a minute's grace keeps rows
   // that a live replica is still writing.
   if (auto swept = impl->sweep_unfinished(60); !swept)
