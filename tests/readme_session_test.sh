@@ -30,4 +30,11 @@ echo "$out" | grep -q '"hashtags":\["macro"\]' || { echo "FAIL: the photo's meta
 want=$(echo "$out" | grep -oE '[0-9a-f]{64}  \.cache/photos/string\.jpg' | cut -c1-64)
 got=$(echo "$out" | grep -oE '[0-9a-f]{64}  downloaded\.jpg' | cut -c1-64)
 [ -n "$want" ] && [ "$want" = "$got" ] || { echo "FAIL: downloaded bytes differ ($want vs $got)"; exit 1; }
+echo "$out" | grep -q '"status":"ready"' || { echo "FAIL: the photo never became ready"; exit 1; }
+echo "$out" | grep -qE '"hash":"[0-9a-f]{16}"' || { echo "FAIL: no perceptual hash"; exit 1; }
+echo "$out" | grep -qE '"tags":\["[a-z]' || { echo "FAIL: no automatic tags"; exit 1; }
+echo "$out" | grep -q '"name":"display-webp"' || { echo "FAIL: no display variant"; exit 1; }
+echo "$out" | grep -q '^200 image/jpeg$' || { echo "FAIL: the thumbnail was not served"; exit 1; }
+echo "$out" | grep -q '^event: succeeded$' || { echo "FAIL: the job's events did not end in succeeded"; exit 1; }
+echo "$out" | grep -q '^200 image/webp$' || { echo "FAIL: POST /process did not answer a WebP"; exit 1; }
 echo "README session: 1 passed, 0 failed"

@@ -10,6 +10,7 @@
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
+#include "pixhive/processing/processing.hpp"
 
 using namespace pixhive;
 
@@ -53,6 +54,9 @@ TEST(openapi, every_route_is_documented) {
   auto routes = std::make_shared<http::router>();
   auth::add_routes(*routes, sys, contracts::auth_actor{});
   media::add_routes(*routes, sys, contracts::media_actor{}, media::media_config{});
+  processing::add_routes(*routes, sys, contracts::processing_actor{},
+                         std::shared_ptr<bus::event_bus>(bus::make_in_process_bus()),
+                         processing::processing_config{});
   http::server srv{http::server_config{}, routes};
   srv.add_standard_routes(nullptr);
   auto documented = documented_operations();
