@@ -310,7 +310,7 @@ TEST_F(redis_bus, no_job_is_lost_or_done_twice_across_random_worker_kills) {
   EXPECT_EQ(board.count("test:done:*"), jobs);
   EXPECT_EQ(board.number("test:effects"), jobs);
   // Killed workers' jobs ran again: more runs than effects shows redelivery was exercised.
-  EXPECT_GE(board.number("test:runs"), jobs);
+  EXPECT_GT(board.number("test:runs"), jobs);
   std::cerr << "1000 jobs, " << kills << " kills, " << board.number("test:runs") << " runs\n";
   producer->stop();
 }

@@ -65,12 +65,16 @@ int main(int argc, char** argv) {
           return make_error(errc::internal, "poison", "this job always fails");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(work_ms));
-        // The effect happens once per job id however often the job is delivered.
-        auto* r = static_cast<redisReply*>(
-            redisCommand(c, "SET test:done:%s %s NX", job.c_str(), consumer.c_str()));
-        bool first = r && r->type == REDIS_REPLY_STATUS;
+        // The effect happens once per job id however often the job is delivered; marking the
+        // job done and counting the effect is one atomic step, so a kill cannot split them.
+        auto* r = static_cast<redisReply*>(redisCommand(
+            c, "EVAL %s 2 test:done:%s test:effects %s",
+            "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return redis.call('INCR', KEYS[2]) "
+            "else return 0 end",
+            job.c_str(), consumer.c_str()));
+        bool ok = r && r->type == REDIS_REPLY_INTEGER;
         freeReplyObject(r);
-        if (first) command(c, "INCR test:effects");
+        if (!ok) return make_error(errc::unavailable, "redis", "could not record the effect");
         return caf::unit;
       },
       std::atoi(argv[3]));

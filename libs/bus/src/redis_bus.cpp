@@ -180,6 +180,7 @@ class redis_bus final : public event_bus {
   void consume(const std::string& group, const std::set<std::string>& wanted, const handler& fn,
                const std::string& consumer, int batch) {
     context_ptr c;
+    std::string cursor = "0-0";
     while (!stopping_) {
       if (!c) {
         auto fresh = connect(cfg_);
@@ -198,7 +199,7 @@ class redis_bus final : public event_bus {
           continue;
         }
       }
-      if (!claim_and_handle(c.get(), group, wanted, fn, consumer, batch) ||
+      if (!claim_and_handle(c.get(), group, wanted, fn, consumer, batch, cursor) ||
           !read_and_handle(c.get(), group, wanted, fn, consumer, batch)) {
         log::warn("bus_connection_lost", {{"group", group}, {"error", c->errstr}});
         c.reset();
@@ -207,14 +208,19 @@ class redis_bus final : public event_bus {
   }
 
   /// Takes over events another consumer (or this one) left unacknowledged for too long.
+  /// `cursor` walks the pending list across calls: XAUTOCLAIM scans a bounded number of entries
+  /// per call, and restarting at 0-0 each time would never reach idle entries behind busy ones.
   bool claim_and_handle(redisContext* c, const std::string& group,
                         const std::set<std::string>& wanted, const handler& fn,
-                        const std::string& consumer, int batch) {
+                        const std::string& consumer, int batch, std::string& cursor) {
     reply_ptr r{static_cast<redisReply*>(
-        redisCommand(c, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d", cfg_.stream.c_str(), group.c_str(),
-                     consumer.c_str(), static_cast<long long>(cfg_.claim_after.count()), batch))};
+        redisCommand(c, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", cfg_.stream.c_str(), group.c_str(),
+                     consumer.c_str(), static_cast<long long>(cfg_.claim_after.count()),
+                     cursor.c_str(), batch))};
     if (!r) return false;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return true;
+    cursor = str(r->element[0]);
+    if (cursor.empty()) cursor = "0-0";
     auto* entries = r->element[1];
     for (size_t i = 0; i < entries->elements; ++i) {
       auto* entry = entries->element[i];
