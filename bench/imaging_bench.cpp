@@ -1,0 +1,141 @@
+// In-process imaging figures for the benchmark scripts:
+//
+//   imaging_bench thumbnails DIR ROUNDS THREADS SIZE QUALITY OUT
+//     decode (reduced, oriented) + centre-crop SIZE×SIZE + JPEG at QUALITY for every *.jpg in DIR,
+//     ROUNDS times, on THREADS threads; reads each file from disk every time (as vipsthumbnail
+//     does) and writes the thumbnails to OUT. Prints images/s.
+//   imaging_bench pipeline DIR ROUNDS THREADS
+//     the whole upload pipeline (thumbnail + display in JPEG and WebP, tags, OCR test, hash).
+//   imaging_bench ops DIR FORMAT
+//     single-core milliseconds of decode + operation + encode per image, per operation, with
+//     the parameters bench/process_bench.sh sends: the compute bound of POST /process.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "pixhive/imaging/codec.hpp"
+#include "pixhive/imaging/operations.hpp"
+#include "pixhive/imaging/pipeline.hpp"
+
+using namespace pixhive;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::vector<std::string> jpegs(const std::string& dir) {
+  std::vector<std::string> files;
+  for (auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".jpg") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+/// Runs `work(file, index)` over files×rounds on `threads` threads; returns items per second.
+template <class Work>
+double throughput(const std::vector<std::string>& files, int rounds, int threads, Work work) {
+  std::atomic<size_t> next{0};
+  size_t total = files.size() * static_cast<size_t>(rounds);
+  auto start = clock_type::now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      for (size_t i; (i = next++) < total;) work(files[i % files.size()], i);
+    });
+  for (auto& t : pool) t.join();
+  return total / std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+/// JPEG dimensions from the SOF marker, as media stores them with the photo.
+std::pair<int, int> jpeg_size(const std::string& b) {
+  for (size_t i = 2; i + 9 < b.size();) {
+    if (static_cast<unsigned char>(b[i]) != 0xFF) return {0, 0};
+    unsigned char m = b[i + 1];
+    size_t len = (static_cast<unsigned char>(b[i + 2]) << 8) | static_cast<unsigned char>(b[i + 3]);
+    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+      return {(static_cast<unsigned char>(b[i + 7]) << 8) | static_cast<unsigned char>(b[i + 8]),
+              (static_cast<unsigned char>(b[i + 5]) << 8) | static_cast<unsigned char>(b[i + 6])};
+    i += 2 + len;
+  }
+  return {0, 0};
+}
+
+/// The parameters process_bench.sh sends with each operation.
+nlohmann::json bench_params(const std::string& op) {
+  if (op == "resize") return {{"width", 512}};
+  if (op == "rotate") return {{"angle", 30}};
+  return nullptr;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 7 && args[0] == "thumbnails") {
+    auto files = jpegs(args[1]);
+    int size = std::stoi(args[4]), quality = std::stoi(args[5]);
+    auto out = args[6];
+    auto rate = throughput(files, std::stoi(args[2]), std::stoi(args[3]), [&](auto& f, size_t i) {
+      auto bytes = slurp(f);
+      auto [w, h] = jpeg_size(bytes);
+      auto img = imaging::decode(bytes, imaging::pipeline_reduction(w, h, size, size));
+      auto jpg =
+          imaging::encode(imaging::make_thumbnail(*img, size), imaging::format::jpeg, quality);
+      std::ofstream{out + "/" + std::to_string(i % files.size()) + ".jpg", std::ios::binary}
+          << *jpg;
+    });
+    std::cout << rate << "\n";
+    return 0;
+  }
+  if (args.size() == 4 && args[0] == "pipeline") {
+    auto files = jpegs(args[1]);
+    auto rate = throughput(files, std::stoi(args[2]), std::stoi(args[3]), [&](auto& f, size_t) {
+      auto bytes = slurp(f);
+      auto [w, h] = jpeg_size(bytes);
+      (void)imaging::process_upload(bytes, w, h, {});
+    });
+    std::cout << rate << "\n";
+    return 0;
+  }
+  if (args.size() == 3 && args[0] == "ops") {
+    auto files = jpegs(args[1]);
+    std::vector<std::string> inputs;
+    for (auto& f : files) inputs.push_back(slurp(f));
+    for (const auto& op : imaging::operations()) {
+      auto params = *imaging::validate(op.name, bench_params(op.name));
+      std::string format = op.has_data ? "json" : op.has_alpha ? "png" : args[2];
+      // A warm-up pass (Tesseract and cascade loading), then the timed pass.
+      auto run = [&](const std::string& bytes) {
+        auto img = imaging::decode(bytes);
+        auto out = imaging::apply(op.name, *img, params);
+        if (format == "json") return out->data.dump().size();
+        return imaging::encode(out->image, *imaging::parse_format(format))->size();
+      };
+      run(inputs[0]);
+      auto start = clock_type::now();
+      size_t n = 0;
+      while (n < inputs.size() || clock_type::now() - start < std::chrono::seconds(2))
+        run(inputs[n++ % inputs.size()]);
+      double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count() / n;
+      std::cout << op.name << " " << ms << "\n";
+    }
+    return 0;
+  }
+  std::cerr << "usage: imaging_bench thumbnails DIR ROUNDS THREADS SIZE QUALITY OUT\n"
+               "       imaging_bench pipeline DIR ROUNDS THREADS\n"
+               "       imaging_bench ops DIR FORMAT\n";
+  return 2;
+}
