@@ -61,6 +61,11 @@ for op in "${ops[@]}"; do
       -s bench/process.lua "$base" >"$work/$op-$c.wrk"
     if grep -qE "Non-2xx" "$work/$op-$c.wrk"; then grep -E "Non-2xx" "$work/$op-$c.wrk" >&2; fi
     rps=$(wrk_rps "$work/$op-$c.wrk")
+    # Requests wrk gave up on still run in the server: wait until it is idle again.
+    for _ in $(seq 1 600); do
+      curl -s "$base/metrics" | grep -q '^pixhive_processing_adhoc_admitted 0' && break
+      sleep 0.5
+    done
     line+=$(printf " %8s %8s %8s %6s |" "$rps" "$(wrk_pct "$work/$op-$c.wrk" 50%)" \
       "$(wrk_pct "$work/$op-$c.wrk" 99%)" "$(python3 -c "print(f'{$rps / $bound:.2f}')")")
   done

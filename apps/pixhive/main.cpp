@@ -282,8 +282,9 @@ int run_services(const std::string& mode, const options& opts) {
   server.run();
 
   if (actor_port) sys.middleman().unpublish(published, actor_port);
-  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // The bus first: its consumers hand events to the actors until what is queued is delivered.
   (*events)->stop();
+  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   log::info("stopped");
   return 0;
 }

@@ -52,3 +52,19 @@ TEST(in_process_bus, failures_are_redelivered_then_dead_lettered) {
   EXPECT_EQ(flaky_last_attempt, 2);
   EXPECT_EQ(broken_calls, 3);
 }
+
+TEST(in_process_bus, a_group_that_subscribes_late_gets_what_was_published_before) {
+  auto bus = bus::make_in_process_bus();
+  ASSERT_TRUE(bus->publish("photo.uploaded", "early"));
+  ASSERT_TRUE(bus->publish("user.created", "other"));
+  std::mutex mtx;
+  std::vector<std::string> seen;
+  bus->subscribe("late", {"photo.uploaded"}, [&](const bus::event& e) -> result<void> {
+    std::lock_guard<std::mutex> g{mtx};
+    seen.push_back(e.payload);
+    return caf::unit;
+  });
+  ASSERT_TRUE(bus->publish("photo.uploaded", "after"));
+  bus->stop();
+  EXPECT_EQ(seen, (std::vector<std::string>{"early", "after"}));
+}

@@ -26,6 +26,8 @@ class in_process_bus final : public event_bus {
     if (stopping_) return make_error(errc::unavailable, "bus_stopped", "the event bus is stopping");
     for (auto& [name, g] : groups_)
       if (g->types.count(type)) g->queue.push_back(e);
+    history_.push_back(std::move(e));
+    if (history_.size() > history_limit) history_.pop_front();
     cv_.notify_all();
     return caf::unit;
   }
@@ -35,6 +37,10 @@ class in_process_bus final : public event_bus {
     std::lock_guard<std::mutex> guard{mtx_};
     auto g = std::make_unique<consumer>();
     g->types.insert(types.begin(), types.end());
+    // Like a Redis consumer group created at 0: a group that subscribes late (services start one
+    // after another) still gets what was published before.
+    for (const auto& e : history_)
+      if (g->types.count(e.type)) g->queue.push_back(e);
     g->fn = std::move(fn);
     auto* raw = g.get();
     groups_[group] = std::move(g);
@@ -43,6 +49,7 @@ class in_process_bus final : public event_bus {
   }
 
   int max_attempts() const override { return max_attempts_; }
+  bool durable() const override { return false; }
 
   void broadcast(const std::string& topic, const std::string& message) override {
     listeners_->dispatch(topic, message);
@@ -105,6 +112,9 @@ class in_process_bus final : public event_bus {
   std::mutex mtx_;
   std::condition_variable cv_;
   std::map<std::string, std::unique_ptr<consumer>> groups_;
+  /// The newest events, replayed to groups that subscribe later.
+  static constexpr size_t history_limit = 10'000;
+  std::deque<event> history_;
   bool stopping_ = false;
   std::shared_ptr<listeners> listeners_ = std::make_shared<listeners>();
 };

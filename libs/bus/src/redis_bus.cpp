@@ -84,6 +84,7 @@ class redis_bus final : public event_bus {
   ~redis_bus() override { stop(); }
 
   int max_attempts() const override { return cfg_.max_attempts; }
+  bool durable() const override { return true; }
 
   void broadcast(const std::string& topic, const std::string& message) override {
     auto channel = broadcast_prefix + topic;

@@ -136,6 +136,8 @@ std::vector<ocr_word> recognise_text(const cv::Mat& bgr, const std::string& lang
       return {};
     }
     loaded = language;
+    // Tesseract prints diagnostics ("Empty page!!") to stderr, which would break JSON logs.
+    api->SetVariable("debug_file", "/dev/null");
   }
   cv::Mat gray;
   cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);

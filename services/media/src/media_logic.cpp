@@ -65,6 +65,17 @@ photo_view to_photo(const store::row& r) {
   return p;
 }
 
+/// The photo.uploaded event processing starts from.
+std::string uploaded_event(const photo_view& p, const std::string& blob_key) {
+  return nlohmann::json{{"photo_id", std::to_string(p.id)},
+                        {"owner_id", std::to_string(p.owner_id)},
+                        {"content_type", p.content_type},
+                        {"width", p.width},
+                        {"height", p.height},
+                        {"blob_key", blob_key}}
+      .dump();
+}
+
 bool may_see(const photo_view& p, const viewer& who) {
   return p.visibility == "public" || who.admin || (who.user_id != 0 && who.user_id == p.owner_id);
 }
@@ -233,13 +244,7 @@ result<photo_view> logic::upload(upload_request& req) {
     stats.upload("failed");
     return r.error();
   }
-  nlohmann::json event = {{"photo_id", std::to_string(p.id)},
-                          {"owner_id", std::to_string(p.owner_id)},
-                          {"content_type", p.content_type},
-                          {"width", p.width},
-                          {"height", p.height},
-                          {"blob_key", blob_key}};
-  if (auto r = events_->publish("photo.uploaded", event.dump()); !r) {
+  if (auto r = events_->publish("photo.uploaded", uploaded_event(p, blob_key)); !r) {
     undo();
     stats.upload("failed");
     return r.error();
@@ -509,6 +514,17 @@ result<media_stats> logic::stats() {
   if (!by_status) return by_status.error();
   for (auto& r : *by_status) out.by_status.push_back({r.str_at(0), r.int_at(1)});
   return out;
+}
+
+result<int64_t> logic::republish_processing() {
+  auto rows = db_->query(std::string("SELECT ") + photo_columns +
+                         " FROM photos WHERE status = 'processing' ORDER BY id");
+  if (!rows) return rows.error();
+  for (const auto& r : *rows)
+    if (auto e = events_->publish("photo.uploaded", uploaded_event(to_photo(r), r.str_at(14))); !e)
+      return e.error();
+  if (!rows->empty()) log::info("processing_republished", {{"photos", rows->size()}});
+  return static_cast<int64_t>(rows->size());
 }
 
 result<int64_t> logic::sweep_unfinished(int64_t older_than_seconds) {

@@ -27,6 +27,9 @@ class logic {
   /// Removes uploads that a crash interrupted (rows still `uploading`, and their blobs) older
   /// than `older_than_seconds`; returns how many.
   result<int64_t> sweep_unfinished(int64_t older_than_seconds);
+  /// Publishes photo.uploaded again for photos still `processing` (after a restart with a bus
+  /// that lost its queue); returns how many.
+  result<int64_t> republish_processing();
   contracts::cache_stats cache_figures();
   result<contracts::cache_stats> configure_cache(const contracts::configure_cache_request& req);
   contracts::cache_stats clear_cache();

@@ -159,6 +159,9 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
     log::error("upload_sweep_failed", {{"error", to_problem(swept.error()).message}});
   events->subscribe("media", {"photo.processed", "photo.failed"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
+  if (!events->durable())
+    if (auto r = impl->republish_processing(); !r)
+      log::error("republish_failed", {{"error", to_problem(r.error()).message}});
   return spawn_pool<media_actor, ping_request, upload_request, get_photo_request, get_blob_request,
                     list_photos_request, photo_by_key_request, delete_photo_request,
                     put_variant_request, set_status_request, cache_stats_request,

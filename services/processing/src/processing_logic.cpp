@@ -246,22 +246,27 @@ result<process_reply> logic::process(const process_request& req) {
   auto params = imaging::validate(
       req.operation, req.params.empty() ? json(nullptr) : json::parse(req.params, nullptr, false));
   if (!params) return params.error();
-  auto key =
-      crypto::sha256_hex(req.bytes) + "|" + req.operation + "|" + params->dump() + "|" + req.format;
   auto& m = processing_metrics::get();
-  if (auto hit = cache_.get(key)) {
-    m.observe(req.operation, "cached", -1);
+  auto update_ratio = [&] {
     auto s = cache_.snapshot();
     m.cache_hit_ratio.Set(double(s.hits) / double(std::max<int64_t>(1, s.hits + s.misses)));
+  };
+  // Hashing the input costs about a millisecond per megabyte: only worth it with a cache.
+  std::string key;
+  if (cfg_.cache_bytes > 0)
+    key = crypto::sha256_hex(req.bytes) + "|" + req.operation + "|" + params->dump() + "|" +
+          req.format;
+  if (auto hit = key.empty() ? std::nullopt : cache_.get(key)) {
+    m.observe(req.operation, "cached", -1);
+    update_ratio();
     auto type = req.format == "json" ? std::string("application/json")
                                      : imaging::content_type(*imaging::parse_format(req.format));
     return process_reply{std::move(*hit), type, true};
   }
   auto c = compute(req.bytes, req.operation, *params, req.format);
-  auto s = cache_.snapshot();
-  m.cache_hit_ratio.Set(double(s.hits) / double(std::max<int64_t>(1, s.hits + s.misses)));
+  if (!key.empty()) update_ratio();
   if (!c) return c.error();
-  cache_.put(key, c->reply.bytes);
+  if (!key.empty()) cache_.put(key, c->reply.bytes);
   return std::move(c->reply);
 }
 
@@ -563,6 +568,18 @@ result<void> logic::run_job(int64_t job_id, int attempt) {
           {"result_url", result_url}});
   m.queued.Decrement();
   return caf::unit;
+}
+
+result<int64_t> logic::requeue_unfinished() {
+  auto rows = db_->query("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id");
+  if (!rows) return rows.error();
+  for (const auto& r : *rows)
+    if (auto p =
+            events_->publish("job.requested", json{{"job_id", std::to_string(r.int_at(0))}}.dump());
+        !p)
+      return p.error();
+  if (!rows->empty()) log::info("jobs_requeued", {{"jobs", rows->size()}});
+  return static_cast<int64_t>(rows->size());
 }
 
 result<done> logic::ping() {

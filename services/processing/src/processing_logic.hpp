@@ -40,6 +40,9 @@ class logic {
   /// Handles a bus event; an error asks the bus to deliver it again.
   result<contracts::done> handle_event(const contracts::handle_event_request& req);
   result<contracts::done> ping();
+  /// Publishes job.requested again for jobs not finished (after a restart with a bus that lost
+  /// its queue); returns how many.
+  result<int64_t> requeue_unfinished();
 
  private:
   result<void> run_pipeline(const nlohmann::json& event, int attempt);

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <thread>
 
 #include <unistd.h>
@@ -122,6 +123,9 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
                        std::shared_ptr<store::blob_store> blobs,
                        std::shared_ptr<bus::event_bus> events, media_actor media,
                        const processing_config& cfg) {
+  // OpenCV refuses images over this many pixels while reading the header, before it allocates:
+  // a small file that claims to be huge cannot exhaust memory.
+  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(cfg.max_pixels).c_str(), 1);
   auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), events,
                                       media_link{sys, std::move(media)}, cfg);
   auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,
@@ -139,6 +143,9 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
         return out;
       },
       cfg.workers);
+  if (!events->durable())
+    if (auto r = impl->requeue_unfinished(); !r)
+      log::error("requeue_failed", {{"error", to_problem(r.error()).message}});
   return pool;
 }
 

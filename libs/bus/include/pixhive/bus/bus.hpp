@@ -38,6 +38,9 @@ class event_bus {
                          int concurrency = 1) = 0;
   /// Deliveries of one event before it is dead-lettered.
   virtual int max_attempts() const = 0;
+  /// True when published events outlive this process (Redis); the in-process bus loses what it
+  /// had queued when the process stops, so services re-publish their unfinished work at start.
+  virtual bool durable() const = 0;
   /// Sends an ephemeral message to every process listening on `topic` (live job progress):
   /// not stored, lost when nobody listens.
   virtual void broadcast(const std::string& topic, const std::string& message) = 0;
@@ -49,7 +52,9 @@ class event_bus {
   virtual void stop() = 0;
 };
 
-/// The in-process bus of all-in-one mode: same semantics, events live in memory.
+/// The in-process bus of all-in-one mode: same semantics, events live in memory (a group that
+/// subscribes late gets the newest 10,000 events published before it, as a Redis group made at 0
+/// gets the stream).
 std::unique_ptr<event_bus> make_in_process_bus(int max_attempts = 5);
 
 }  // namespace pixhive::bus
