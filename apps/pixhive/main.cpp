@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -285,6 +286,13 @@ int run_services(const std::string& mode, const options& opts) {
   // The bus first: its consumers hand events to the actors until what is queued is delivered.
   (*events)->stop();
   for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  // A worker may still be busy with requests whose clients are gone (a long queue of image
+  // operations); the actor system waits for it, so bound that wait by the shutdown timeout.
+  std::thread([timeout = server_cfg->shutdown_timeout] {
+    std::this_thread::sleep_for(timeout);
+    log::warn("shutdown_timeout", {{"waiting_for", "actors"}});
+    std::_Exit(0);
+  }).detach();
   log::info("stopped");
   return 0;
 }
