@@ -243,6 +243,11 @@ result<logic::computed> logic::compute(std::string_view bytes, const std::string
 }
 
 result<process_reply> logic::process(const process_request& req) {
+  if (req.deadline_ms && now_ms() > req.deadline_ms) {
+    processing_metrics::get().observe(req.operation, "expired", -1);
+    return make_error(errc::unavailable, "expired",
+                      "the request waited too long in the queue; try again later", 1);
+  }
   auto params = imaging::validate(
       req.operation, req.params.empty() ? json(nullptr) : json::parse(req.params, nullptr, false));
   if (!params) return params.error();

@@ -21,6 +21,13 @@ using binder = http::actor_client<processing_actor>;
 
 namespace {
 
+/// When the HTTP side stops waiting for an ad-hoc answer (the actor request timeout).
+int64_t deadline_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             (std::chrono::system_clock::now() + default_request_timeout).time_since_epoch())
+      .count();
+}
+
 json parsed_or_null(const std::string& text) {
   return text.empty() ? json(nullptr) : json::parse(text, nullptr, false);
 }
@@ -261,16 +268,17 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
           gate->release();
           respond(std::move(r));
         };
-        b.call<process_reply>(release,
-                              process_request{who, std::move(form->images[0]), form->operations[0],
-                                              nth_or_first(form->params, 0), *format},
-                              [](process_reply& r) {
-                                http::response res{http::bhttp::status::ok, 11};
-                                res.set(http::bhttp::field::content_type, r.content_type);
-                                res.set("X-Cache", r.cached ? "hit" : "miss");
-                                res.body() = std::move(r.bytes);
-                                return res;
-                              });
+        b.call<process_reply>(
+            release,
+            process_request{who, std::move(form->images[0]), form->operations[0],
+                            nth_or_first(form->params, 0), *format, deadline_ms()},
+            [](process_reply& r) {
+              http::response res{http::bhttp::status::ok, 11};
+              res.set(http::bhttp::field::content_type, r.content_type);
+              res.set("X-Cache", r.cached ? "hit" : "miss");
+              res.body() = std::move(r.bytes);
+              return res;
+            });
       },
       upload_opts);
 

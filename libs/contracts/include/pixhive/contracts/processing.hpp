@@ -24,6 +24,8 @@ struct process_request {
   std::string params;
   /// "png", "jpeg", "webp", or "json" for the data of operations that have some.
   std::string format;
+  /// Unix milliseconds after which nobody waits for the answer: the worker skips the work.
+  int64_t deadline_ms = 0;
   bool operator==(const process_request&) const = default;
 };
 
@@ -137,8 +139,8 @@ struct handle_event_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, process_request& x) {
-  return f(caf::meta::type_name("process_request"), x.who, x.bytes, x.operation, x.params,
-           x.format);
+  return f(caf::meta::type_name("process_request"), x.who, x.bytes, x.operation, x.params, x.format,
+           x.deadline_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, process_reply& x) {
