@@ -189,10 +189,20 @@ TEST_F(processing_api, bad_requests_name_what_is_wrong) {
   no_token.field("image", png, true).field("operation", "invert");
   EXPECT_EQ(process(no_token, "").status, 401);
   form garbage;
-  garbage.field("image", "not an image", true).field("operation", "invert");
+  garbage.field("image", "%PDF-1.4 not an image", true).field("operation", "invert");
   auto g = process(garbage, *alice_);
-  EXPECT_EQ(g.status, 422);
-  EXPECT_EQ(g.error_code(), "undecodable_image");
+  EXPECT_EQ(g.status, 415);
+  EXPECT_NE(g.body.find("detected PDF document"), std::string::npos) << g.body;
+  form empty_png;
+  empty_png.field("image", make_png_header(64, 64), true).field("operation", "invert");
+  auto e = process(empty_png, *alice_);
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.error_code(), "undecodable_image");
+  form bomb;
+  bomb.field("image", make_png_header(40000, 40000), true).field("operation", "invert");
+  auto b = process(bomb, *alice_);
+  EXPECT_EQ(b.status, 422);
+  EXPECT_EQ(b.error_code(), "too_many_pixels");
 }
 
 TEST_F(processing_api, ocr_answers_json_unless_an_image_format_is_asked_for) {

@@ -137,6 +137,11 @@ TEST(imaging_operations, resize_keeps_the_aspect_ratio_unless_told) {
   EXPECT_EQ(
       run("resize", img, {{"width", 100}, {"height", 100}, {"keep_aspect", false}}).image.size(),
       cv::Size(100, 100));
+  // Shrinking decodes at reduced scale, never below the requested size.
+  EXPECT_EQ(decode_reduction("resize", {{"width", 500}}, 4000, 3000), 4);
+  EXPECT_EQ(decode_reduction("resize", {{"width", 500}, {"height", 2000}}, 4000, 3000), 1);
+  EXPECT_EQ(decode_reduction("resize", {{"height", 300}}, 4000, 3000), 8);
+  EXPECT_EQ(decode_reduction("invert", nullptr, 4000, 3000), 1);
   auto none = apply("resize", img, *validate("resize", json::object()));
   ASSERT_FALSE(none);
   EXPECT_EQ(to_problem(none.error()).kind, errc::invalid_argument);

@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "sniff.hpp"
+#include "pixhive/imaging/sniff.hpp"
 
 using namespace pixhive;
-using namespace pixhive::media;
+using namespace pixhive::imaging;
 
 namespace {
 

@@ -405,6 +405,16 @@ result<nlohmann::json> validate(const std::string& operation, const nlohmann::js
   return out;
 }
 
+int decode_reduction(const std::string& operation, const nlohmann::json& params, int width,
+                     int height) {
+  if (operation != "resize" || !params.is_object()) return 1;
+  int wanted = std::max(params.value("width", 0), params.value("height", 0));
+  if (wanted <= 0) return 1;
+  for (int r : {8, 4, 2})
+    if (std::min(width, height) / r >= wanted) return r;
+  return 1;
+}
+
 result<op_output> apply(const std::string& operation, const cv::Mat& input,
                         const nlohmann::json& params) {
   if (input.empty() || input.type() != CV_8UC3)

@@ -9,8 +9,8 @@
 #include "pixhive/core/hash64.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
+#include "pixhive/imaging/sniff.hpp"
 #include "pixhive/metrics/metrics.hpp"
-#include "sniff.hpp"
 
 namespace pixhive::media {
 
@@ -186,7 +186,7 @@ result<photo_view> logic::upload(upload_request& req) {
   if (req.visibility != "public" && req.visibility != "private")
     return reject(make_error(errc::invalid_argument, "invalid_visibility",
                              "visibility must be public or private"));
-  auto info = sniff_image(req.bytes);
+  auto info = imaging::sniff_image(req.bytes);
   if (!info) return reject(info.error());
   if (info->width * info->height > cfg_.max_pixels)
     return reject(make_error(errc::unprocessable, "too_many_pixels",

@@ -14,6 +14,7 @@
 #include "pixhive/core/log.hpp"
 #include "pixhive/imaging/codec.hpp"
 #include "pixhive/imaging/operations.hpp"
+#include "pixhive/imaging/sniff.hpp"
 #include "pixhive/metrics/metrics.hpp"
 
 namespace pixhive::processing {
@@ -210,14 +211,21 @@ result<logic::computed> logic::compute(std::string_view bytes, const std::string
   auto& m = processing_metrics::get();
   running counted;
   auto started = std::chrono::steady_clock::now();
-  auto img = imaging::decode(bytes);
+  // The header decides before any pixel is decoded: the type, the size, how small to decode.
+  auto info = imaging::sniff_image(bytes);
+  if (!info) {
+    m.observe(operation, "failed", -1);
+    return info.error();
+  }
+  if (info->width * info->height > cfg_.max_pixels)
+    return make_error(errc::unprocessable, "too_many_pixels",
+                      "the image has more than " + std::to_string(cfg_.max_pixels) + " pixels");
+  auto img = imaging::decode(
+      bytes, imaging::decode_reduction(operation, params, info->width, info->height));
   if (!img) {
     m.observe(operation, "failed", -1);
     return img.error();
   }
-  if (static_cast<int64_t>(img->cols) * img->rows > cfg_.max_pixels)
-    return make_error(errc::payload_too_large, "too_many_pixels",
-                      "the image has more than " + std::to_string(cfg_.max_pixels) + " pixels");
   auto out = imaging::apply(operation, *img, params);
   if (!out) {
     m.observe(operation, "failed", -1);

@@ -57,6 +57,12 @@ struct op_output {
   nlohmann::json data;
 };
 
+/// How much a `width`×`height` input may be reduced while decoding for this operation (1, 2,
+/// 4 or 8): only `resize` to a smaller size allows it, keeping the shorter side at least as
+/// large as the longest requested side (so EXIF rotation cannot make it too small).
+int decode_reduction(const std::string& operation, const nlohmann::json& params, int width,
+                     int height);
+
 /// Runs a validated operation on a BGR image.
 result<op_output> apply(const std::string& operation, const cv::Mat& input,
                         const nlohmann::json& params);

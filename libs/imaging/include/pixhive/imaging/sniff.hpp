@@ -6,7 +6,7 @@
 
 #include "pixhive/core/error.hpp"
 
-namespace pixhive::media {
+namespace pixhive::imaging {
 
 /// What the first bytes of an upload say it is.
 struct image_info {
@@ -22,4 +22,4 @@ struct image_info {
 /// is cut short or inconsistent, or a body missing its end marker → 422 `corrupt_image`.
 result<image_info> sniff_image(std::string_view bytes);
 
-}  // namespace pixhive::media
+}  // namespace pixhive::imaging

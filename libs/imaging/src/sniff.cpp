@@ -1,8 +1,8 @@
-#include "sniff.hpp"
+#include "pixhive/imaging/sniff.hpp"
 
 #include <array>
 
-namespace pixhive::media {
+namespace pixhive::imaging {
 
 namespace {
 
@@ -204,4 +204,4 @@ result<image_info> sniff_image(std::string_view b) {
   return r;
 }
 
-}  // namespace pixhive::media
+}  // namespace pixhive::imaging
