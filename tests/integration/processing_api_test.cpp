@@ -350,6 +350,11 @@ TEST_F(processing_api, a_job_on_a_photo_streams_its_events_from_queued_to_succee
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(list.json()["jobs"].size(), 2u);
   EXPECT_EQ(get("/api/v1/jobs/" + job_id + "/events", *bob_).status, 404);
+  // A browser's EventSource passes the token in the query; other routes do not accept that.
+  auto by_query = get("/api/v1/jobs/" + job_id + "/events?access_token=" + *alice_, "");
+  EXPECT_EQ(by_query.status, 200);
+  EXPECT_NE(by_query.body.find("event: succeeded"), std::string::npos);
+  EXPECT_EQ(get("/api/v1/jobs/" + job_id + "?access_token=" + *alice_, "").status, 401);
 }
 
 TEST(processing_admission, a_full_queue_answers_503_with_retry_after) {

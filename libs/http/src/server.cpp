@@ -291,7 +291,12 @@ class session : public std::enable_shared_from_this<session> {
     keep_alive_ = ctx->req.keep_alive();
     const auto& opts = match_.found->options;
     if (opts.who != access::anyone) {
-      auto header = ctx->req[bhttp::field::authorization];
+      std::string_view header = ctx->req[bhttp::field::authorization];
+      std::string from_query;
+      if (header.empty() && opts.token_in_query && ctx->query.count("access_token")) {
+        from_query = "Bearer " + ctx->query.at("access_token");
+        header = from_query;
+      }
       bool has_bearer = header.size() >= 7 && beast::iequals(header.substr(0, 7), "Bearer ");
       if (!has_bearer && opts.who != access::optional_user)
         return send(

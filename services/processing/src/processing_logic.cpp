@@ -72,7 +72,7 @@ struct processing_metrics {
             .Add({}),
         prometheus::BuildGauge()
             .Name("pixhive_processing_queue_depth")
-            .Help("Jobs queued and not yet finished (this replica's view)")
+            .Help("Jobs queued or running, all replicas (read from the jobs table)")
             .Register(metrics::registry())
             .Add({}),
         prometheus::BuildCounter()
@@ -350,9 +350,9 @@ result<job_list> logic::submit(submit_jobs_request& req) {
                        {reason(p.error()), j.id});
       return p.error();
     }
-    processing_metrics::get().queued.Increment();
     out.jobs.push_back(std::move(j));
   }
+  refresh_queue_depth();
   return out;
 }
 
@@ -532,7 +532,7 @@ result<void> logic::run_job(int64_t job_id, int attempt) {
            {{"worker", worker}, {"attempt", attempt}, {"error", reason(e)}, {"final", last}});
     m.observe(job.operation, last ? "failed" : "retried", -1);
     if (!last) return e;
-    m.queued.Decrement();
+    refresh_queue_depth();
     if (permanent(e)) return caf::unit;
     m.dead_letters.Increment();
     return e;
@@ -579,8 +579,14 @@ result<void> logic::run_job(int64_t job_id, int attempt) {
           {"run_ms", finished - started_ms},
           {"total_ms", finished - job.created_at},
           {"result_url", result_url}});
-  m.queued.Decrement();
+  refresh_queue_depth();
   return caf::unit;
+}
+
+void logic::refresh_queue_depth() {
+  // From the database, not counted locally: jobs are submitted on one replica, run on another.
+  auto n = db_->query("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')");
+  if (n && !n->empty()) processing_metrics::get().queued.Set(double(n->front().int_at(0)));
 }
 
 result<int64_t> logic::requeue_unfinished() {

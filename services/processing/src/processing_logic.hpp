@@ -48,6 +48,8 @@ class logic {
   result<void> run_pipeline(const nlohmann::json& event, int attempt);
   result<void> run_job(int64_t job_id, int attempt);
   result<contracts::job_view> load_job(int64_t id, const contracts::viewer& who);
+  /// Sets the queue-depth gauge from the jobs table.
+  void refresh_queue_depth();
   /// Stores one step of a job's life and broadcasts it to SSE streams.
   void record(int64_t job_id, const std::string& kind, nlohmann::json data);
   /// What compute() made: the encoded result, the operation's data and the image size.

@@ -365,7 +365,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
             [respond](caf::error& e) { respond(http::error_response(e)); },
             get_job_request{*id, who});
       },
-      user_opts);
+      http::route_options{64 * 1024, http::access::user, true});
 }
 
 }  // namespace pixhive::processing

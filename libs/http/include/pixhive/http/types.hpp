@@ -70,6 +70,8 @@ struct route_options {
   size_t body_limit = 64 * 1024;
   /// Token requirement checked before the handler runs.
   access who = access::anyone;
+  /// Also accept the token as `?access_token=` (a browser's EventSource cannot set headers).
+  bool token_in_query = false;
 };
 
 }  // namespace pixhive::http
