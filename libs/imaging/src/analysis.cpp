@@ -76,8 +76,9 @@ std::vector<cv::Rect> detect_faces(const cv::Mat& bgr) {
   if (!tried) {
     tried = true;
     auto c = std::make_unique<cv::CascadeClassifier>();
+    // The LBP cascade finds frontal faces about as well as Haar's at half the time.
     std::string file =
-        std::string(PIXHIVE_CASCADE_DIR) + "/haarcascades/haarcascade_frontalface_default.xml";
+        std::string(PIXHIVE_CASCADE_DIR) + "/lbpcascades/lbpcascade_frontalface_improved.xml";
     if (c->load(file))
       cascade = std::move(c);
     else

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <webp/encode.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -72,6 +73,38 @@ result<cv::Mat> decode(std::string_view bytes, int reduction) {
   return out;
 }
 
+namespace {
+
+/// WebP through libwebp itself: OpenCV's writer uses libwebp's slowest useful method (4);
+/// method 2 takes less than half the time for files about 3% larger.
+result<std::string> encode_webp(const cv::Mat& image, int quality) {
+  cv::Mat src = image;
+  if (image.channels() == 1) cv::cvtColor(image, src, cv::COLOR_GRAY2BGR);
+  WebPConfig config;
+  if (!WebPConfigPreset(&config, WEBP_PRESET_PHOTO, static_cast<float>(quality)))
+    return make_error(errc::internal, "encode_failed", "libwebp version mismatch");
+  config.method = 2;
+  WebPPicture pic;
+  WebPPictureInit(&pic);
+  pic.width = src.cols;
+  pic.height = src.rows;
+  bool imported = src.channels() == 4
+                      ? WebPPictureImportBGRA(&pic, src.data, static_cast<int>(src.step))
+                      : WebPPictureImportBGR(&pic, src.data, static_cast<int>(src.step));
+  WebPMemoryWriter writer;
+  WebPMemoryWriterInit(&writer);
+  pic.writer = WebPMemoryWrite;
+  pic.custom_ptr = &writer;
+  bool ok = imported && WebPEncode(&config, &pic);
+  std::string out = ok ? std::string(reinterpret_cast<char*>(writer.mem), writer.size) : "";
+  WebPPictureFree(&pic);
+  WebPMemoryWriterClear(&writer);
+  if (!ok) return make_error(errc::internal, "encode_failed", "cannot encode the result as webp");
+  return out;
+}
+
+}  // namespace
+
 result<std::string> encode(const cv::Mat& image, format f, int quality) {
   std::vector<int> params;
   const char* ext = ".png";
@@ -85,9 +118,7 @@ result<std::string> encode(const cv::Mat& image, format f, int quality) {
       params = {cv::IMWRITE_JPEG_QUALITY, quality, cv::IMWRITE_JPEG_OPTIMIZE, 1};
       break;
     case format::webp:
-      ext = ".webp";
-      params = {cv::IMWRITE_WEBP_QUALITY, quality};
-      break;
+      return encode_webp(image, quality);
   }
   std::vector<uchar> buf;
   try {
