@@ -20,6 +20,7 @@
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/core/version.hpp"
+#include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
 #include "pixhive/processing/processing.hpp"
@@ -29,7 +30,8 @@ namespace {
 using namespace pixhive;
 
 constexpr const char* usage =
-    "usage: pixhive [all|auth|media|processing] [options] run every service (default) or one\n"
+    "usage: pixhive [all|auth|media|processing|graph] [options] run every service (default) or "
+    "one\n"
     "       pixhive admin create-user --username NAME --email ADDR --password PW [--admin]\n"
     "       pixhive --version | --help\n";
 
@@ -46,11 +48,15 @@ void declare_common(options& opts) {
       .add("bus", "",
            "event bus: empty for in-process (all-in-one), or redis://host:port (Redis Streams)")
       .add("media-actor", "",
-           "host:port of the media service's actor port, for `pixhive processing` on its own");
+           "host:port of the media service's actor port, for `pixhive processing` or `pixhive "
+           "graph` on their own")
+      .add("auth-actor", "",
+           "host:port of the auth service's actor port, for `pixhive graph` on its own");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
   processing::processing_config::declare(opts);
+  graph::graph_config::declare(opts);
 }
 
 int fail(const caf::error& err) {
@@ -110,19 +116,21 @@ result<std::shared_ptr<bus::event_bus>> open_bus(const std::string& url) {
   return std::shared_ptr<bus::event_bus>(std::move(*b));
 }
 
-/// The media service of another process, for `pixhive processing` (--media-actor host:port).
-result<contracts::media_actor> connect_media(caf::actor_system& sys, const std::string& where) {
+/// A service of another process, published on its --actor-port (`where` is host:port, from
+/// the option `option`).
+template <class Handle>
+result<Handle> connect_remote(caf::actor_system& sys, const std::string& where,
+                              const std::string& option) {
   auto colon = where.rfind(':');
   if (where.empty() || colon == std::string::npos)
     return make_error(errc::invalid_argument, "bad_config",
-                      "`pixhive processing` needs --media-actor host:port (media's --actor-port)");
+                      "this mode needs --" + option + " host:port (that service's --actor-port)");
   auto port = std::atoi(where.c_str() + colon + 1);
-  auto handle = sys.middleman().remote_actor<contracts::media_actor>(where.substr(0, colon),
-                                                                     static_cast<uint16_t>(port));
+  auto handle =
+      sys.middleman().remote_actor<Handle>(where.substr(0, colon), static_cast<uint16_t>(port));
   if (!handle)
-    return make_error(
-        errc::unavailable, "media_unavailable",
-        "cannot reach the media actor at " + where + ": " + sys.render(handle.error()));
+    return make_error(errc::unavailable, "service_unavailable",
+                      "cannot reach --" + option + " " + where + ": " + sys.render(handle.error()));
   return *handle;
 }
 
@@ -153,6 +161,7 @@ result<runtime> open_runtime(const options& opts) {
   rt.caf_cfg = std::make_unique<caf::actor_system_config>();
   contracts::add_auth_types(*rt.caf_cfg);
   contracts::add_processing_types(*rt.caf_cfg);
+  contracts::add_graph_types(*rt.caf_cfg);
   rt.caf_cfg->load<caf::io::middleman>();
   // The sharing policy measured fastest for request/reply between few actors on 2 cores.
   rt.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
@@ -168,6 +177,8 @@ int run_services(const std::string& mode, const options& opts) {
   if (!media_cfg) return fail(media_cfg.error());
   auto processing_cfg = processing::processing_config::from(opts);
   if (!processing_cfg) return fail(processing_cfg.error());
+  auto graph_cfg = graph::graph_config::from(opts);
+  if (!graph_cfg) return fail(graph_cfg.error());
   auto rt = open_runtime(opts);
   if (!rt) return fail(rt.error());
   server_cfg->service = mode;
@@ -178,6 +189,7 @@ int run_services(const std::string& mode, const options& opts) {
   bool with_auth = mode == "all" || mode == "auth";
   bool with_media = mode == "all" || mode == "media";
   bool with_processing = mode == "all" || mode == "processing";
+  bool with_graph = mode == "all" || mode == "graph";
 
   auto routes = std::make_shared<http::router>();
   // Each service in this process and how to ask it whether its stores answer.
@@ -196,9 +208,11 @@ int run_services(const std::string& mode, const options& opts) {
   auto events = open_bus(opts.get("bus"));
   if (!events) return fail(events.error());
 
+  contracts::auth_actor auth_handle;
   if (with_auth) {
     if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
     auto a = auth::spawn(sys, rt->db, *auth_cfg);
+    auth_handle = a;
     auth::add_routes(*routes, sys, a);
     pings.push_back(ping(a));
     actors.push_back(caf::actor_cast<caf::actor>(a));
@@ -228,7 +242,8 @@ int run_services(const std::string& mode, const options& opts) {
 
   if (with_processing) {
     if (!with_media) {
-      auto remote = connect_media(sys, opts.get("media-actor"));
+      auto remote =
+          connect_remote<contracts::media_actor>(sys, opts.get("media-actor"), "media-actor");
       if (!remote) return fail(remote.error());
       media_handle = *remote;
     }
@@ -239,6 +254,29 @@ int run_services(const std::string& mode, const options& opts) {
     actors.push_back(caf::actor_cast<caf::actor>(p));
     publish = [&sys, p](uint16_t port, const char* addr) {
       return sys.middleman().publish(p, port, addr, true);
+    };
+  }
+
+  if (with_graph) {
+    if (!with_media && !media_handle) {
+      auto remote =
+          connect_remote<contracts::media_actor>(sys, opts.get("media-actor"), "media-actor");
+      if (!remote) return fail(remote.error());
+      media_handle = *remote;
+    }
+    if (!with_auth) {
+      auto remote =
+          connect_remote<contracts::auth_actor>(sys, opts.get("auth-actor"), "auth-actor");
+      if (!remote) return fail(remote.error());
+      auth_handle = *remote;
+    }
+    if (auto m = graph::migrate(*rt->db); !m) return fail(m.error());
+    auto g = graph::spawn(sys, rt->db, *events, auth_handle, media_handle, *graph_cfg);
+    graph::add_routes(*routes, sys, g);
+    pings.push_back(ping(g));
+    actors.push_back(caf::actor_cast<caf::actor>(g));
+    publish = [&sys, g](uint16_t port, const char* addr) {
+      return sys.middleman().publish(g, port, addr, true);
     };
   }
 
@@ -356,7 +394,8 @@ int main(int argc, char** argv) {
   if (auto parsed = opts.parse(args); !parsed) return fail(parsed.error());
   log::init(opts.get("log-level"));
 
-  if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing") {
+  if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing" ||
+      mode == "graph") {
     if (!opts.positional().empty()) {
       std::cerr << "pixhive: unexpected argument '" << opts.positional()[0] << "'\n" << usage;
       return 2;

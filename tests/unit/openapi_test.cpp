@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "pixhive/auth/auth.hpp"
+#include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
 #include "pixhive/processing/processing.hpp"
@@ -57,6 +58,7 @@ TEST(openapi, every_route_is_documented) {
   processing::add_routes(*routes, sys, contracts::processing_actor{},
                          std::shared_ptr<bus::event_bus>(bus::make_in_process_bus()),
                          processing::processing_config{});
+  graph::add_routes(*routes, sys, contracts::graph_actor{});
   http::server srv{http::server_config{}, routes};
   srv.add_standard_routes(nullptr);
   auto documented = documented_operations();

@@ -171,26 +171,18 @@ result<std::string> choose_format(const std::string& operation, const std::strin
 
 // --- media_link ---
 
-template <class Reply, class Request>
-result<Reply> media_link::call(Request req) {
-  caf::scoped_actor self{*sys_};
-  result<Reply> out = make_error(errc::unavailable, "media_unavailable", "media did not answer");
-  self->request(media_, default_request_timeout, std::move(req))
-      .receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); });
-  return out;
-}
-
 result<photo_view> media_link::get_photo(int64_t id, const viewer& who) {
-  return call<photo_view>(get_photo_request{id, who});
+  return ask_blocking<photo_view>(*sys_, media_, get_photo_request{id, who});
 }
 
 result<blob_reply> media_link::get_original(int64_t id) {
   // Processing reads any photo it was asked to work on; access was checked at submission.
-  return call<blob_reply>(get_blob_request{id, "", viewer{0, "processing", true}});
+  return ask_blocking<blob_reply>(*sys_, media_,
+                                  get_blob_request{id, "", viewer{0, "processing", true}});
 }
 
 result<done> media_link::put_variant(put_variant_request req) {
-  return call<done>(std::move(req));
+  return ask_blocking<done>(*sys_, media_, std::move(req));
 }
 
 // --- logic ---

@@ -17,9 +17,6 @@ class media_link {
   result<contracts::done> put_variant(contracts::put_variant_request req);
 
  private:
-  template <class Reply, class Request>
-  result<Reply> call(Request req);
-
   caf::actor_system* sys_;
   contracts::media_actor media_;
 };

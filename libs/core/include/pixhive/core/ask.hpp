@@ -5,6 +5,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/scoped_actor.hpp>
 
 namespace pixhive {
 
@@ -31,6 +33,17 @@ void ask(caf::actor_system& sys, const Handle& dest, OnValue on_value, OnError o
             msg);
       },
       dest);
+}
+
+/// Sends a request and waits for the typed reply, for code that may block (a detached worker
+/// calling another service). A failure or a timeout comes back as the error.
+template <class Reply, class Handle, class Request>
+caf::expected<Reply> ask_blocking(caf::actor_system& sys, const Handle& dest, Request req) {
+  caf::scoped_actor self{sys};
+  caf::expected<Reply> out = caf::sec::request_timeout;
+  self->request(dest, default_request_timeout, std::move(req))
+      .receive([&](Reply& r) { out = std::move(r); }, [&](caf::error& e) { out = std::move(e); });
+  return out;
 }
 
 }  // namespace pixhive

@@ -1,0 +1,252 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "pixhive/contracts/common.hpp"
+#include "pixhive/contracts/media.hpp"
+
+/// The request interface of the graph service (follows, likes, comments, notifications).
+namespace pixhive::contracts {
+
+/// Follows (`follow`) or unfollows a user by username.
+struct follow_request {
+  viewer who;
+  std::string username;
+  bool follow = true;
+  bool operator==(const follow_request&) const = default;
+};
+
+/// Where the caller stands with a user after a follow change.
+struct follow_state {
+  std::string username;
+  bool following = false;
+  int64_t followers = 0;
+  int64_t following_count = 0;
+  bool operator==(const follow_state&) const = default;
+};
+
+/// Lists a user's followers (`followers`) or the users it follows, newest first.
+struct list_follows_request {
+  std::string username;
+  bool followers = true;
+  int64_t cursor = 0;
+  int32_t limit = 20;
+  bool operator==(const list_follows_request&) const = default;
+};
+
+/// A user in a list, with when the relation began.
+struct person {
+  int64_t id = 0;
+  std::string username;
+  int64_t since = 0;
+  bool operator==(const person&) const = default;
+};
+
+/// One page of users; `next_cursor` is 0 on the last page.
+struct person_page {
+  std::vector<person> people;
+  int64_t next_cursor = 0;
+  bool operator==(const person_page&) const = default;
+};
+
+/// Likes (`like`) or unlikes a photo.
+struct like_request {
+  viewer who;
+  int64_t photo_id = 0;
+  bool like = true;
+  bool operator==(const like_request&) const = default;
+};
+
+/// A photo's like count and whether the caller likes it.
+struct like_state {
+  int64_t photo_id = 0;
+  int64_t likes = 0;
+  bool liked_by_me = false;
+  bool operator==(const like_state&) const = default;
+};
+
+/// Lists who liked a photo, newest first.
+struct list_likes_request {
+  int64_t photo_id = 0;
+  viewer who;
+  int64_t cursor = 0;
+  int32_t limit = 20;
+  bool operator==(const list_likes_request&) const = default;
+};
+
+/// Adds a comment (1 to 2,200 characters) to a photo.
+struct comment_request {
+  viewer who;
+  int64_t photo_id = 0;
+  std::string text;
+  bool operator==(const comment_request&) const = default;
+};
+
+/// A comment.
+struct comment_view {
+  int64_t id = 0;
+  int64_t photo_id = 0;
+  int64_t author_id = 0;
+  std::string author_username;
+  std::string text;
+  int64_t created_at = 0;
+  bool operator==(const comment_view&) const = default;
+};
+
+/// Lists a photo's comments, oldest first, after `cursor`.
+struct list_comments_request {
+  int64_t photo_id = 0;
+  viewer who;
+  int64_t cursor = 0;
+  int32_t limit = 20;
+  bool operator==(const list_comments_request&) const = default;
+};
+
+/// One page of comments; `next_cursor` is 0 on the last page.
+struct comment_page {
+  std::vector<comment_view> comments;
+  int64_t next_cursor = 0;
+  bool operator==(const comment_page&) const = default;
+};
+
+/// Deletes a comment (its author or the photo's owner).
+struct delete_comment_request {
+  viewer who;
+  int64_t photo_id = 0;
+  int64_t comment_id = 0;
+  bool operator==(const delete_comment_request&) const = default;
+};
+
+/// Lists the caller's notifications, newest first.
+struct notifications_request {
+  viewer who;
+  int64_t cursor = 0;
+  int32_t limit = 20;
+  bool operator==(const notifications_request&) const = default;
+};
+
+/// Something that happened to the caller: follow, like, comment, photo_ready, photo_failed.
+struct notification_view {
+  int64_t id = 0;
+  std::string kind;
+  int64_t actor_id = 0;
+  std::string actor_username;
+  int64_t photo_id = 0;
+  int64_t comment_id = 0;
+  std::string text;
+  int64_t created_at = 0;
+  bool read = false;
+  bool operator==(const notification_view&) const = default;
+};
+
+/// One page of notifications and how many are unread.
+struct notification_page {
+  std::vector<notification_view> items;
+  int64_t unread = 0;
+  int64_t next_cursor = 0;
+  bool operator==(const notification_page&) const = default;
+};
+
+/// Marks all the caller's notifications read.
+struct mark_read_request {
+  viewer who;
+  bool operator==(const mark_read_request&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, follow_request& x) {
+  return f(caf::meta::type_name("follow_request"), x.who, x.username, x.follow);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, follow_state& x) {
+  return f(caf::meta::type_name("follow_state"), x.username, x.following, x.followers,
+           x.following_count);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_follows_request& x) {
+  return f(caf::meta::type_name("list_follows_request"), x.username, x.followers, x.cursor,
+           x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, person& x) {
+  return f(caf::meta::type_name("person"), x.id, x.username, x.since);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, person_page& x) {
+  return f(caf::meta::type_name("person_page"), x.people, x.next_cursor);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, like_request& x) {
+  return f(caf::meta::type_name("like_request"), x.who, x.photo_id, x.like);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, like_state& x) {
+  return f(caf::meta::type_name("like_state"), x.photo_id, x.likes, x.liked_by_me);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_likes_request& x) {
+  return f(caf::meta::type_name("list_likes_request"), x.photo_id, x.who, x.cursor, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, comment_request& x) {
+  return f(caf::meta::type_name("comment_request"), x.who, x.photo_id, x.text);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, comment_view& x) {
+  return f(caf::meta::type_name("comment_view"), x.id, x.photo_id, x.author_id, x.author_username,
+           x.text, x.created_at);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_comments_request& x) {
+  return f(caf::meta::type_name("list_comments_request"), x.photo_id, x.who, x.cursor, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, comment_page& x) {
+  return f(caf::meta::type_name("comment_page"), x.comments, x.next_cursor);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delete_comment_request& x) {
+  return f(caf::meta::type_name("delete_comment_request"), x.who, x.photo_id, x.comment_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notifications_request& x) {
+  return f(caf::meta::type_name("notifications_request"), x.who, x.cursor, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_view& x) {
+  return f(caf::meta::type_name("notification_view"), x.id, x.kind, x.actor_id, x.actor_username,
+           x.photo_id, x.comment_id, x.text, x.created_at, x.read);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_page& x) {
+  return f(caf::meta::type_name("notification_page"), x.items, x.unread, x.next_cursor);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, mark_read_request& x) {
+  return f(caf::meta::type_name("mark_read_request"), x.who);
+}
+
+/// The graph service as a typed actor. Failures are pixhive::make_error values.
+using graph_actor =
+    caf::typed_actor<caf::replies_to<follow_request>::with<follow_state>,
+                     caf::replies_to<list_follows_request>::with<person_page>,
+                     caf::replies_to<like_request>::with<like_state>,
+                     caf::replies_to<list_likes_request>::with<person_page>,
+                     caf::replies_to<comment_request>::with<comment_view>,
+                     caf::replies_to<list_comments_request>::with<comment_page>,
+                     caf::replies_to<delete_comment_request>::with<done>,
+                     caf::replies_to<notifications_request>::with<notification_page>,
+                     caf::replies_to<mark_read_request>::with<done>,
+                     caf::replies_to<ping_request>::with<done>>;
+
+/// Registers the graph message types with CAF.
+void add_graph_types(caf::actor_system_config& cfg);
+
+}  // namespace pixhive::contracts

@@ -1,0 +1,311 @@
+#include "graph_logic.hpp"
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "pixhive/core/ask.hpp"
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/log.hpp"
+
+namespace pixhive::graph {
+
+using namespace contracts;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t max_comment_chars = 2200;
+
+size_t code_points(const std::string& s) {
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](unsigned char c) { return (c & 0xC0) != 0x80; }));
+}
+
+caf::error unauthorized() {
+  return make_error(errc::unauthorized, "unauthorized", "sign in first");
+}
+
+int32_t clamp_limit(int32_t limit) {
+  return std::clamp<int32_t>(limit, 1, 100);
+}
+
+}  // namespace
+
+logic::logic(caf::actor_system& sys, std::shared_ptr<store::database> db,
+             std::shared_ptr<bus::event_bus> events, auth_actor auth, media_actor media)
+    : sys_(&sys),
+      db_(std::move(db)),
+      events_(std::move(events)),
+      auth_(std::move(auth)),
+      media_(std::move(media)) {}
+
+result<user_view> logic::user_named(const std::string& username) {
+  return ask_blocking<user_view>(*sys_, auth_, get_profile_request{username});
+}
+
+result<photo_view> logic::photo(int64_t id, const viewer& who) {
+  return ask_blocking<photo_view>(*sys_, media_, get_photo_request{id, who});
+}
+
+result<follow_state> logic::follow_state_of(const user_view& target, int64_t viewer_id) {
+  auto r = db_->query(
+      "SELECT (SELECT COUNT(*) FROM follows WHERE followee_id = ?), "
+      "(SELECT COUNT(*) FROM follows WHERE follower_id = ?), "
+      "(SELECT COUNT(*) FROM follows WHERE follower_id = ? AND followee_id = ?)",
+      {target.id, target.id, viewer_id, target.id});
+  if (!r) return r.error();
+  const auto& row = r->front();
+  return follow_state{target.username, row.int_at(2) > 0, row.int_at(0), row.int_at(1)};
+}
+
+result<follow_state> logic::follow(const follow_request& req) {
+  if (!req.who.user_id) return unauthorized();
+  auto target = user_named(req.username);
+  if (!target) return target.error();
+  if (target->id == req.who.user_id)
+    return make_error(errc::invalid_argument, "cannot_follow_self", "you cannot follow yourself");
+  json event{{"follower_id", std::to_string(req.who.user_id)},
+             {"follower_username", req.who.username},
+             {"followee_id", std::to_string(target->id)},
+             {"followee_username", target->username}};
+  if (req.follow) {
+    // Idempotent: following twice keeps one row and announces it once.
+    auto r = db_->query(
+        "INSERT INTO follows (id, follower_id, follower_username, followee_id, "
+        "followee_username, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING id",
+        {next_id(), req.who.user_id, req.who.username, target->id, target->username, unix_now()});
+    if (!r) return r.error();
+    if (!r->empty())
+      if (auto p = events_->publish("follow.created", event.dump()); !p) return p.error();
+  } else {
+    auto r =
+        db_->query("DELETE FROM follows WHERE follower_id = ? AND followee_id = ? RETURNING id",
+                   {req.who.user_id, target->id});
+    if (!r) return r.error();
+    if (!r->empty())
+      if (auto p = events_->publish("follow.deleted", event.dump()); !p) return p.error();
+  }
+  return follow_state_of(*target, req.who.user_id);
+}
+
+result<person_page> logic::list_follows(const list_follows_request& req) {
+  auto target = user_named(req.username);
+  if (!target) return target.error();
+  auto limit = clamp_limit(req.limit);
+  // Newest first by the relation's id; the cursor is the last id seen.
+  auto sql = req.followers ? "SELECT id, follower_id, follower_username, created_at FROM follows "
+                             "WHERE followee_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?"
+                           : "SELECT id, followee_id, followee_username, created_at FROM follows "
+                             "WHERE follower_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?";
+  auto rows = db_->query(sql, {target->id, req.cursor, req.cursor, int64_t{limit} + 1});
+  if (!rows) return rows.error();
+  person_page page;
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
+    const auto& r = (*rows)[i];
+    page.people.push_back({r.int_at(1), r.str_at(2), r.int_at(3)});
+    page.next_cursor = r.int_at(0);
+  }
+  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  return page;
+}
+
+result<like_state> logic::like(const like_request& req) {
+  if (!req.who.user_id) return unauthorized();
+  auto p = photo(req.photo_id, req.who);
+  if (!p) return p.error();
+  json event{{"photo_id", std::to_string(p->id)},
+             {"photo_owner_id", std::to_string(p->owner_id)},
+             {"user_id", std::to_string(req.who.user_id)},
+             {"username", req.who.username}};
+  if (req.like) {
+    auto r = db_->query(
+        "INSERT INTO likes (id, photo_id, user_id, username, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (photo_id, user_id) DO NOTHING RETURNING id",
+        {next_id(), p->id, req.who.user_id, req.who.username, unix_now()});
+    if (!r) return r.error();
+    if (!r->empty())
+      if (auto e = events_->publish("like.created", event.dump()); !e) return e.error();
+  } else {
+    auto r = db_->query("DELETE FROM likes WHERE photo_id = ? AND user_id = ? RETURNING id",
+                        {p->id, req.who.user_id});
+    if (!r) return r.error();
+    if (!r->empty())
+      if (auto e = events_->publish("like.deleted", event.dump()); !e) return e.error();
+  }
+  auto n = db_->query(
+      "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0) FROM likes "
+      "WHERE photo_id = ?",
+      {req.who.user_id, p->id});
+  if (!n) return n.error();
+  return like_state{p->id, n->front().int_at(0), n->front().int_at(1) > 0};
+}
+
+result<person_page> logic::list_likes(const list_likes_request& req) {
+  auto p = photo(req.photo_id, req.who);
+  if (!p) return p.error();
+  auto limit = clamp_limit(req.limit);
+  auto rows = db_->query(
+      "SELECT id, user_id, username, created_at FROM likes WHERE photo_id = ? AND (? = 0 OR id < "
+      "?) ORDER BY id DESC LIMIT ?",
+      {p->id, req.cursor, req.cursor, int64_t{limit} + 1});
+  if (!rows) return rows.error();
+  person_page page;
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
+    const auto& r = (*rows)[i];
+    page.people.push_back({r.int_at(1), r.str_at(2), r.int_at(3)});
+    page.next_cursor = r.int_at(0);
+  }
+  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  return page;
+}
+
+result<comment_view> logic::comment(const comment_request& req) {
+  if (!req.who.user_id) return unauthorized();
+  auto chars = code_points(req.text);
+  if (req.text.find_first_not_of(" \t\r\n") == std::string::npos || chars > max_comment_chars)
+    return make_error(errc::invalid_argument, "invalid_comment",
+                      "a comment has 1 to 2200 characters");
+  auto p = photo(req.photo_id, req.who);
+  if (!p) return p.error();
+  comment_view c{next_id(), p->id, req.who.user_id, req.who.username, req.text, unix_now()};
+  auto r = db_->query(
+      "INSERT INTO comments (id, photo_id, photo_owner_id, author_id, author_username, text, "
+      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      {c.id, c.photo_id, p->owner_id, c.author_id, c.author_username, c.text, c.created_at});
+  if (!r) return r.error();
+  json event{{"comment_id", std::to_string(c.id)},
+             {"photo_id", std::to_string(c.photo_id)},
+             {"photo_owner_id", std::to_string(p->owner_id)},
+             {"author_id", std::to_string(c.author_id)},
+             {"author_username", c.author_username},
+             {"text", c.text}};
+  if (auto e = events_->publish("comment.created", event.dump()); !e) return e.error();
+  return c;
+}
+
+result<comment_page> logic::list_comments(const list_comments_request& req) {
+  auto p = photo(req.photo_id, req.who);
+  if (!p) return p.error();
+  auto limit = clamp_limit(req.limit);
+  // Oldest first: the cursor is the last id seen, ids grow with time.
+  auto rows = db_->query(
+      "SELECT id, photo_id, author_id, author_username, text, created_at FROM comments "
+      "WHERE photo_id = ? AND id > ? ORDER BY id LIMIT ?",
+      {p->id, req.cursor, int64_t{limit} + 1});
+  if (!rows) return rows.error();
+  comment_page page;
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
+    const auto& r = (*rows)[i];
+    page.comments.push_back(
+        {r.int_at(0), r.int_at(1), r.int_at(2), r.str_at(3), r.str_at(4), r.int_at(5)});
+    page.next_cursor = r.int_at(0);
+  }
+  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  return page;
+}
+
+result<done> logic::delete_comment(const delete_comment_request& req) {
+  if (!req.who.user_id) return unauthorized();
+  auto rows =
+      db_->query("SELECT author_id, photo_owner_id FROM comments WHERE id = ? AND photo_id = ?",
+                 {req.comment_id, req.photo_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return make_error(errc::not_found, "comment_not_found", "no such comment");
+  const auto& r = rows->front();
+  if (r.int_at(0) != req.who.user_id && r.int_at(1) != req.who.user_id && !req.who.admin)
+    return make_error(errc::forbidden, "not_allowed",
+                      "only the comment's author or the photo's owner can delete it");
+  if (auto d = db_->query("DELETE FROM comments WHERE id = ?", {req.comment_id}); !d)
+    return d.error();
+  return done{};
+}
+
+result<notification_page> logic::notifications(const notifications_request& req) {
+  if (!req.who.user_id) return unauthorized();
+  auto limit = clamp_limit(req.limit);
+  auto rows = db_->query(
+      "SELECT id, kind, actor_id, actor_username, photo_id, comment_id, text, created_at, "
+      "read FROM notifications WHERE user_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
+      {req.who.user_id, req.cursor, req.cursor, int64_t{limit} + 1});
+  if (!rows) return rows.error();
+  notification_page page;
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
+    const auto& r = (*rows)[i];
+    page.items.push_back({r.int_at(0), r.str_at(1), r.int_at(2), r.str_at(3), r.int_at(4),
+                          r.int_at(5), r.str_at(6), r.int_at(7), r.int_at(8) != 0});
+    page.next_cursor = r.int_at(0);
+  }
+  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  auto unread = db_->query("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+                           {req.who.user_id});
+  if (!unread) return unread.error();
+  page.unread = unread->front().int_at(0);
+  return page;
+}
+
+result<done> logic::mark_read(const mark_read_request& req) {
+  if (!req.who.user_id) return unauthorized();
+  auto r = db_->query("UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0",
+                      {req.who.user_id});
+  if (!r) return r.error();
+  return done{};
+}
+
+result<done> logic::ping() {
+  auto r = db_->query("SELECT 1");
+  if (!r) return r.error();
+  return done{};
+}
+
+result<void> logic::apply_event(const bus::event& e) {
+  auto body = json::parse(e.payload, nullptr, false);
+  if (!body.is_object()) {
+    log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
+    return caf::unit;
+  }
+  auto id_of = [&](const char* key) { return std::stoll(body.value(key, "0")); };
+  int64_t user = 0, actor = 0, photo_id = 0, comment_id = 0;
+  std::string kind, actor_name, text;
+  if (e.type == "follow.created") {
+    kind = "follow";
+    user = id_of("followee_id");
+    actor = id_of("follower_id");
+    actor_name = body.value("follower_username", "");
+  } else if (e.type == "like.created" || e.type == "comment.created") {
+    kind = e.type == "like.created" ? "like" : "comment";
+    user = id_of("photo_owner_id");
+    actor = id_of(kind == "like" ? "user_id" : "author_id");
+    actor_name = body.value(kind == "like" ? "username" : "author_username", "");
+    photo_id = id_of("photo_id");
+    if (kind == "comment") {
+      comment_id = id_of("comment_id");
+      text = body.value("text", "");
+    }
+  } else if (e.type == "photo.processed" || e.type == "photo.failed") {
+    kind = e.type == "photo.processed" ? "photo_ready" : "photo_failed";
+    user = id_of("owner_id");
+    photo_id = id_of("photo_id");
+    text = body.value("reason", "");
+  } else {
+    return caf::unit;
+  }
+  // Nobody is told about their own likes and comments.
+  if (!user || user == actor) return caf::unit;
+  // The source makes the insert idempotent: a redelivered event finds its row. A photo is
+  // announced once however often processing reports it (a restart may process it again).
+  auto source = photo_id && comment_id == 0 && kind.rfind("photo_", 0) == 0
+                    ? kind + ":" + std::to_string(photo_id)
+                    : "event:" + std::to_string(e.id);
+  auto r = db_->query(
+      "INSERT INTO notifications (id, user_id, kind, actor_id, actor_username, photo_id, "
+      "comment_id, text, created_at, read, source_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
+      "ON CONFLICT (source_event) DO NOTHING",
+      {next_id(), user, kind, actor, actor_name, photo_id, comment_id, text,
+       e.published_at ? e.published_at : unix_now(), source});
+  if (!r) return r.error();
+  return caf::unit;
+}
+
+}  // namespace pixhive::graph

@@ -1,0 +1,112 @@
+#include <caf/all.hpp>
+
+#include "graph_logic.hpp"
+#include "pixhive/core/log.hpp"
+#include "pixhive/core/worker_pool.hpp"
+
+namespace pixhive::graph {
+
+using namespace contracts;
+
+void graph_config::declare(options& opts) {
+  opts.add("graph-workers", "2", "graph worker actors, each with its own thread for database I/O");
+}
+
+result<graph_config> graph_config::from(const options& opts) {
+  graph_config cfg;
+  auto workers = opts.get_int("graph-workers");
+  if (!workers) return workers.error();
+  if (*workers < 1 || *workers > 64)
+    return make_error(errc::invalid_argument, "bad_config", "option --graph-workers must be 1..64");
+  cfg.workers = static_cast<int>(*workers);
+  return cfg;
+}
+
+result<void> migrate(store::database& db) {
+  static const std::vector<store::migration> steps{{1, R"sql(
+CREATE TABLE follows (
+  id BIGINT PRIMARY KEY,
+  follower_id BIGINT NOT NULL,
+  follower_username TEXT NOT NULL,
+  followee_id BIGINT NOT NULL,
+  followee_username TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (follower_id, followee_id)
+);
+CREATE INDEX follows_followee ON follows (followee_id, id);
+CREATE INDEX follows_follower ON follows (follower_id, id);
+CREATE TABLE likes (
+  id BIGINT PRIMARY KEY,
+  photo_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  username TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (photo_id, user_id)
+);
+CREATE TABLE comments (
+  id BIGINT PRIMARY KEY,
+  photo_id BIGINT NOT NULL,
+  photo_owner_id BIGINT NOT NULL,
+  author_id BIGINT NOT NULL,
+  author_username TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX comments_photo ON comments (photo_id, id);
+CREATE TABLE notifications (
+  id BIGINT PRIMARY KEY,
+  user_id BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  actor_id BIGINT NOT NULL,
+  actor_username TEXT NOT NULL,
+  photo_id BIGINT NOT NULL,
+  comment_id BIGINT NOT NULL,
+  text TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  read INTEGER NOT NULL,
+  source_event TEXT NOT NULL UNIQUE
+);
+CREATE INDEX notifications_user ON notifications (user_id, id);
+)sql"}};
+  return store::migrate(db, "graph", steps);
+}
+
+namespace {
+
+graph_actor::behavior_type worker(graph_actor::pointer, std::shared_ptr<logic> impl) {
+  return {
+      [impl](follow_request& r) -> caf::result<follow_state> { return impl->follow(r); },
+      [impl](list_follows_request& r) -> caf::result<person_page> { return impl->list_follows(r); },
+      [impl](like_request& r) -> caf::result<like_state> { return impl->like(r); },
+      [impl](list_likes_request& r) -> caf::result<person_page> { return impl->list_likes(r); },
+      [impl](comment_request& r) -> caf::result<comment_view> { return impl->comment(r); },
+      [impl](list_comments_request& r) -> caf::result<comment_page> {
+        return impl->list_comments(r);
+      },
+      [impl](delete_comment_request& r) -> caf::result<done> { return impl->delete_comment(r); },
+      [impl](notifications_request& r) -> caf::result<notification_page> {
+        return impl->notifications(r);
+      },
+      [impl](mark_read_request& r) -> caf::result<done> { return impl->mark_read(r); },
+      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
+  };
+}
+
+}  // namespace
+
+graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                  std::shared_ptr<bus::event_bus> events, auth_actor auth, media_actor media,
+                  const graph_config& cfg) {
+  auto impl =
+      std::make_shared<logic>(sys, std::move(db), events, std::move(auth), std::move(media));
+  events->subscribe(
+      "graph",
+      {"follow.created", "like.created", "comment.created", "photo.processed", "photo.failed"},
+      [impl](const bus::event& e) { return impl->apply_event(e); });
+  return spawn_pool<graph_actor, ping_request, follow_request, list_follows_request, like_request,
+                    list_likes_request, comment_request, list_comments_request,
+                    delete_comment_request, notifications_request, mark_read_request>(
+      sys, cfg.workers, worker, impl);
+}
+
+}  // namespace pixhive::graph

@@ -1,0 +1,89 @@
+// Every event handler can run twice on the same event with no visible change.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <caf/all.hpp>
+
+#include "graph_logic.hpp"
+#include "media_logic.hpp"
+#include "pixhive/core/ids.hpp"
+
+using namespace pixhive;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct temp_db {
+  fs::path dir = fs::temp_directory_path() /
+                 ("pixhive-idem-" + std::to_string(::getpid()) + "-" + std::to_string(next_id()));
+  std::shared_ptr<store::database> db;
+  temp_db() {
+    fs::create_directories(dir);
+    db = *store::database::open("sqlite:" + (dir / "db").string());
+  }
+  ~temp_db() { fs::remove_all(dir); }
+};
+
+}  // namespace
+
+TEST(event_idempotence, graph_notifications) {
+  temp_db t;
+  ASSERT_TRUE(graph::migrate(*t.db));
+  caf::actor_system_config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  graph::logic impl{sys, t.db, events, contracts::auth_actor{}, contracts::media_actor{}};
+  bus::event like{42, "like.created",
+                  R"({"photo_id":"9","photo_owner_id":"7","user_id":"8","username":"bob"})", 100};
+  bus::event ready{43, "photo.processed", R"({"photo_id":"9","owner_id":"7","tags":["blue"]})",
+                   101};
+  bus::event ready_again = ready;
+  ready_again.id = 44;  // processed again after a restart: a new event about the same photo
+  for (const auto* e : {&like, &like, &ready, &ready, &ready_again})
+    ASSERT_TRUE(impl.apply_event(*e));
+  auto page = impl.notifications({contracts::viewer{7, "alice", false}, 0, 20});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->unread, 2);
+  // One's own like makes no notification.
+  ASSERT_TRUE(impl.apply_event(
+      {45, "like.created", R"({"photo_id":"9","photo_owner_id":"7","user_id":"7"})", 102}));
+  EXPECT_EQ(impl.notifications({contracts::viewer{7, "alice", false}, 0, 20})->items.size(), 2u);
+  events->stop();
+}
+
+TEST(event_idempotence, media_processed_and_failed) {
+  temp_db t;
+  ASSERT_TRUE(media::migrate(*t.db));
+  std::shared_ptr<store::blob_store> blobs =
+      std::move(*store::open_folder_store((t.dir / "blobs").string()));
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  media::logic impl{t.db, blobs, events, media::media_config{}};
+  ASSERT_TRUE(t.db->query(
+      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
+      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
+      "(9, 7, 'alice', '', '', NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', 'processing', 1, 'k')"));
+  bus::event processed{1, "photo.processed",
+                       R"({"photo_id":"9","tags":["blue","face"],"text":"HI",)"
+                       R"("hash":"00ff00ff00ff00ff","width":3,"height":4})",
+                       1};
+  contracts::viewer alice{7, "alice", false};
+  ASSERT_TRUE(impl.apply_event(processed));
+  auto once = impl.get_photo({9, alice});
+  ASSERT_TRUE(impl.apply_event(processed));
+  auto twice = impl.get_photo({9, alice});
+  ASSERT_TRUE(once && twice);
+  EXPECT_EQ(*once, *twice);
+  EXPECT_EQ(once->status, "ready");
+  EXPECT_EQ(once->auto_tags, (std::vector<std::string>{"blue", "face"}));
+  EXPECT_EQ(once->width, 3);
+  bus::event failed{2, "photo.failed", R"({"photo_id":"9","reason":"undecodable_image: x"})", 2};
+  ASSERT_TRUE(impl.apply_event(failed));
+  ASSERT_TRUE(impl.apply_event(failed));
+  auto f = impl.get_photo({9, alice});
+  EXPECT_EQ(f->status, "failed");
+  EXPECT_EQ(f->status_reason, "undecodable_image: x");
+  events->stop();
+}
