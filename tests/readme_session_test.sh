@@ -37,4 +37,9 @@ echo "$out" | grep -q '"name":"display-webp"' || { echo "FAIL: no display varian
 echo "$out" | grep -q '^200 image/jpeg$' || { echo "FAIL: the thumbnail was not served"; exit 1; }
 echo "$out" | grep -q '^event: succeeded$' || { echo "FAIL: the job's events did not end in succeeded"; exit 1; }
 echo "$out" | grep -q '^200 image/webp$' || { echo "FAIL: POST /process did not answer a WebP"; exit 1; }
+echo "$out" | grep -q '"following":true' || { echo "FAIL: bob does not follow alice"; exit 1; }
+echo "$out" | grep -q '"liked_by_me":true' || { echo "FAIL: bob's like was not recorded"; exit 1; }
+for kind in follow like comment photo_ready; do
+  echo "$out" | grep -q "\"kind\":\"$kind\"" || { echo "FAIL: no $kind notification for alice"; exit 1; }
+done
 echo "README session: 1 passed, 0 failed"
