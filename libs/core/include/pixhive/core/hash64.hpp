@@ -23,6 +23,8 @@ inline std::optional<uint64_t> parse_hash64(const std::string& text) {
 }
 
 /// How many bits two hashes differ in.
-inline int hamming_distance(uint64_t a, uint64_t b) { return std::popcount(a ^ b); }
+inline int hamming_distance(uint64_t a, uint64_t b) {
+  return std::popcount(a ^ b);
+}
 
 }  // namespace pixhive
