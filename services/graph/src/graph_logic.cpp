@@ -30,6 +30,19 @@ int32_t clamp_limit(int32_t limit) {
   return std::clamp<int32_t>(limit, 1, 100);
 }
 
+/// Fills `items` from rows of a query that asked for `limit` + 1 rows (id first) and returns
+/// the next page's cursor: the last id shown, or 0 when nothing follows.
+template <class T, class Make>
+int64_t take_page(const store::rows& rows, int32_t limit, std::vector<T>& items, Make make) {
+  auto n = std::min(rows.size(), static_cast<size_t>(limit));
+  for (size_t i = 0; i < n; ++i) items.push_back(make(rows[i]));
+  return rows.size() > n ? rows[n - 1].int_at(0) : 0;
+}
+
+person to_person(const store::row& r) {
+  return {r.int_at(1), r.str_at(2), r.int_at(3)};
+}
+
 }  // namespace
 
 logic::logic(caf::actor_system& sys, std::shared_ptr<store::database> db,
@@ -102,12 +115,7 @@ result<person_page> logic::list_follows(const list_follows_request& req) {
   auto rows = db_->query(sql, {target->id, req.cursor, req.cursor, int64_t{limit} + 1});
   if (!rows) return rows.error();
   person_page page;
-  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
-    const auto& r = (*rows)[i];
-    page.people.push_back({r.int_at(1), r.str_at(2), r.int_at(3)});
-    page.next_cursor = r.int_at(0);
-  }
-  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  page.next_cursor = take_page(*rows, limit, page.people, to_person);
   return page;
 }
 
@@ -152,12 +160,7 @@ result<person_page> logic::list_likes(const list_likes_request& req) {
       {p->id, req.cursor, req.cursor, int64_t{limit} + 1});
   if (!rows) return rows.error();
   person_page page;
-  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
-    const auto& r = (*rows)[i];
-    page.people.push_back({r.int_at(1), r.str_at(2), r.int_at(3)});
-    page.next_cursor = r.int_at(0);
-  }
-  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  page.next_cursor = take_page(*rows, limit, page.people, to_person);
   return page;
 }
 
@@ -196,13 +199,10 @@ result<comment_page> logic::list_comments(const list_comments_request& req) {
       {p->id, req.cursor, int64_t{limit} + 1});
   if (!rows) return rows.error();
   comment_page page;
-  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
-    const auto& r = (*rows)[i];
-    page.comments.push_back(
-        {r.int_at(0), r.int_at(1), r.int_at(2), r.str_at(3), r.str_at(4), r.int_at(5)});
-    page.next_cursor = r.int_at(0);
-  }
-  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  page.next_cursor = take_page(*rows, limit, page.comments, [](const store::row& r) {
+    return comment_view{r.int_at(0), r.int_at(1), r.int_at(2),
+                        r.str_at(3), r.str_at(4), r.int_at(5)};
+  });
   return page;
 }
 
@@ -231,13 +231,10 @@ result<notification_page> logic::notifications(const notifications_request& req)
       {req.who.user_id, req.cursor, req.cursor, int64_t{limit} + 1});
   if (!rows) return rows.error();
   notification_page page;
-  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i) {
-    const auto& r = (*rows)[i];
-    page.items.push_back({r.int_at(0), r.str_at(1), r.int_at(2), r.str_at(3), r.int_at(4),
-                          r.int_at(5), r.str_at(6), r.int_at(7), r.int_at(8) != 0});
-    page.next_cursor = r.int_at(0);
-  }
-  if (rows->size() <= static_cast<size_t>(limit)) page.next_cursor = 0;
+  page.next_cursor = take_page(*rows, limit, page.items, [](const store::row& r) {
+    return notification_view{r.int_at(0), r.str_at(1), r.int_at(2), r.str_at(3),     r.int_at(4),
+                             r.int_at(5), r.str_at(6), r.int_at(7), r.int_at(8) != 0};
+  });
   auto unread = db_->query("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
                            {req.who.user_id});
   if (!unread) return unread.error();
