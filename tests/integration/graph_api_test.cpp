@@ -1,5 +1,5 @@
 // The graph API (follows, likes, comments, notifications) over real HTTP against a real
-// all-in-one `pixhive` (SQLite, in-process bus).
+// all-in-one `pixhive` (in-process bus), on SQLite and on PostgreSQL.
 #include <set>
 #include <thread>
 
@@ -15,10 +15,17 @@ using verb = bhttp::verb;
 
 namespace {
 
-class graph_api : public ::testing::Test {
+class graph_api : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<pixhive_server>(std::vector<std::string>{"--access-log", "false"});
+    std::vector<std::string> args{"--access-log", "false"};
+    if (GetParam() == "postgres") {
+      auto& pg = shared_postgres();
+      if (!pg.available()) GTEST_SKIP() << "skipping PostgreSQL run: " << pg.why();
+      args.push_back("--db");
+      args.push_back(pg.new_database());
+    }
+    server_ = std::make_unique<pixhive_server>(args);
     alice_ = create_and_login(*server_, "alice");
     bob_ = create_and_login(*server_, "bob");
     carol_ = create_and_login(*server_, "carol");
@@ -53,7 +60,7 @@ class graph_api : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(graph_api, follow_is_idempotent_and_lists_are_paged) {
+TEST_P(graph_api, follow_is_idempotent_and_lists_are_paged) {
   auto f = req(verb::put, "/api/v1/users/alice/follow", bob_);
   ASSERT_EQ(f.status, 200) << f.body;
   EXPECT_EQ(f.json()["following"], true);
@@ -84,7 +91,7 @@ TEST_F(graph_api, follow_is_idempotent_and_lists_are_paged) {
   EXPECT_EQ(req(verb::delete_, "/api/v1/users/alice/follow", bob_).json()["followers"], 1);
 }
 
-TEST_F(graph_api, likes_comments_and_the_notifications_they_make) {
+TEST_P(graph_api, likes_comments_and_the_notifications_they_make) {
   auto photo = upload(alice_);
   auto base = "/api/v1/photos/" + photo;
   ASSERT_EQ(req(verb::put, "/api/v1/users/alice/follow", bob_).status, 200);
@@ -131,7 +138,7 @@ TEST_F(graph_api, likes_comments_and_the_notifications_they_make) {
   EXPECT_EQ(req(verb::get, "/api/v1/notifications", bob_).json()["notifications"].size(), 0u);
 }
 
-TEST_F(graph_api, private_photos_cannot_be_liked_or_read_by_others) {
+TEST_P(graph_api, private_photos_cannot_be_liked_or_read_by_others) {
   auto photo = upload(alice_, "?visibility=private");
   auto base = "/api/v1/photos/" + photo;
   EXPECT_EQ(req(verb::put, base + "/like", bob_).status, 404);
@@ -139,3 +146,6 @@ TEST_F(graph_api, private_photos_cannot_be_liked_or_read_by_others) {
   EXPECT_EQ(req(verb::get, base + "/comments", bob_).status, 404);
   EXPECT_EQ(req(verb::put, base + "/like", alice_).status, 200);
 }
+
+INSTANTIATE_TEST_SUITE_P(backends, graph_api, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });

@@ -1,6 +1,7 @@
 #include "graph_logic.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -28,6 +29,11 @@ caf::error unauthorized() {
 
 int32_t clamp_limit(int32_t limit) {
   return std::clamp<int32_t>(limit, 1, 100);
+}
+
+/// The upper bound of a newest-first page: ids below the cursor, or all of them.
+int64_t before(int64_t cursor) {
+  return cursor ? cursor : std::numeric_limits<int64_t>::max();
 }
 
 /// Fills `items` from rows of a query that asked for `limit` + 1 rows (id first) and returns
@@ -109,10 +115,10 @@ result<person_page> logic::list_follows(const list_follows_request& req) {
   auto limit = clamp_limit(req.limit);
   // Newest first by the relation's id; the cursor is the last id seen.
   auto sql = req.followers ? "SELECT id, follower_id, follower_username, created_at FROM follows "
-                             "WHERE followee_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?"
+                             "WHERE followee_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
                            : "SELECT id, followee_id, followee_username, created_at FROM follows "
-                             "WHERE follower_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?";
-  auto rows = db_->query(sql, {target->id, req.cursor, req.cursor, int64_t{limit} + 1});
+                             "WHERE follower_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+  auto rows = db_->query(sql, {target->id, before(req.cursor), int64_t{limit} + 1});
   if (!rows) return rows.error();
   person_page page;
   page.next_cursor = take_page(*rows, limit, page.people, to_person);
@@ -155,9 +161,9 @@ result<person_page> logic::list_likes(const list_likes_request& req) {
   if (!p) return p.error();
   auto limit = clamp_limit(req.limit);
   auto rows = db_->query(
-      "SELECT id, user_id, username, created_at FROM likes WHERE photo_id = ? AND (? = 0 OR id < "
-      "?) ORDER BY id DESC LIMIT ?",
-      {p->id, req.cursor, req.cursor, int64_t{limit} + 1});
+      "SELECT id, user_id, username, created_at FROM likes WHERE photo_id = ? AND id < ? ORDER BY "
+      "id DESC LIMIT ?",
+      {p->id, before(req.cursor), int64_t{limit} + 1});
   if (!rows) return rows.error();
   person_page page;
   page.next_cursor = take_page(*rows, limit, page.people, to_person);
@@ -227,8 +233,8 @@ result<notification_page> logic::notifications(const notifications_request& req)
   auto limit = clamp_limit(req.limit);
   auto rows = db_->query(
       "SELECT id, kind, actor_id, actor_username, photo_id, comment_id, text, created_at, "
-      "read FROM notifications WHERE user_id = ? AND (? = 0 OR id < ?) ORDER BY id DESC LIMIT ?",
-      {req.who.user_id, req.cursor, req.cursor, int64_t{limit} + 1});
+      "read FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+      {req.who.user_id, before(req.cursor), int64_t{limit} + 1});
   if (!rows) return rows.error();
   notification_page page;
   page.next_cursor = take_page(*rows, limit, page.items, [](const store::row& r) {
