@@ -51,7 +51,10 @@ void declare_common(options& opts) {
            "host:port of the media service's actor port, for `pixhive processing` or `pixhive "
            "graph` on their own")
       .add("auth-actor", "",
-           "host:port of the auth service's actor port, for `pixhive graph` on its own");
+           "host:port of the auth service's actor port, for `pixhive graph` on its own")
+      .add("graph-actor", "",
+           "host:port of the graph service's actor port, for `pixhive media` on its own: photos "
+           "then carry like and comment counts (without it they do not)");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
@@ -232,7 +235,6 @@ int run_services(const std::string& mode, const options& opts) {
     if (auto m = media::migrate(*rt->db); !m) return fail(m.error());
     auto m = media::spawn(sys, rt->db, blobs, *events, *media_cfg);
     media_handle = m;
-    media::add_routes(*routes, sys, m, *media_cfg);
     pings.push_back(ping(m));
     actors.push_back(caf::actor_cast<caf::actor>(m));
     publish = [&sys, m](uint16_t port, const char* addr) {
@@ -257,6 +259,7 @@ int run_services(const std::string& mode, const options& opts) {
     };
   }
 
+  contracts::graph_actor graph_handle;
   if (with_graph) {
     if (!with_media && !media_handle) {
       auto remote =
@@ -273,11 +276,23 @@ int run_services(const std::string& mode, const options& opts) {
     if (auto m = graph::migrate(*rt->db); !m) return fail(m.error());
     auto g = graph::spawn(sys, rt->db, *events, auth_handle, media_handle, *graph_cfg);
     graph::add_routes(*routes, sys, g);
+    graph_handle = g;
     pings.push_back(ping(g));
     actors.push_back(caf::actor_cast<caf::actor>(g));
     publish = [&sys, g](uint16_t port, const char* addr) {
       return sys.middleman().publish(g, port, addr, true);
     };
+  }
+
+  if (with_media) {
+    // Registered after graph, so that the photos media answers carry their social counts.
+    if (!with_graph && !opts.get("graph-actor").empty()) {
+      auto remote =
+          connect_remote<contracts::graph_actor>(sys, opts.get("graph-actor"), "graph-actor");
+      if (!remote) return fail(remote.error());
+      graph_handle = *remote;
+    }
+    media::add_routes(*routes, sys, media_handle, *media_cfg, graph_handle);
   }
 
   uint16_t actor_port = 0;

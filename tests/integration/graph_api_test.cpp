@@ -147,5 +147,31 @@ TEST_P(graph_api, private_photos_cannot_be_liked_or_read_by_others) {
   EXPECT_EQ(req(verb::put, base + "/like", alice_).status, 200);
 }
 
+TEST_P(graph_api, photos_carry_like_and_comment_counts_for_the_viewer) {
+  auto photo = upload(alice_);
+  auto base = "/api/v1/photos/" + photo;
+  ASSERT_EQ(req(verb::put, base + "/like", bob_).status, 200);
+  ASSERT_EQ(req(verb::put, base + "/like", carol_).status, 200);
+  ASSERT_EQ(req(verb::post, base + "/comments", carol_, {{"text", "Nice"}}).status, 201);
+
+  auto as_bob = req(verb::get, base, bob_).json();
+  EXPECT_EQ(as_bob["likes"], 2);
+  EXPECT_EQ(as_bob["comments"], 1);
+  EXPECT_EQ(as_bob["liked_by_me"], true);
+  auto as_alice = req(verb::get, base, alice_).json();
+  EXPECT_EQ(as_alice["likes"], 2);
+  EXPECT_EQ(as_alice["liked_by_me"], false);
+  EXPECT_EQ(req(verb::get, base, "").json()["liked_by_me"], false);
+
+  auto second = upload(alice_);
+  auto list = req(verb::get, "/api/v1/users/alice/photos", bob_).json();
+  ASSERT_EQ(list["photos"].size(), 2u);
+  EXPECT_EQ(list["photos"][0]["id"], second);
+  EXPECT_EQ(list["photos"][0]["likes"], 0);
+  EXPECT_EQ(list["photos"][0]["liked_by_me"], false);
+  EXPECT_EQ(list["photos"][1]["likes"], 2);
+  EXPECT_EQ(list["photos"][1]["liked_by_me"], true);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, graph_api, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });

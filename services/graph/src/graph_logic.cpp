@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -254,6 +255,40 @@ result<done> logic::mark_read(const mark_read_request& req) {
                       {req.who.user_id});
   if (!r) return r.error();
   return done{};
+}
+
+result<photo_social_list> logic::photo_social(const photo_social_request& req) {
+  photo_social_list out;
+  if (req.photo_ids.empty()) return out;
+  if (req.photo_ids.size() > 200)
+    return make_error(errc::invalid_argument, "too_many_photos", "at most 200 photos at once");
+  // Two queries for the whole page, however many photos it has.
+  std::string marks;
+  std::vector<store::value> args{req.who.user_id};
+  for (auto id : req.photo_ids) {
+    marks += marks.empty() ? "?" : ", ?";
+    args.push_back(id);
+  }
+  auto likes = db_->query(
+      "SELECT photo_id, COUNT(*), SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END) FROM likes "
+      "WHERE photo_id IN (" +
+          marks + ") GROUP BY photo_id",
+      args);
+  if (!likes) return likes.error();
+  args.erase(args.begin());
+  auto comments = db_->query(
+      "SELECT photo_id, COUNT(*) FROM comments WHERE photo_id IN (" + marks + ") GROUP BY photo_id",
+      args);
+  if (!comments) return comments.error();
+  std::map<int64_t, contracts::photo_social> by_id;
+  for (const auto& r : *likes) by_id[r.int_at(0)] = {r.int_at(0), r.int_at(1), 0, r.int_at(2) > 0};
+  for (const auto& r : *comments) {
+    auto& s = by_id[r.int_at(0)];
+    s.photo_id = r.int_at(0);
+    s.comments = r.int_at(1);
+  }
+  for (auto& [id, s] : by_id) out.items.push_back(s);
+  return out;
 }
 
 result<done> logic::ping() {

@@ -88,6 +88,9 @@ graph_actor::behavior_type worker(graph_actor::pointer, std::shared_ptr<logic> i
         return impl->notifications(r);
       },
       [impl](mark_read_request& r) -> caf::result<done> { return impl->mark_read(r); },
+      [impl](photo_social_request& r) -> caf::result<photo_social_list> {
+        return impl->photo_social(r);
+      },
       [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
   };
 }
@@ -105,8 +108,8 @@ graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
       [impl](const bus::event& e) { return impl->apply_event(e); });
   return spawn_pool<graph_actor, ping_request, follow_request, list_follows_request, like_request,
                     list_likes_request, comment_request, list_comments_request,
-                    delete_comment_request, notifications_request, mark_read_request>(
-      sys, cfg.workers, worker, impl);
+                    delete_comment_request, notifications_request, mark_read_request,
+                    photo_social_request>(sys, cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::graph

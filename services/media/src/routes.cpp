@@ -1,3 +1,4 @@
+#include "pixhive/core/log.hpp"
 #include "pixhive/http/actor_client.hpp"
 #include "pixhive/http/bytes.hpp"
 #include "pixhive/http/json.hpp"
@@ -13,7 +14,9 @@ using ctx_ptr = std::shared_ptr<http::context>;
 
 namespace {
 
-json photo_json(const photo_view& p) {
+using social_map = std::map<int64_t, photo_social>;
+
+json photo_json(const photo_view& p, const social_map* social = nullptr) {
   auto base = "/api/v1/photos/" + std::to_string(p.id);
   json variants = json::array();
   for (const auto& v : p.variants)
@@ -23,26 +26,54 @@ json photo_json(const photo_view& p) {
                         {"width", v.width},
                         {"height", v.height},
                         {"url", base + "/variants/" + v.name}});
-  return {{"id", std::to_string(p.id)},
-          {"owner", {{"id", std::to_string(p.owner_id)}, {"username", p.owner_username}}},
-          {"caption", p.caption},
-          {"hashtags", p.hashtags},
-          {"key", p.key.empty() ? json(nullptr) : json(p.key)},
-          {"visibility", p.visibility},
-          {"content_type", p.content_type},
-          {"size", p.size},
-          {"width", p.width},
-          {"height", p.height},
-          {"sha256", p.sha256},
-          {"status", p.status},
-          {"status_reason", p.status_reason.empty() ? json(nullptr) : json(p.status_reason)},
-          {"created_at", p.created_at},
-          {"original_url", base + "/original"},
-          {"variants", variants},
-          {"tags", p.auto_tags},
-          {"text", p.text},
-          {"hash", p.phash.empty() ? json(nullptr) : json(p.phash)},
-          {"duplicate_of", p.duplicate_of ? json(std::to_string(p.duplicate_of)) : json(nullptr)}};
+  json j{{"id", std::to_string(p.id)},
+         {"owner", {{"id", std::to_string(p.owner_id)}, {"username", p.owner_username}}},
+         {"caption", p.caption},
+         {"hashtags", p.hashtags},
+         {"key", p.key.empty() ? json(nullptr) : json(p.key)},
+         {"visibility", p.visibility},
+         {"content_type", p.content_type},
+         {"size", p.size},
+         {"width", p.width},
+         {"height", p.height},
+         {"sha256", p.sha256},
+         {"status", p.status},
+         {"status_reason", p.status_reason.empty() ? json(nullptr) : json(p.status_reason)},
+         {"created_at", p.created_at},
+         {"original_url", base + "/original"},
+         {"variants", variants},
+         {"tags", p.auto_tags},
+         {"text", p.text},
+         {"hash", p.phash.empty() ? json(nullptr) : json(p.phash)},
+         {"duplicate_of", p.duplicate_of ? json(std::to_string(p.duplicate_of)) : json(nullptr)}};
+  if (social) {
+    auto it = social->find(p.id);
+    auto found = it != social->end();
+    j["likes"] = found ? it->second.likes : 0;
+    j["comments"] = found ? it->second.comments : 0;
+    j["liked_by_me"] = found && it->second.liked_by_me;
+  }
+  return j;
+}
+
+/// Answers with `render(social)`, where `social` holds the graph service's figures for `ids`
+/// (one request per response), or is null without a graph service or when it fails.
+template <class Render>
+void with_social(caf::actor_system& sys, const graph_actor& social, const viewer& who,
+                 std::vector<int64_t> ids, http::responder respond, Render render) {
+  if (!social) return respond(render(nullptr));
+  ask(
+      sys, social,
+      [respond, render](photo_social_list& l) {
+        social_map m;
+        for (auto& s : l.items) m[s.photo_id] = s;
+        respond(render(&m));
+      },
+      [respond, render](caf::error& e) {
+        log::warn("social_unavailable", {{"error", to_problem(e).message}});
+        respond(render(nullptr));
+      },
+      photo_social_request{who, std::move(ids)});
 }
 
 viewer viewer_of(const http::context& ctx) {
@@ -151,7 +182,7 @@ void add_admin_routes(http::router& routes, const binder& b) {
 }  // namespace
 
 void add_routes(http::router& routes, caf::actor_system& sys, media_actor service,
-                const media_config& cfg) {
+                const media_config& cfg, graph_actor social) {
   binder b{sys, service};
   add_admin_routes(routes, b);
   http::route_options upload_opts{cfg.max_upload_bytes, http::access::user};
@@ -170,11 +201,19 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
 
   routes.add(
       verb::get, "/api/v1/photos/{id}",
-      [b](ctx_ptr ctx, http::responder respond) {
+      [&sys, service, social](ctx_ptr ctx, http::responder respond) {
         auto id = http::parse_id(ctx->params.at("id"), "id");
         if (!id) return respond(http::error_response(id.error()));
-        b.call<photo_view>(respond, get_photo_request{*id, viewer_of(*ctx)},
-                           [](photo_view& p) { return http::json_response(200, photo_json(p)); });
+        auto who = viewer_of(*ctx);
+        ask(
+            sys, service,
+            [&sys, social, who, respond](photo_view& p) {
+              with_social(sys, social, who, {p.id}, respond, [p](const social_map* m) {
+                return http::json_response(200, photo_json(p, m));
+              });
+            },
+            [respond](caf::error& e) { respond(http::error_response(e)); },
+            get_photo_request{*id, who});
       },
       read_opts);
 
@@ -215,28 +254,42 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
 
   routes.add(
       verb::get, "/api/v1/users/{username}/photos",
-      [b](ctx_ptr ctx, http::responder respond) {
+      [&sys, service, social](ctx_ptr ctx, http::responder respond) {
         auto page = http::parse_page(*ctx);
         if (!page) return respond(http::error_response(page.error()));
         list_photos_request req{ctx->params.at("username"), page->cursor, page->limit,
                                 viewer_of(*ctx)};
-        b.call<photo_page>(respond, std::move(req), [](photo_page& page) {
-          json photos = json::array();
-          for (const auto& p : page.photos) photos.push_back(photo_json(p));
-          auto next =
-              page.next_before_id ? json(std::to_string(page.next_before_id)) : json(nullptr);
-          return http::json_response(200, {{"photos", photos}, {"next_cursor", next}});
-        });
+        auto who = req.who;
+        ask(
+            sys, service,
+            [&sys, social, who, respond](photo_page& page) {
+              std::vector<int64_t> ids;
+              for (const auto& p : page.photos) ids.push_back(p.id);
+              with_social(sys, social, who, std::move(ids), respond, [page](const social_map* m) {
+                json photos = json::array();
+                for (const auto& p : page.photos) photos.push_back(photo_json(p, m));
+                auto next =
+                    page.next_before_id ? json(std::to_string(page.next_before_id)) : json(nullptr);
+                return http::json_response(200, {{"photos", photos}, {"next_cursor", next}});
+              });
+            },
+            [respond](caf::error& e) { respond(http::error_response(e)); }, std::move(req));
       },
       read_opts);
 
   routes.add(
       verb::get, "/api/v1/users/{username}/photos/by-key/{key}",
-      [b](ctx_ptr ctx, http::responder respond) {
-        b.call<photo_view>(respond,
-                           photo_by_key_request{ctx->params.at("username"), ctx->params.at("key"),
-                                                viewer_of(*ctx)},
-                           [](photo_view& p) { return http::json_response(200, photo_json(p)); });
+      [&sys, service, social](ctx_ptr ctx, http::responder respond) {
+        auto who = viewer_of(*ctx);
+        ask(
+            sys, service,
+            [&sys, social, who, respond](photo_view& p) {
+              with_social(sys, social, who, {p.id}, respond, [p](const social_map* m) {
+                return http::json_response(200, photo_json(p, m));
+              });
+            },
+            [respond](caf::error& e) { respond(http::error_response(e)); },
+            photo_by_key_request{ctx->params.at("username"), ctx->params.at("key"), who});
       },
       read_opts);
 }

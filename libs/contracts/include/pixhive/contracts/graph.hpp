@@ -233,6 +233,41 @@ typename Inspector::result_type inspect(Inspector& f, mark_read_request& x) {
   return f(caf::meta::type_name("mark_read_request"), x.who);
 }
 
+/// Asks for the likes and comments of several photos at once, as seen by `who`.
+struct photo_social_request {
+  viewer who;
+  std::vector<int64_t> photo_ids;
+  bool operator==(const photo_social_request&) const = default;
+};
+
+/// A photo's like and comment counts, and whether the viewer likes it.
+struct photo_social {
+  int64_t photo_id = 0;
+  int64_t likes = 0;
+  int64_t comments = 0;
+  bool liked_by_me = false;
+  bool operator==(const photo_social&) const = default;
+};
+
+/// The figures of each asked photo (photos nobody liked or commented are absent).
+struct photo_social_list {
+  std::vector<photo_social> items;
+  bool operator==(const photo_social_list&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_social_request& x) {
+  return f(caf::meta::type_name("photo_social_request"), x.who, x.photo_ids);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_social& x) {
+  return f(caf::meta::type_name("photo_social"), x.photo_id, x.likes, x.comments, x.liked_by_me);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_social_list& x) {
+  return f(caf::meta::type_name("photo_social_list"), x.items);
+}
+
 /// The graph service as a typed actor. Failures are pixhive::make_error values.
 using graph_actor =
     caf::typed_actor<caf::replies_to<follow_request>::with<follow_state>,
@@ -244,6 +279,7 @@ using graph_actor =
                      caf::replies_to<delete_comment_request>::with<done>,
                      caf::replies_to<notifications_request>::with<notification_page>,
                      caf::replies_to<mark_read_request>::with<done>,
+                     caf::replies_to<photo_social_request>::with<photo_social_list>,
                      caf::replies_to<ping_request>::with<done>>;
 
 /// Registers the graph message types with CAF.

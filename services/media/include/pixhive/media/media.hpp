@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 
 #include "pixhive/bus/bus.hpp"
+#include "pixhive/contracts/graph.hpp"
 #include "pixhive/contracts/media.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/http/router.hpp"
@@ -44,8 +45,9 @@ contracts::media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::data
                              std::shared_ptr<store::blob_store> blobs,
                              std::shared_ptr<bus::event_bus> events, const media_config& cfg);
 
-/// Adds the media REST routes (under /api/v1) to `routes`.
+/// Adds the media REST routes (under /api/v1) to `routes`. With a graph service (`social`),
+/// photos are answered with their like and comment counts and `liked_by_me`.
 void add_routes(http::router& routes, caf::actor_system& sys, contracts::media_actor service,
-                const media_config& cfg);
+                const media_config& cfg, contracts::graph_actor social = {});
 
 }  // namespace pixhive::media
