@@ -20,6 +20,7 @@
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/core/version.hpp"
+#include "pixhive/feed/feed.hpp"
 #include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
@@ -30,7 +31,8 @@ namespace {
 using namespace pixhive;
 
 constexpr const char* usage =
-    "usage: pixhive [all|auth|media|processing|graph] [options] run every service (default) or "
+    "usage: pixhive [all|auth|media|processing|graph|feed] [options] run every service (default) "
+    "or "
     "one\n"
     "       pixhive admin create-user --username NAME --email ADDR --password PW [--admin]\n"
     "       pixhive --version | --help\n";
@@ -51,15 +53,17 @@ void declare_common(options& opts) {
            "host:port of the media service's actor port, for `pixhive processing` or `pixhive "
            "graph` on their own")
       .add("auth-actor", "",
-           "host:port of the auth service's actor port, for `pixhive graph` on its own")
+           "host:port of the auth service's actor port, for `pixhive graph` or `pixhive feed` on "
+           "their own")
       .add("graph-actor", "",
-           "host:port of the graph service's actor port, for `pixhive media` on its own: photos "
-           "then carry like and comment counts (without it they do not)");
+           "host:port of the graph service's actor port, for `pixhive feed` on its own, and for "
+           "`pixhive media` on its own: photos then carry like and comment counts");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
   processing::processing_config::declare(opts);
   graph::graph_config::declare(opts);
+  feed::feed_config::declare(opts);
 }
 
 int fail(const caf::error& err) {
@@ -165,6 +169,7 @@ result<runtime> open_runtime(const options& opts) {
   contracts::add_auth_types(*rt.caf_cfg);
   contracts::add_processing_types(*rt.caf_cfg);
   contracts::add_graph_types(*rt.caf_cfg);
+  contracts::add_feed_types(*rt.caf_cfg);
   rt.caf_cfg->load<caf::io::middleman>();
   // The sharing policy measured fastest for request/reply between few actors on 2 cores.
   rt.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
@@ -182,6 +187,8 @@ int run_services(const std::string& mode, const options& opts) {
   if (!processing_cfg) return fail(processing_cfg.error());
   auto graph_cfg = graph::graph_config::from(opts);
   if (!graph_cfg) return fail(graph_cfg.error());
+  auto feed_cfg = feed::feed_config::from(opts);
+  if (!feed_cfg) return fail(feed_cfg.error());
   auto rt = open_runtime(opts);
   if (!rt) return fail(rt.error());
   server_cfg->service = mode;
@@ -193,6 +200,7 @@ int run_services(const std::string& mode, const options& opts) {
   bool with_media = mode == "all" || mode == "media";
   bool with_processing = mode == "all" || mode == "processing";
   bool with_graph = mode == "all" || mode == "graph";
+  bool with_feed = mode == "all" || mode == "feed";
 
   auto routes = std::make_shared<http::router>();
   // Each service in this process and how to ask it whether its stores answer.
@@ -214,7 +222,7 @@ int run_services(const std::string& mode, const options& opts) {
   contracts::auth_actor auth_handle;
   if (with_auth) {
     if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
-    auto a = auth::spawn(sys, rt->db, *auth_cfg);
+    auto a = auth::spawn(sys, rt->db, *events, *auth_cfg);
     auth_handle = a;
     auth::add_routes(*routes, sys, a);
     pings.push_back(ping(a));
@@ -242,13 +250,19 @@ int run_services(const std::string& mode, const options& opts) {
     };
   }
 
+  // A service of another process, connected through its actor port (the option names it) when
+  // this process does not run it.
+  auto need = [&sys, &opts](auto& handle, const char* option) -> result<void> {
+    if (handle) return caf::unit;
+    using handle_type = std::decay_t<decltype(handle)>;
+    auto remote = connect_remote<handle_type>(sys, opts.get(option), option);
+    if (!remote) return remote.error();
+    handle = *remote;
+    return caf::unit;
+  };
+
   if (with_processing) {
-    if (!with_media) {
-      auto remote =
-          connect_remote<contracts::media_actor>(sys, opts.get("media-actor"), "media-actor");
-      if (!remote) return fail(remote.error());
-      media_handle = *remote;
-    }
+    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
     if (auto m = processing::migrate(*rt->db); !m) return fail(m.error());
     auto p = processing::spawn(sys, rt->db, blobs, *events, media_handle, *processing_cfg);
     processing::add_routes(*routes, sys, p, *events, *processing_cfg);
@@ -261,18 +275,8 @@ int run_services(const std::string& mode, const options& opts) {
 
   contracts::graph_actor graph_handle;
   if (with_graph) {
-    if (!with_media && !media_handle) {
-      auto remote =
-          connect_remote<contracts::media_actor>(sys, opts.get("media-actor"), "media-actor");
-      if (!remote) return fail(remote.error());
-      media_handle = *remote;
-    }
-    if (!with_auth) {
-      auto remote =
-          connect_remote<contracts::auth_actor>(sys, opts.get("auth-actor"), "auth-actor");
-      if (!remote) return fail(remote.error());
-      auth_handle = *remote;
-    }
+    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
+    if (auto r = need(auth_handle, "auth-actor"); !r) return fail(r.error());
     if (auto m = graph::migrate(*rt->db); !m) return fail(m.error());
     auto g = graph::spawn(sys, rt->db, *events, auth_handle, media_handle, *graph_cfg);
     graph::add_routes(*routes, sys, g);
@@ -284,14 +288,27 @@ int run_services(const std::string& mode, const options& opts) {
     };
   }
 
+  if (with_feed) {
+    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
+    if (auto r = need(auth_handle, "auth-actor"); !r) return fail(r.error());
+    if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
+    if (auto m = feed::migrate(*rt->db); !m) return fail(m.error());
+    auto timelines = feed::open_timelines(rt->db, *feed_cfg);
+    if (!timelines) return fail(timelines.error());
+    auto f = feed::spawn(sys, rt->db, *events, *timelines,
+                         {media_handle, auth_handle, graph_handle}, *feed_cfg);
+    feed::add_routes(*routes, sys, f);
+    pings.push_back(ping(f));
+    actors.push_back(caf::actor_cast<caf::actor>(f));
+    publish = [&sys, f](uint16_t port, const char* addr) {
+      return sys.middleman().publish(f, port, addr, true);
+    };
+  }
+
   if (with_media) {
     // Registered after graph, so that the photos media answers carry their social counts.
-    if (!with_graph && !opts.get("graph-actor").empty()) {
-      auto remote =
-          connect_remote<contracts::graph_actor>(sys, opts.get("graph-actor"), "graph-actor");
-      if (!remote) return fail(remote.error());
-      graph_handle = *remote;
-    }
+    if (!opts.get("graph-actor").empty())
+      if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
     media::add_routes(*routes, sys, media_handle, *media_cfg, graph_handle);
   }
 
@@ -363,7 +380,15 @@ int admin_create_user(const options& opts) {
     return 2;
   }
   if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
-  auto actor = auth::spawn(*rt->sys, rt->db, *auth_cfg);
+  // In split mode the new user is announced on Redis; an in-process bus would die with this
+  // command, so all-in-one search picks such users up when the server starts.
+  std::shared_ptr<bus::event_bus> events;
+  if (!opts.get("bus").empty()) {
+    auto opened = open_bus(opts.get("bus"));
+    if (!opened) return fail(opened.error());
+    events = *opened;
+  }
+  auto actor = auth::spawn(*rt->sys, rt->db, events, *auth_cfg);
   caf::scoped_actor self{*rt->sys};
   int rc = 0;
   self->request(actor, default_request_timeout,
@@ -375,6 +400,7 @@ int admin_create_user(const options& opts) {
           },
           [&](caf::error& err) { rc = fail(err); });
   self->send_exit(actor, caf::exit_reason::user_shutdown);
+  if (events) events->stop();
   return rc;
 }
 
@@ -410,7 +436,7 @@ int main(int argc, char** argv) {
   log::init(opts.get("log-level"));
 
   if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing" ||
-      mode == "graph") {
+      mode == "graph" || mode == "feed") {
     if (!opts.positional().empty()) {
       std::cerr << "pixhive: unexpected argument '" << opts.positional()[0] << "'\n" << usage;
       return 2;

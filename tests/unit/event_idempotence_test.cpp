@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <caf/all.hpp>
 
+#include "feed_logic.hpp"
 #include "graph_logic.hpp"
 #include "media_logic.hpp"
 #include "pixhive/core/ids.hpp"
@@ -86,4 +87,61 @@ TEST(event_idempotence, media_processed_and_failed) {
   EXPECT_EQ(f->status, "failed");
   EXPECT_EQ(f->status_reason, "undecodable_image: x");
   events->stop();
+}
+
+TEST(event_idempotence, feed_timelines) {
+  temp_db t;
+  ASSERT_TRUE(media::migrate(*t.db));
+  ASSERT_TRUE(graph::migrate(*t.db));
+  ASSERT_TRUE(feed::migrate(*t.db));
+  caf::actor_system_config cfg;
+  contracts::add_feed_types(cfg);
+  contracts::add_graph_types(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  std::shared_ptr<store::blob_store> blobs =
+      std::move(*store::open_folder_store((t.dir / "blobs").string()));
+  // The feed asks media and graph what is true now: real services over the same database.
+  auto media = media::spawn(sys, t.db, blobs, events, media::media_config{});
+  auto graph =
+      graph::spawn(sys, t.db, events, contracts::auth_actor{}, media, graph::graph_config{});
+  ASSERT_TRUE(t.db->query(
+      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
+      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
+      "(9, 7, 'alice', '', '', NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', 'ready', 1, 'k')"));
+  auto follow = [&] {
+    return t.db->query(
+        "INSERT INTO follows (id, follower_id, follower_username, followee_id, followee_username, "
+        "created_at) VALUES (1, 8, 'bob', 7, 'alice', 1)");
+  };
+  ASSERT_TRUE(follow());
+  std::shared_ptr<feed::timeline_store> timelines = feed::make_sql_timelines(t.db, 800);
+  feed::logic impl{sys, t.db, timelines, {media, {}, graph}, feed::feed_config{}};
+  ASSERT_TRUE(timelines->rebuild(8, {}));  // bob has read his feed before
+  auto bobs = [&] { return *timelines->page(8, 0, 10); };
+  auto posts = [&] { return t.db->query("SELECT photo_id FROM feed_posts")->size(); };
+  auto twice = [&](const bus::event& e) {
+    ASSERT_TRUE(impl.apply_event(e));
+    auto first = std::make_pair(bobs(), posts());
+    ASSERT_TRUE(impl.apply_event(e));
+    EXPECT_EQ(std::make_pair(bobs(), posts()), first) << e.type;
+  };
+
+  twice({1, "photo.processed", R"({"photo_id":"9","owner_id":"7"})", 1});
+  EXPECT_EQ(bobs(), std::vector<int64_t>{9});
+  EXPECT_EQ(posts(), 1u);
+  ASSERT_TRUE(t.db->query("DELETE FROM follows"));
+  twice({2, "follow.deleted", R"({"follower_id":"8","followee_id":"7"})", 2});
+  EXPECT_TRUE(bobs().empty());
+  ASSERT_TRUE(follow());
+  twice({3, "follow.created", R"({"follower_id":"8","followee_id":"7"})", 3});
+  EXPECT_EQ(bobs(), std::vector<int64_t>{9});
+  ASSERT_TRUE(t.db->query("DELETE FROM photos"));
+  twice({4, "photo.deleted", R"({"photo_id":"9","owner_id":"7"})", 4});
+  EXPECT_TRUE(bobs().empty());
+  EXPECT_EQ(posts(), 0u);
+  events->stop();
+  caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(graph, caf::exit_reason::user_shutdown);
 }

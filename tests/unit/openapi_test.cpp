@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "pixhive/auth/auth.hpp"
+#include "pixhive/feed/feed.hpp"
 #include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
@@ -59,6 +60,7 @@ TEST(openapi, every_route_is_documented) {
                          std::shared_ptr<bus::event_bus>(bus::make_in_process_bus()),
                          processing::processing_config{});
   graph::add_routes(*routes, sys, contracts::graph_actor{});
+  feed::add_routes(*routes, sys, contracts::feed_actor{});
   http::server srv{http::server_config{}, routes};
   srv.add_standard_routes(nullptr);
   auto documented = documented_operations();

@@ -4,7 +4,8 @@ namespace pixhive::contracts {
 
 void add_auth_types(caf::actor_system_config& cfg) {
   add_common_types(cfg);
-  cfg.add_message_type<user_view>("pixhive.user_view")
+  cfg.add_message_type<users_by_ids_request>("pixhive.users_by_ids_request")
+      .add_message_type<user_view>("pixhive.user_view")
       .add_message_type<std::vector<user_view>>("pixhive.user_view_list")
       .add_message_type<signup_request>("pixhive.signup_request")
       .add_message_type<verify_request>("pixhive.verify_request")

@@ -1,6 +1,7 @@
 #include "auth_logic.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/ids.hpp"
@@ -105,8 +106,10 @@ result<void> check_password(const std::string& password) {
   return caf::unit;
 }
 
-logic::logic(std::shared_ptr<store::database> db, const auth_config& cfg)
+logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<bus::event_bus> events,
+             const auth_config& cfg)
     : db_(std::move(db)),
+      events_(std::move(events)),
       cfg_(cfg),
       mail_(cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password,
             cfg.data_dir + "/outbox") {
@@ -150,7 +153,19 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
                         "that username or email is already taken");
     return inserted.error();
   }
+  announce("user.created", u);
   return u;
+}
+
+void logic::announce(const char* type, const user_view& user) {
+  if (!events_) return;
+  nlohmann::json event{{"user_id", std::to_string(user.id)},
+                       {"username", user.username},
+                       {"display_name", user.display_name},
+                       {"disabled", user.disabled},
+                       {"created_at", user.created_at}};
+  if (auto r = events_->publish(type, event.dump()); !r)
+    log::error("event_publish_failed", {{"type", type}, {"user_id", user.id}});
 }
 
 result<void> logic::issue_code(const user_view& user) {
@@ -355,6 +370,7 @@ result<user_view> logic::update_profile(const update_profile_request& req) {
   auto r = db_->query("UPDATE users SET display_name = ?, bio = ? WHERE id = ?",
                       {user->display_name, user->bio, user->id});
   if (!r) return r.error();
+  announce("user.updated", *user);
   return user;
 }
 
@@ -368,6 +384,27 @@ result<user_page> logic::list_users(const list_users_request& req) {
   for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i)
     page.users.push_back(to_user((*rows)[i]));
   if (rows->size() > static_cast<size_t>(limit)) page.next_after_id = page.users.back().id;
+  return page;
+}
+
+result<user_page> logic::users_by_ids(const users_by_ids_request& req) {
+  user_page page;
+  if (req.ids.empty()) return page;
+  std::string sql = std::string("SELECT ") + user_columns + " FROM users WHERE id IN (";
+  std::vector<store::value> ids;
+  for (auto id : req.ids) {
+    sql += ids.empty() ? "?" : ", ?";
+    ids.emplace_back(id);
+  }
+  auto rows = db_->query(sql + ")", ids);
+  if (!rows) return rows.error();
+  std::map<int64_t, user_view> found;
+  for (auto& r : *rows) {
+    auto u = to_user(r);
+    found.emplace(u.id, std::move(u));
+  }
+  for (auto id : req.ids)
+    if (auto it = found.find(id); it != found.end()) page.users.push_back(it->second);
   return page;
 }
 
@@ -386,6 +423,7 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
   });
   if (!r) return r.error();
   user->disabled = req.disabled;
+  announce("user.updated", *user);
   log::info(req.disabled ? "user_disabled" : "user_enabled", {{"user_id", user->id}});
   return user;
 }

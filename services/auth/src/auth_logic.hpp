@@ -11,7 +11,8 @@ namespace pixhive::auth {
 /// detached worker actor.
 class logic {
  public:
-  logic(std::shared_ptr<store::database> db, const auth_config& cfg);
+  logic(std::shared_ptr<store::database> db, std::shared_ptr<bus::event_bus> events,
+        const auth_config& cfg);
 
   result<contracts::user_view> signup(const contracts::signup_request& req);
   result<contracts::user_view> verify(const contracts::verify_request& req);
@@ -22,6 +23,7 @@ class logic {
   result<contracts::user_view> get_user(const contracts::get_user_request& req);
   result<contracts::user_view> get_profile(const contracts::get_profile_request& req);
   result<contracts::user_view> update_profile(const contracts::update_profile_request& req);
+  result<contracts::user_page> users_by_ids(const contracts::users_by_ids_request& req);
   result<contracts::user_page> list_users(const contracts::list_users_request& req);
   result<contracts::user_view> set_disabled(const contracts::set_disabled_request& req);
   result<contracts::user_view> create_user(const contracts::create_user_request& req);
@@ -34,8 +36,11 @@ class logic {
   result<void> issue_code(const contracts::user_view& user);
   result<contracts::session_tokens> issue_tokens(const contracts::user_view& user);
   result<contracts::user_view> find_by_id(int64_t id);
+  /// Announces a new or changed user (search indexes names from these events).
+  void announce(const char* type, const contracts::user_view& user);
 
   std::shared_ptr<store::database> db_;
+  std::shared_ptr<bus::event_bus> events_;
   auth_config cfg_;
   mailer mail_;
 };

@@ -103,6 +103,7 @@ auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic
       [impl](list_users_request& r) -> caf::result<user_page> { return impl->list_users(r); },
       [impl](set_disabled_request& r) -> caf::result<user_view> { return impl->set_disabled(r); },
       [impl](create_user_request& r) -> caf::result<user_view> { return impl->create_user(r); },
+      [impl](users_by_ids_request& r) -> caf::result<user_page> { return impl->users_by_ids(r); },
       [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
   };
 }
@@ -110,12 +111,13 @@ auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic
 }  // namespace
 
 auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
-                 const auth_config& cfg) {
-  auto impl = std::make_shared<logic>(db, cfg);
+                 std::shared_ptr<bus::event_bus> events, const auth_config& cfg) {
+  auto impl = std::make_shared<logic>(db, std::move(events), cfg);
   return spawn_pool<auth_actor, ping_request, signup_request, verify_request, resend_request,
                     login_request, refresh_request, logout_request, get_user_request,
                     get_profile_request, update_profile_request, list_users_request,
-                    set_disabled_request, create_user_request>(sys, cfg.workers, worker, impl);
+                    set_disabled_request, create_user_request, users_by_ids_request>(
+      sys, cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::auth

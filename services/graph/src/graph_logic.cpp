@@ -291,6 +291,23 @@ result<photo_social_list> logic::photo_social(const photo_social_request& req) {
   return out;
 }
 
+result<relation_list> logic::relations(const relations_request& req) {
+  // Followers are for fan-out and need no counts; followees' counts (from the (followee_id, id)
+  // index) tell the feed who is a celebrity.
+  auto rows = db_->query(
+      req.followers ? "SELECT follower_id, 0 FROM follows WHERE followee_id = ?"
+                    : "SELECT f.followee_id, (SELECT COUNT(*) FROM follows c WHERE c.followee_id = "
+                      "f.followee_id) FROM follows f WHERE f.follower_id = ?",
+      {req.user_id});
+  if (!rows) return rows.error();
+  relation_list out;
+  for (auto& r : *rows) {
+    out.ids.push_back(r.int_at(0));
+    out.follower_counts.push_back(r.int_at(1));
+  }
+  return out;
+}
+
 result<done> logic::ping() {
   auto r = db_->query("SELECT 1");
   if (!r) return r.error();

@@ -1,6 +1,7 @@
 #include "media_logic.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -339,6 +340,33 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
   for (auto& p : page.photos) all.push_back(&p);
   if (auto r = attach_variants(std::move(all)); !r) return r.error();
   if (rows->size() > static_cast<size_t>(limit)) page.next_before_id = page.photos.back().id;
+  return page;
+}
+
+result<photo_page> logic::by_ids(const photos_by_ids_request& req) {
+  photo_page page;
+  if (req.ids.empty()) return page;
+  if (req.ids.size() > 200)
+    return make_error(errc::invalid_argument, "too_many_ids", "at most 200 photos per request");
+  std::string sql = std::string("SELECT ") + photo_columns +
+                    " FROM photos WHERE status <> 'uploading' AND id IN (";
+  std::vector<store::value> ids;
+  for (auto id : req.ids) {
+    sql += ids.empty() ? "?" : ", ?";
+    ids.emplace_back(id);
+  }
+  auto rows = db_->query(sql + ")", ids);
+  if (!rows) return rows.error();
+  std::map<int64_t, photo_view> found;
+  for (auto& r : *rows) {
+    auto p = to_photo(r);
+    if (may_see(p, req.who)) found.emplace(p.id, std::move(p));
+  }
+  for (auto id : req.ids)
+    if (auto it = found.find(id); it != found.end()) page.photos.push_back(std::move(it->second));
+  std::vector<photo_view*> all;
+  for (auto& p : page.photos) all.push_back(&p);
+  if (auto r = attach_variants(std::move(all)); !r) return r.error();
   return page;
 }
 

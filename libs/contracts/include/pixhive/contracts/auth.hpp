@@ -114,6 +114,13 @@ struct user_page {
   bool operator==(const user_page&) const = default;
 };
 
+/// Reads several users at once (display names for feed and search pages), in the order of `ids`;
+/// unknown ids are left out.
+struct users_by_ids_request {
+  std::vector<int64_t> ids;
+  bool operator==(const users_by_ids_request&) const = default;
+};
+
 /// Disables or re-enables a user; disabling revokes its refresh tokens.
 struct set_disabled_request {
   int64_t user_id = 0;
@@ -131,6 +138,10 @@ struct create_user_request {
   bool operator==(const create_user_request&) const = default;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, users_by_ids_request& x) {
+  return f(caf::meta::type_name("users_by_ids_request"), x.ids);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_view& x) {
   return f(caf::meta::type_name("user_view"), x.id, x.username, x.email, x.display_name, x.bio,
@@ -206,6 +217,7 @@ using auth_actor = caf::typed_actor<
     caf::replies_to<get_profile_request>::with<user_view>,
     caf::replies_to<update_profile_request>::with<user_view>,
     caf::replies_to<list_users_request>::with<user_page>,
+    caf::replies_to<users_by_ids_request>::with<user_page>,
     caf::replies_to<set_disabled_request>::with<user_view>,
     caf::replies_to<create_user_request>::with<user_view>,
     caf::replies_to<ping_request>::with<done>>;

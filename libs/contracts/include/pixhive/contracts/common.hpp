@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include <caf/actor_system_config.hpp>
 #include <caf/meta/type_name.hpp>
 

@@ -160,6 +160,29 @@ struct mark_read_request {
   bool operator==(const mark_read_request&) const = default;
 };
 
+/// Every follower of a user (`followers`, for fan-out) or every user it follows with each one's
+/// own follower count (to find the celebrities merged in at read time).
+struct relations_request {
+  int64_t user_id = 0;
+  bool followers = true;
+  bool operator==(const relations_request&) const = default;
+};
+
+/// Users related to one user and, for followees, how many followers each has (same order).
+struct relation_list {
+  std::vector<int64_t> ids;
+  std::vector<int64_t> follower_counts;
+  bool operator==(const relation_list&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relations_request& x) {
+  return f(caf::meta::type_name("relations_request"), x.user_id, x.followers);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relation_list& x) {
+  return f(caf::meta::type_name("relation_list"), x.ids, x.follower_counts);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, follow_request& x) {
   return f(caf::meta::type_name("follow_request"), x.who, x.username, x.follow);
@@ -280,6 +303,7 @@ using graph_actor =
                      caf::replies_to<notifications_request>::with<notification_page>,
                      caf::replies_to<mark_read_request>::with<done>,
                      caf::replies_to<photo_social_request>::with<photo_social_list>,
+                     caf::replies_to<relations_request>::with<relation_list>,
                      caf::replies_to<ping_request>::with<done>>;
 
 /// Registers the graph message types with CAF.

@@ -120,6 +120,14 @@ struct photo_page {
   bool operator==(const photo_page&) const = default;
 };
 
+/// Reads several photos at once, in the order of `ids`, leaving out those missing or not
+/// visible to `who` (feed and search pages: one request per page).
+struct photos_by_ids_request {
+  std::vector<int64_t> ids;
+  viewer who;
+  bool operator==(const photos_by_ids_request&) const = default;
+};
+
 /// Finds a user's photo by its user-chosen key.
 struct photo_by_key_request {
   std::string owner_username;
@@ -205,6 +213,10 @@ struct media_stats {
   bool operator==(const media_stats&) const = default;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photos_by_ids_request& x) {
+  return f(caf::meta::type_name("photos_by_ids_request"), x.ids, x.who);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cache_stats_request&) {
   return f(caf::meta::type_name("cache_stats_request"));
@@ -299,6 +311,7 @@ using media_actor = caf::typed_actor<caf::replies_to<upload_request>::with<photo
                                      caf::replies_to<get_blob_request>::with<blob_reply>,
                                      caf::replies_to<list_photos_request>::with<photo_page>,
                                      caf::replies_to<photo_by_key_request>::with<photo_view>,
+                                     caf::replies_to<photos_by_ids_request>::with<photo_page>,
                                      caf::replies_to<delete_photo_request>::with<done>,
                                      caf::replies_to<put_variant_request>::with<done>,
                                      caf::replies_to<set_status_request>::with<done>,

@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "pixhive/bus/bus.hpp"
 #include "pixhive/contracts/auth.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/http/router.hpp"
@@ -36,9 +37,10 @@ result<void> migrate(store::database& db);
 
 /// Spawns the auth service: `cfg.workers` detached workers (each blocking on the database and on
 /// password hashing on its own thread) behind one event-based front actor that spreads requests
-/// over them. The returned handle is what callers and the middleman see.
+/// over them. The returned handle is what callers and the middleman see. New and changed users
+/// are published on `events` (`user.created`, `user.updated`) when it is not null.
 contracts::auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
-                            const auth_config& cfg);
+                            std::shared_ptr<bus::event_bus> events, const auth_config& cfg);
 
 /// Adds the auth REST routes (under /api/v1) to `routes`, served by `service`.
 void add_routes(http::router& routes, caf::actor_system& sys, contracts::auth_actor service);

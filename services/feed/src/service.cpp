@@ -1,0 +1,105 @@
+#include <caf/all.hpp>
+
+#include "feed_logic.hpp"
+#include "pixhive/core/worker_pool.hpp"
+
+namespace pixhive::feed {
+
+using namespace contracts;
+
+void feed_config::declare(options& opts) {
+  opts.add("feed-workers", "2", "feed worker actors, each with its own thread for database I/O")
+      .add("feed-celebrity-threshold", "10000",
+           "authors with more followers are not fanned out on write; their photos are merged "
+           "into home feeds when read")
+      .add("feed-timeline-cap", "800", "photos kept in each home timeline")
+      .add("timelines", "",
+           "where home timelines live: empty for the database (all-in-one), or redis://host:port "
+           "(Redis sorted sets, shared by feed replicas)");
+}
+
+result<feed_config> feed_config::from(const options& opts) {
+  feed_config cfg;
+  auto workers = opts.get_int("feed-workers");
+  if (!workers) return workers.error();
+  if (*workers < 1 || *workers > 64)
+    return make_error(errc::invalid_argument, "bad_config", "option --feed-workers must be 1..64");
+  cfg.workers = static_cast<int>(*workers);
+  auto threshold = opts.get_int("feed-celebrity-threshold");
+  if (!threshold) return threshold.error();
+  if (*threshold < 0)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --feed-celebrity-threshold must be 0 or more");
+  cfg.celebrity_threshold = *threshold;
+  auto cap = opts.get_int("feed-timeline-cap");
+  if (!cap) return cap.error();
+  if (*cap < 1 || *cap > 100'000)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --feed-timeline-cap must be 1..100000");
+  cfg.timeline_cap = static_cast<size_t>(*cap);
+  cfg.timelines = opts.get("timelines");
+  if (!cfg.timelines.empty() && cfg.timelines.rfind("redis://", 0) != 0)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --timelines must be empty or redis://host:port");
+  return cfg;
+}
+
+result<void> migrate(store::database& db) {
+  static const std::vector<store::migration> steps{{1, R"sql(
+CREATE TABLE feed_posts (
+  photo_id BIGINT PRIMARY KEY,
+  owner_id BIGINT NOT NULL,
+  public INTEGER NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX feed_posts_owner ON feed_posts (owner_id, photo_id);
+CREATE INDEX feed_posts_public ON feed_posts (public, photo_id);
+CREATE TABLE feed_timelines (
+  user_id BIGINT NOT NULL,
+  photo_id BIGINT NOT NULL,
+  PRIMARY KEY (user_id, photo_id)
+);
+CREATE TABLE feed_timeline_users (
+  user_id BIGINT PRIMARY KEY
+);
+)sql"}};
+  return store::migrate(db, "feed", steps);
+}
+
+result<std::shared_ptr<timeline_store>> open_timelines(std::shared_ptr<store::database> db,
+                                                       const feed_config& cfg) {
+  if (cfg.timelines.empty())
+    return std::shared_ptr<timeline_store>(make_sql_timelines(std::move(db), cfg.timeline_cap));
+  auto hostport = cfg.timelines.substr(8);
+  auto colon = hostport.rfind(':');
+  int port = colon == std::string::npos ? 6379 : std::atoi(hostport.c_str() + colon + 1);
+  auto r = make_redis_timelines(hostport.substr(0, colon), port, cfg.timeline_cap);
+  if (!r) return r.error();
+  return std::shared_ptr<timeline_store>(std::move(*r));
+}
+
+namespace {
+
+feed_actor::behavior_type worker(feed_actor::pointer, std::shared_ptr<logic> impl) {
+  return {
+      [impl](home_feed_request& r) -> caf::result<card_page> { return impl->home(r); },
+      [impl](public_feed_request& r) -> caf::result<card_page> { return impl->public_feed(r); },
+      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
+  };
+}
+
+}  // namespace
+
+feed_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
+                 std::shared_ptr<bus::event_bus> events, std::shared_ptr<timeline_store> timelines,
+                 card_sources from, const feed_config& cfg) {
+  auto impl =
+      std::make_shared<logic>(sys, std::move(db), std::move(timelines), std::move(from), cfg);
+  events->subscribe("feed",
+                    {"photo.processed", "photo.deleted", "follow.created", "follow.deleted"},
+                    [impl](const bus::event& e) { return impl->apply_event(e); });
+  return spawn_pool<feed_actor, ping_request, home_feed_request, public_feed_request>(
+      sys, cfg.workers, worker, impl);
+}
+
+}  // namespace pixhive::feed

@@ -1,0 +1,127 @@
+#include <algorithm>
+
+#include "pixhive/feed/timelines.hpp"
+
+namespace pixhive::feed {
+
+namespace {
+
+/// Statements name at most this many users at once (SQLite and PostgreSQL bind limits).
+constexpr size_t chunk = 500;
+
+std::string placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
+class sql_timelines : public timeline_store {
+ public:
+  sql_timelines(std::shared_ptr<store::database> db, size_t cap) : db_(std::move(db)), cap_(cap) {}
+
+  result<bool> exists(int64_t user) override {
+    auto rows = db_->query("SELECT 1 FROM feed_timeline_users WHERE user_id = ?", {user});
+    if (!rows) return rows.error();
+    return !rows->empty();
+  }
+
+  result<void> rebuild(int64_t user, const std::vector<int64_t>& photos) override {
+    auto newest = photos;
+    std::sort(newest.rbegin(), newest.rend());
+    newest.erase(std::unique(newest.begin(), newest.end()), newest.end());
+    if (newest.size() > cap_) newest.resize(cap_);
+    return db_->transaction([&](store::connection& c) -> result<void> {
+      if (auto r = c.query("DELETE FROM feed_timelines WHERE user_id = ?", {user}); !r)
+        return r.error();
+      for (size_t i = 0; i < newest.size(); i += chunk) {
+        auto n = std::min(chunk, newest.size() - i);
+        std::string sql = "INSERT INTO feed_timelines (user_id, photo_id) VALUES ";
+        std::vector<store::value> params;
+        for (size_t j = 0; j < n; ++j) {
+          sql += j ? ", (?, ?)" : "(?, ?)";
+          params.emplace_back(user);
+          params.emplace_back(newest[i + j]);
+        }
+        if (auto r = c.query(sql, params); !r) return r.error();
+      }
+      if (auto r = c.query("INSERT INTO feed_timeline_users (user_id) VALUES (?) "
+                           "ON CONFLICT (user_id) DO NOTHING",
+                           {user});
+          !r)
+        return r.error();
+      return caf::unit;
+    });
+  }
+
+  result<void> add(const std::vector<int64_t>& users, const std::vector<int64_t>& photos) override {
+    for (size_t i = 0; i < users.size(); i += chunk) {
+      auto n = std::min(chunk, users.size() - i);
+      std::vector<store::value> ids(users.begin() + i, users.begin() + i + n);
+      auto in = placeholders(n);
+      for (auto photo : photos) {
+        std::vector<store::value> params{photo};
+        params.insert(params.end(), ids.begin(), ids.end());
+        if (auto r = db_->query("INSERT INTO feed_timelines (user_id, photo_id) SELECT user_id, ? "
+                                "FROM feed_timeline_users WHERE user_id IN (" +
+                                    in + ") ON CONFLICT (user_id, photo_id) DO NOTHING",
+                                params);
+            !r)
+          return r.error();
+      }
+      // Entries below each timeline's cap-th newest fall off.
+      auto params = ids;
+      params.emplace_back(static_cast<int64_t>(cap_ - 1));
+      if (auto r = db_->query(
+              "DELETE FROM feed_timelines WHERE user_id IN (" + in +
+                  ") AND photo_id < (SELECT t.photo_id FROM feed_timelines t WHERE t.user_id = "
+                  "feed_timelines.user_id ORDER BY t.photo_id DESC LIMIT 1 OFFSET ?)",
+              params);
+          !r)
+        return r.error();
+    }
+    return caf::unit;
+  }
+
+  result<void> remove(const std::vector<int64_t>& users,
+                      const std::vector<int64_t>& photos) override {
+    if (photos.empty()) return caf::unit;
+    for (size_t p = 0; p < photos.size(); p += chunk) {
+      auto pn = std::min(chunk, photos.size() - p);
+      for (size_t i = 0; i < users.size(); i += chunk) {
+        auto n = std::min(chunk, users.size() - i);
+        std::vector<store::value> params(users.begin() + i, users.begin() + i + n);
+        params.insert(params.end(), photos.begin() + p, photos.begin() + p + pn);
+        if (auto r = db_->query("DELETE FROM feed_timelines WHERE user_id IN (" + placeholders(n) +
+                                    ") AND photo_id IN (" + placeholders(pn) + ")",
+                                params);
+            !r)
+          return r.error();
+      }
+    }
+    return caf::unit;
+  }
+
+  result<std::vector<int64_t>> page(int64_t user, int64_t before, int limit) override {
+    auto rows = db_->query(
+        "SELECT photo_id FROM feed_timelines WHERE user_id = ? AND photo_id < ? "
+        "ORDER BY photo_id DESC LIMIT ?",
+        {user, before ? before : std::numeric_limits<int64_t>::max(), int64_t{limit}});
+    if (!rows) return rows.error();
+    std::vector<int64_t> out;
+    for (auto& r : *rows) out.push_back(r.int_at(0));
+    return out;
+  }
+
+ private:
+  std::shared_ptr<store::database> db_;
+  size_t cap_;
+};
+
+}  // namespace
+
+std::unique_ptr<timeline_store> make_sql_timelines(std::shared_ptr<store::database> db,
+                                                   size_t cap) {
+  return std::make_unique<sql_timelines>(std::move(db), cap);
+}
+
+}  // namespace pixhive::feed
