@@ -25,16 +25,19 @@
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
 #include "pixhive/processing/processing.hpp"
+#include "pixhive/search/search.hpp"
 
 namespace {
 
 using namespace pixhive;
 
 constexpr const char* usage =
-    "usage: pixhive [all|auth|media|processing|graph|feed] [options] run every service (default) "
+    "usage: pixhive [all|auth|media|processing|graph|feed|search] [options] run every service "
+    "(default) "
     "or "
     "one\n"
     "       pixhive admin create-user --username NAME --email ADDR --password PW [--admin]\n"
+    "       pixhive admin reindex   rebuild the search index from the users and photos\n"
     "       pixhive --version | --help\n";
 
 void declare_common(options& opts) {
@@ -64,6 +67,7 @@ void declare_common(options& opts) {
   processing::processing_config::declare(opts);
   graph::graph_config::declare(opts);
   feed::feed_config::declare(opts);
+  search::search_config::declare(opts);
 }
 
 int fail(const caf::error& err) {
@@ -170,6 +174,7 @@ result<runtime> open_runtime(const options& opts) {
   contracts::add_processing_types(*rt.caf_cfg);
   contracts::add_graph_types(*rt.caf_cfg);
   contracts::add_feed_types(*rt.caf_cfg);
+  contracts::add_search_types(*rt.caf_cfg);
   rt.caf_cfg->load<caf::io::middleman>();
   // The sharing policy measured fastest for request/reply between few actors on 2 cores.
   rt.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
@@ -189,6 +194,8 @@ int run_services(const std::string& mode, const options& opts) {
   if (!graph_cfg) return fail(graph_cfg.error());
   auto feed_cfg = feed::feed_config::from(opts);
   if (!feed_cfg) return fail(feed_cfg.error());
+  auto search_cfg = search::search_config::from(opts);
+  if (!search_cfg) return fail(search_cfg.error());
   auto rt = open_runtime(opts);
   if (!rt) return fail(rt.error());
   server_cfg->service = mode;
@@ -201,6 +208,7 @@ int run_services(const std::string& mode, const options& opts) {
   bool with_processing = mode == "all" || mode == "processing";
   bool with_graph = mode == "all" || mode == "graph";
   bool with_feed = mode == "all" || mode == "feed";
+  bool with_search = mode == "all" || mode == "search";
 
   auto routes = std::make_shared<http::router>();
   // Each service in this process and how to ask it whether its stores answer.
@@ -305,6 +313,21 @@ int run_services(const std::string& mode, const options& opts) {
     };
   }
 
+  if (with_search) {
+    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
+    if (auto r = need(auth_handle, "auth-actor"); !r) return fail(r.error());
+    if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
+    if (auto m = search::migrate(*rt->db); !m) return fail(m.error());
+    auto s =
+        search::spawn(sys, rt->db, *events, {media_handle, auth_handle, graph_handle}, *search_cfg);
+    search::add_routes(*routes, sys, s);
+    pings.push_back(ping(s));
+    actors.push_back(caf::actor_cast<caf::actor>(s));
+    publish = [&sys, s](uint16_t port, const char* addr) {
+      return sys.middleman().publish(s, port, addr, true);
+    };
+  }
+
   if (with_media) {
     // Registered after graph, so that the photos media answers carry their social counts.
     if (!opts.get("graph-actor").empty())
@@ -404,6 +427,41 @@ int admin_create_user(const options& opts) {
   return rc;
 }
 
+/// Rebuilds the search index from what auth and media hold, over the same stores a server uses
+/// (safe while it runs: the index is replaced in place and events keep it current after).
+int admin_reindex(const options& opts) {
+  auto rt = open_runtime(opts);
+  if (!rt) return fail(rt.error());
+  auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
+  if (!auth_cfg) return fail(auth_cfg.error());
+  auto media_cfg = media::media_config::from(opts);
+  if (!media_cfg) return fail(media_cfg.error());
+  auto search_cfg = search::search_config::from(opts);
+  if (!search_cfg) return fail(search_cfg.error());
+  auto blobs = media::open_blob_store(*media_cfg);
+  if (!blobs) return fail(blobs.error());
+  for (auto m : {auth::migrate(*rt->db), media::migrate(*rt->db), search::migrate(*rt->db)})
+    if (!m) return fail(m.error());
+  auto& sys = *rt->sys;
+  std::shared_ptr<bus::event_bus> events{bus::make_in_process_bus()};
+  auto a = auth::spawn(sys, rt->db, nullptr, *auth_cfg);
+  auto m = media::spawn(sys, rt->db, std::move(*blobs), events, *media_cfg);
+  auto s = search::spawn(sys, rt->db, events, {m, a, {}}, *search_cfg);
+  caf::scoped_actor self{sys};
+  int rc = 0;
+  self->request(s, caf::infinite, contracts::reindex_request{})
+      .receive(
+          [&](contracts::reindex_result& r) {
+            std::cout << "reindexed " << r.users << " users and " << r.photos << " photos\n";
+          },
+          [&](caf::error& err) { rc = fail(err); });
+  for (auto h : {caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(m),
+                 caf::actor_cast<caf::actor>(s)})
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  events->stop();
+  return rc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -436,7 +494,7 @@ int main(int argc, char** argv) {
   log::init(opts.get("log-level"));
 
   if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing" ||
-      mode == "graph" || mode == "feed") {
+      mode == "graph" || mode == "feed" || mode == "search") {
     if (!opts.positional().empty()) {
       std::cerr << "pixhive: unexpected argument '" << opts.positional()[0] << "'\n" << usage;
       return 2;
@@ -444,11 +502,11 @@ int main(int argc, char** argv) {
     return run_services(mode, opts);
   }
   if (mode == "admin") {
-    if (opts.positional() != std::vector<std::string>{"create-user"}) {
-      std::cerr << usage;
-      return 2;
-    }
-    return admin_create_user(opts);
+    if (opts.positional() == std::vector<std::string>{"create-user"})
+      return admin_create_user(opts);
+    if (opts.positional() == std::vector<std::string>{"reindex"}) return admin_reindex(opts);
+    std::cerr << usage;
+    return 2;
   }
   std::cerr << "pixhive: unknown command '" << mode << "'\n" << usage;
   return 2;

@@ -9,6 +9,7 @@
 #include "graph_logic.hpp"
 #include "media_logic.hpp"
 #include "pixhive/core/ids.hpp"
+#include "search_logic.hpp"
 
 using namespace pixhive;
 namespace fs = std::filesystem;
@@ -144,4 +145,54 @@ TEST(event_idempotence, feed_timelines) {
   events->stop();
   caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(graph, caf::exit_reason::user_shutdown);
+}
+
+TEST(event_idempotence, search_index) {
+  temp_db t;
+  ASSERT_TRUE(media::migrate(*t.db));
+  ASSERT_TRUE(search::migrate(*t.db));
+  caf::actor_system_config cfg;
+  contracts::add_search_types(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  std::shared_ptr<store::blob_store> blobs =
+      std::move(*store::open_folder_store((t.dir / "blobs").string()));
+  auto media = media::spawn(sys, t.db, blobs, events, media::media_config{});
+  ASSERT_TRUE(t.db->query(
+      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
+      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
+      "(9, 7, 'alice', 'at the #beach', 'beach', NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', "
+      "'ready', 1, 'k')"));
+  search::logic impl{sys, t.db, {media, {}, {}}};
+  // Everything the index holds, as rows of text.
+  auto index = [&] {
+    std::vector<std::string> out;
+    for (const char* sql : {"SELECT user_id, username, display_name FROM search_users",
+                            "SELECT photo_id, body, public FROM search_photos",
+                            "SELECT photo_id, tag, public FROM search_photo_tags ORDER BY tag",
+                            "SELECT rowid, name, '' FROM search_users_fts",
+                            "SELECT rowid, body, '' FROM search_photos_fts"})
+      for (auto rows = *t.db->query(sql); auto& r : rows)
+        out.push_back(std::to_string(r.int_at(0)) + "|" + r.str_at(1) + "|" + r.str_at(2));
+    return out;
+  };
+  auto twice = [&](const bus::event& e) {
+    ASSERT_TRUE(impl.apply_event(e));
+    auto first = index();
+    ASSERT_TRUE(impl.apply_event(e));
+    EXPECT_EQ(index(), first) << e.type;
+  };
+  twice({1, "user.created", R"({"user_id":"7","username":"alice","display_name":"Alice"})", 1});
+  twice({2, "user.updated", R"({"user_id":"7","username":"alice","display_name":"Al"})", 2});
+  twice({3, "photo.processed", R"({"photo_id":"9","owner_id":"7","tags":["blue"],"text":"OPEN"})",
+         3});
+  auto found = impl.search({contracts::viewer{}, "open beach", "photos", 0, 20});
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->photos.size(), 1u);  // caption word and OCR text
+  EXPECT_EQ(index().size(), 6u);        // user, photo, 2 tags, 2 FTS rows
+  twice({4, "photo.deleted", R"({"photo_id":"9","owner_id":"7"})", 4});
+  EXPECT_EQ(index().size(), 2u);  // the user and its FTS row
+  events->stop();
+  caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
 }

@@ -13,6 +13,7 @@
 #include "pixhive/http/server.hpp"
 #include "pixhive/media/media.hpp"
 #include "pixhive/processing/processing.hpp"
+#include "pixhive/search/search.hpp"
 
 using namespace pixhive;
 
@@ -61,6 +62,7 @@ TEST(openapi, every_route_is_documented) {
                          processing::processing_config{});
   graph::add_routes(*routes, sys, contracts::graph_actor{});
   feed::add_routes(*routes, sys, contracts::feed_actor{});
+  search::add_routes(*routes, sys, contracts::search_actor{});
   http::server srv{http::server_config{}, routes};
   srv.add_standard_routes(nullptr);
   auto documented = documented_operations();

@@ -1,0 +1,245 @@
+// The search API over real HTTP against a real all-in-one `pixhive`: SQLite FTS5 with the
+// in-process bus, and PostgreSQL full-text search + pg_trgm with Redis Streams. Both runs are the
+// same query tests.
+#include <algorithm>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "images.hpp"
+#include "support.hpp"
+
+using namespace pixhive;
+using namespace pixhive::testing;
+using nlohmann::json;
+using verb = bhttp::verb;
+
+namespace {
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+class search_api : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    args_ = {"--access-log", "false"};
+    if (GetParam() == "postgres_redis") {
+      auto& pg = shared_postgres();
+      if (!pg.available()) GTEST_SKIP() << "skipping PostgreSQL + Redis run: " << pg.why();
+      redis_ = std::make_unique<redis_server>();
+      if (!redis_->available())
+        GTEST_SKIP() << "skipping PostgreSQL + Redis run: " << redis_->why();
+      args_.insert(args_.end(), {"--db", pg.new_database(), "--bus",
+                                 "redis://127.0.0.1:" + std::to_string(redis_->port())});
+    }
+    server_ = std::make_unique<pixhive_server>(args_);
+    alice_ = create_and_login(*server_, "alice");
+    bob_ = create_and_login(*server_, "bob");
+  }
+
+  reply req(verb v, const std::string& target, const std::string& token,
+            const json& body = nullptr) {
+    return call(server_->port(), v, target, body, token);
+  }
+  std::string upload(const std::string& token, const std::string& caption,
+                     const std::string& visibility = "public") {
+    http_connection conn{server_->port()};
+    auto r = conn.request(
+        verb::post, "/api/v1/photos?visibility=" + visibility + "&caption=" + url_encode(caption),
+        make_bmp(8, 8, static_cast<char>(++shade_)),
+        {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().value("id", "");
+  }
+  /// Signs a user up through the API (so the server itself announces it) and sets its name.
+  std::string sign_up(const std::string& name, const std::string& display_name) {
+    auto s = req(verb::post, "/api/v1/auth/signup", "",
+                 {{"username", name},
+                  {"email", name + "@example.com"},
+                  {"password", "correct horse battery"}});
+    EXPECT_EQ(s.status, 201) << s.body;
+    auto code = latest_code(server_->data_dir(), name + "@example.com");
+    EXPECT_EQ(
+        req(verb::post, "/api/v1/auth/verify", "", {{"username", name}, {"code", code}}).status,
+        200);
+    auto login = req(verb::post, "/api/v1/auth/login", "",
+                     {{"login", name}, {"password", "correct horse battery"}});
+    auto token = login.json().value("access_token", "");
+    EXPECT_EQ(req(verb::patch, "/api/v1/users/me", token, {{"display_name", display_name}}).status,
+              200);
+    return token;
+  }
+  json search(const std::string& q, const std::string& type, const std::string& token,
+              const std::string& extra = "") {
+    auto r = req(verb::get, "/api/v1/search?type=" + type + "&q=" + url_encode(q) + extra, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json();
+  }
+  static std::vector<std::string> ids(const json& j, const char* field = "id") {
+    std::vector<std::string> out;
+    for (auto& item : j["items"]) out.push_back(item[field]);
+    return out;
+  }
+  /// The index is written from events, after the request: poll (bounded) until `n` items.
+  json wait_for(const std::string& q, const std::string& type, const std::string& token, size_t n) {
+    json j;
+    for (int i = 0; i < 500; ++i) {
+      j = search(q, type, token);
+      if (j["items"].size() >= n) return j;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ADD_FAILURE() << "searching " << type << " for '" << q << "' found " << j.dump();
+    return j;
+  }
+
+  std::unique_ptr<redis_server> redis_;
+  std::vector<std::string> args_;
+  std::unique_ptr<pixhive_server> server_;
+  std::string alice_, bob_;
+  int shade_ = 0x30;
+};
+
+}  // namespace
+
+TEST_P(search_api, photos_by_caption_hashtag_and_automatic_tag) {
+  auto beach = upload(alice_, "Golden hour at the beach #sunset #Summer_2026");
+  auto hills = upload(bob_, "Morning in the hills #sunrise");
+  EXPECT_EQ(ids(wait_for("#sunset", "photos", "", 1)), std::vector<std::string>{beach});
+  EXPECT_EQ(ids(search("golden BEACH", "photos", "")), std::vector<std::string>{beach});
+  EXPECT_EQ(ids(search("summer_2026", "photos", "")), std::vector<std::string>{beach});
+  EXPECT_TRUE(search("mountain", "photos", "")["items"].empty());
+  auto card = search("hills", "photos", bob_)["items"][0];
+  EXPECT_EQ(card["id"], hills);
+  EXPECT_EQ(card["owner"]["username"], "bob");
+  EXPECT_EQ(card["thumbnail_url"], "/api/v1/photos/" + hills + "/variants/thumbnail");
+
+  // The automatic tags processing found are searchable words too.
+  auto photo = req(verb::get, "/api/v1/photos/" + beach, "").json();
+  ASSERT_FALSE(photo["tags"].empty()) << photo.dump();
+  auto tag = photo["tags"][0].get<std::string>();
+  auto found = ids(search(tag, "photos", ""));
+  EXPECT_NE(std::find(found.begin(), found.end(), beach), found.end()) << tag;
+
+  EXPECT_EQ(req(verb::get, "/api/v1/search?q=", "").status, 400);
+  EXPECT_EQ(req(verb::get, "/api/v1/search?q=%23%21", "").status, 400);
+  EXPECT_EQ(req(verb::get, "/api/v1/search?q=x&type=planets", "").status, 400);
+  EXPECT_EQ(req(verb::get, "/api/v1/search?q=" + std::string(201, 'a'), "").status, 400);
+}
+
+TEST_P(search_api, ranked_by_relevance_then_recency_and_paged) {
+  auto once = upload(alice_, "a harbour at noon with friends and boats");
+  auto thrice = upload(alice_, "harbour harbour harbour");
+  auto older = upload(bob_, "quiet harbour");
+  auto newer = upload(bob_, "quiet harbour");
+  auto all = ids(wait_for("harbour", "photos", "", 4));
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(all[0], thrice);  // most relevant first
+  // Equally relevant: newest first.
+  auto pos = [&](const std::string& id) {
+    return std::find(all.begin(), all.end(), id) - all.begin();
+  };
+  EXPECT_LT(pos(newer), pos(older));
+  EXPECT_EQ(all.back(), once);
+
+  std::vector<std::string> paged;
+  std::string cursor;
+  for (int i = 0; i < 10; ++i) {
+    auto j =
+        search("harbour", "photos", "", "&limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    for (auto& id : ids(j)) paged.push_back(id);
+    if (j["next_cursor"].is_null()) break;
+    cursor = j["next_cursor"];
+  }
+  EXPECT_EQ(paged, all);
+}
+
+TEST_P(search_api, private_photos_are_found_only_by_their_owner) {
+  auto secret = upload(alice_, "my #secretgarden plan", "private");
+  EXPECT_EQ(ids(wait_for("secretgarden", "photos", alice_, 1)), std::vector<std::string>{secret});
+  EXPECT_TRUE(search("secretgarden", "photos", bob_)["items"].empty());
+  EXPECT_TRUE(search("secretgarden", "photos", "")["items"].empty());
+  EXPECT_TRUE(search("secretg", "tags", bob_)["items"].empty());
+  EXPECT_EQ(search("secretg", "tags", alice_)["items"].size(), 1u);
+  auto page = req(verb::get, "/api/v1/tags/secretgarden", bob_).json();
+  EXPECT_EQ(page["photos_total"], 0);
+  EXPECT_TRUE(page["items"].empty());
+  EXPECT_TRUE(page["top_uploaders"].empty());
+}
+
+TEST_P(search_api, tags_by_prefix_and_the_tag_page) {
+  auto s1 = upload(alice_, "#sunset one");
+  upload(bob_, "#sunrise");
+  auto s2 = upload(alice_, "#sunset two");
+  auto s3 = upload(bob_, "#Sunset three");
+  auto tags = wait_for("sun", "tags", "", 2);
+  ASSERT_EQ(tags["items"].size(), 2u);
+  for (int i = 0; i < 500 && tags["items"][0]["photos"] != 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    tags = search("sun", "tags", "");
+  }
+  EXPECT_EQ(tags["items"][0], (json{{"tag", "sunset"}, {"photos", 3}}));
+  EXPECT_EQ(tags["items"][1], (json{{"tag", "sunrise"}, {"photos", 1}}));
+  EXPECT_EQ(search("#sunr", "tags", "")["items"].size(), 1u);
+
+  auto page = req(verb::get, "/api/v1/tags/sunset?limit=2", "").json();
+  EXPECT_EQ(page["tag"], "sunset");
+  EXPECT_EQ(page["photos_total"], 3);
+  EXPECT_EQ(ids(page), (std::vector<std::string>{s3, s2}));
+  auto rest =
+      req(verb::get, "/api/v1/tags/sunset?limit=2&cursor=" + page["next_cursor"].get<std::string>(),
+          "")
+          .json();
+  EXPECT_EQ(ids(rest), std::vector<std::string>{s1});
+  ASSERT_EQ(page["top_uploaders"].size(), 2u);
+  EXPECT_EQ(page["top_uploaders"][0]["username"], "alice");
+  EXPECT_EQ(page["top_uploaders"][0]["photos"], 2);
+}
+
+TEST_P(search_api, users_by_prefix_and_with_a_typo) {
+  sign_up("margaret", "Margaret Hamilton");
+  sign_up("grace", "Grace Hopper");
+  sign_up("margot", "Margot Lee");
+  auto found = wait_for("marg", "users", "", 2);
+  EXPECT_EQ(ids(found, "username"), (std::vector<std::string>{"margot", "margaret"}));  // newest
+  EXPECT_EQ(ids(search("hopp", "users", ""), "username"), std::vector<std::string>{"grace"});
+  EXPECT_EQ(ids(search("magraret", "users", ""), "username")[0], "margaret");  // transposed
+  EXPECT_EQ(ids(search("hamiltn", "users", ""), "username")[0], "margaret");   // dropped letter
+  EXPECT_TRUE(search("zzyzx", "users", "")["items"].empty());
+  auto one = search("marg", "users", "", "&limit=1");
+  EXPECT_EQ(one["items"].size(), 1u);
+  EXPECT_EQ(one["next_cursor"], "1");
+}
+
+TEST_P(search_api, reindex_rebuilds_the_index_from_users_and_photos) {
+  auto photo = upload(alice_, "lighthouse #coast");
+  wait_for("lighthouse", "photos", "", 1);
+  for (int i = 0; i < 500; ++i) {  // media marks it ready from the same event
+    if (req(verb::get, "/api/v1/photos/" + photo, "").json()["status"] == "ready") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // alice and bob were made by `pixhive admin create-user` while the server ran: an all-in-one
+  // server's in-process bus never heard of them. Reindexing reads them from auth.
+  std::vector<std::string> argv{pixhive_binary(),    "admin",       "reindex", "--data-dir",
+                                server_->data_dir(), "--log-level", "warn"};
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  child_process cli{argv};
+  ASSERT_EQ(cli.wait_exit(), 0) << cli.output();
+  EXPECT_NE(cli.output().find("reindexed 2 users and 1 photos"), std::string::npos) << cli.output();
+  EXPECT_EQ(ids(search("ali", "users", ""), "username"), std::vector<std::string>{"alice"});
+  EXPECT_EQ(ids(search("lighthouse", "photos", "")), std::vector<std::string>{photo});
+  EXPECT_EQ(ids(search("coast", "tags", ""), "tag"), std::vector<std::string>{"coast"});
+}
+
+INSTANTIATE_TEST_SUITE_P(backends, search_api, ::testing::Values("sqlite", "postgres_redis"),
+                         [](const auto& info) { return info.param; });
