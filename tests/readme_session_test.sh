@@ -42,4 +42,24 @@ echo "$out" | grep -q '"liked_by_me":true' || { echo "FAIL: bob's like was not r
 for kind in follow like comment photo_ready; do
   echo "$out" | grep -q "\"kind\":\"$kind\"" || { echo "FAIL: no $kind notification for alice"; exit 1; }
 done
+photo=$(echo "$out" | grep -oE '"original_url":"/api/v1/photos/[0-9]+/original"' | head -1 | sed -E 's|.*/photos/([0-9]+)/.*|\1|')
+echo "$out" | python3 -c '
+import json, sys
+photo = sys.argv[1]
+docs = []
+for line in sys.stdin:
+    try:
+        docs.append(json.loads(line))
+    except ValueError:
+        pass
+pages = [d for d in docs if isinstance(d, dict) and "items" in d]
+feeds = [d for d in pages if "type" not in d]
+assert feeds and feeds[-1]["items"][0]["id"] == photo, "bob home feed does not start with the photo"
+first = feeds[-1]["items"][0]
+assert first["owner"]["username"] == "alice" and first["liked_by_me"] and first["comments"] == 1, first
+found = [d for d in pages if d.get("type") == "photos" and any(i["id"] == photo for i in d["items"])]
+assert len(found) == 2, "the hashtag and automatic-tag searches did not both find the photo"
+users = [d for d in pages if d.get("type") == "users"]
+assert users and users[-1]["items"][0]["username"] == "alice", "the user search did not find alice"
+' "$photo" || { echo "FAIL: feed or search"; exit 1; }
 echo "README session: 1 passed, 0 failed"

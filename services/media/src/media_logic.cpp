@@ -389,15 +389,20 @@ result<done> logic::remove(const delete_photo_request& req) {
   if (!req.who.admin && req.who.user_id != p->owner_id)
     return make_error(errc::forbidden, "forbidden",
                       "only the owner or an admin may delete a photo");
-  auto keys = db_->query("SELECT blob_key FROM photo_variants WHERE photo_id = ?", {p->id});
-  if (!keys) return keys.error();
-  auto deleted = db_->transaction([&](store::connection& c) -> result<void> {
+  auto keys = db_->transaction([&](store::connection& c) -> result<store::rows> {
+    // On PostgreSQL, locking the photo waits for variant writes in flight (they hold a key-share
+    // lock on it), so the list read next is complete; SQLite runs one writer at a time anyway.
+    if (c.dialect() == store::dialect::postgres)
+      if (auto r = c.query("SELECT id FROM photos WHERE id = ? FOR UPDATE", {p->id}); !r)
+        return r.error();
+    auto k = c.query("SELECT blob_key FROM photo_variants WHERE photo_id = ?", {p->id});
+    if (!k) return k.error();
     if (auto r = c.query("DELETE FROM photo_variants WHERE photo_id = ?", {p->id}); !r)
       return r.error();
     if (auto r = c.query("DELETE FROM photos WHERE id = ?", {p->id}); !r) return r.error();
-    return caf::unit;
+    return k;
   });
-  if (!deleted) return deleted.error();
+  if (!keys) return keys.error();
   std::vector<std::string> blob_keys{"originals/" + std::to_string(p->id)};
   for (auto& r : *keys) blob_keys.push_back(r.str_at(0));
   for (auto& k : blob_keys) cache_.erase(k);
@@ -426,21 +431,31 @@ result<done> logic::put_variant(put_variant_request& req) {
   auto key = "variants/" + std::to_string(req.photo_id) + "/" + req.name;
   if (auto r = timed(*blobs_, "put", [&] { return blobs_->put(key, req.bytes); }); !r)
     return r.error();
-  auto r = db_->transaction([&](store::connection& c) -> result<void> {
+  auto r = db_->transaction([&](store::connection& c) -> result<bool> {
     if (auto d = c.query("DELETE FROM photo_variants WHERE photo_id = ? AND name = ?",
                          {req.photo_id, req.name});
         !d)
       return d.error();
-    if (auto i = c.query(
-            "INSERT INTO photo_variants (photo_id, name, content_type, size, width, "
-            "height, blob_key, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            {req.photo_id, req.name, req.content_type, static_cast<int64_t>(req.bytes.size()),
-             req.width, req.height, key, crypto::sha256_hex(req.bytes)});
-        !i)
-      return i.error();
-    return caf::unit;
+    // Only while the photo exists: a delete may have run since the check above.
+    auto i = c.query(
+        "INSERT INTO photo_variants (photo_id, name, content_type, size, width, height, blob_key, "
+        "sha256) SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM photos WHERE id = ?) "
+        "RETURNING photo_id",
+        {req.photo_id, req.name, req.content_type, static_cast<int64_t>(req.bytes.size()),
+         req.width, req.height, key, crypto::sha256_hex(req.bytes), req.photo_id});
+    if (!i) return i.error();
+    return !i->empty();
   });
-  if (!r) return r.error();
+  if (!r || !*r) {
+    // The photo went away while its variant was written: the blob belongs to nobody.
+    auto still = db_->query("SELECT 1 FROM photos WHERE id = ?", {req.photo_id});
+    if (still && still->empty()) {
+      cache_.erase(key);
+      (void)blobs_->remove(key);
+      return no_photo();
+    }
+    if (!r) return r.error();
+  }
   return done{};
 }
 
