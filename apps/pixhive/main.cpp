@@ -53,14 +53,16 @@ void declare_common(options& opts) {
       .add("bus", "",
            "event bus: empty for in-process (all-in-one), or redis://host:port (Redis Streams)")
       .add("media-actor", "",
-           "host:port of the media service's actor port, for `pixhive processing` or `pixhive "
-           "graph` on their own")
+           "host:port of the media service's actor port, for `pixhive processing`, `graph`, "
+           "`feed` or `search` on their own, and for `pixhive auth` (profiles' photo counts)")
       .add("auth-actor", "",
            "host:port of the auth service's actor port, for `pixhive graph` or `pixhive feed` on "
            "their own")
       .add("graph-actor", "",
-           "host:port of the graph service's actor port, for `pixhive feed` on its own, and for "
-           "`pixhive media` on its own: photos then carry like and comment counts");
+           "host:port of the graph service's actor port, for `pixhive feed` or `search` on their "
+           "own, "
+           "and for `pixhive media` and `auth` on their own: photos then carry like and comment "
+           "counts, profiles follower counts");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
@@ -232,7 +234,6 @@ int run_services(const std::string& mode, const options& opts) {
     if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
     auto a = auth::spawn(sys, rt->db, *events, *auth_cfg);
     auth_handle = a;
-    auth::add_routes(*routes, sys, a);
     pings.push_back(ping(a));
     actors.push_back(caf::actor_cast<caf::actor>(a));
     publish = [&sys, a](uint16_t port, const char* addr) {
@@ -326,6 +327,15 @@ int run_services(const std::string& mode, const options& opts) {
     publish = [&sys, s](uint16_t port, const char* addr) {
       return sys.middleman().publish(s, port, addr, true);
     };
+  }
+
+  if (with_auth) {
+    // Registered after graph and media: public profiles carry their follower and photo counts.
+    if (!opts.get("graph-actor").empty())
+      if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
+    if (!opts.get("media-actor").empty())
+      if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
+    auth::add_routes(*routes, sys, auth_handle, {graph_handle, media_handle});
   }
 
   if (with_media) {

@@ -173,5 +173,26 @@ TEST_P(graph_api, photos_carry_like_and_comment_counts_for_the_viewer) {
   EXPECT_EQ(list["photos"][1]["liked_by_me"], true);
 }
 
+TEST_P(graph_api, profiles_count_followers_following_and_photos) {
+  ASSERT_EQ(req(verb::put, "/api/v1/users/alice/follow", bob_).status, 200);
+  ASSERT_EQ(req(verb::put, "/api/v1/users/alice/follow", carol_).status, 200);
+  ASSERT_EQ(req(verb::put, "/api/v1/users/carol/follow", alice_).status, 200);
+  upload(alice_);
+  upload(alice_, "?visibility=private");
+
+  auto as_bob = req(verb::get, "/api/v1/users/alice", bob_).json();
+  EXPECT_EQ(as_bob["followers"], 2);
+  EXPECT_EQ(as_bob["following"], 1);
+  EXPECT_EQ(as_bob["photos"], 1);  // the private one is not bob's to count
+  EXPECT_EQ(as_bob["followed_by_me"], true);
+  auto as_alice = req(verb::get, "/api/v1/users/alice", alice_).json();
+  EXPECT_EQ(as_alice["photos"], 2);
+  EXPECT_EQ(as_alice["followed_by_me"], false);
+  auto anonymous = req(verb::get, "/api/v1/users/alice", "").json();
+  EXPECT_EQ(anonymous["followers"], 2);
+  EXPECT_FALSE(anonymous.contains("followed_by_me"));
+  EXPECT_EQ(req(verb::get, "/api/v1/users/bob", "").json()["photos"], 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(backends, graph_api, ::testing::Values("sqlite", "postgres"),
                          [](const auto& info) { return info.param; });

@@ -26,6 +26,7 @@ void add_graph_types(caf::actor_system_config& cfg) {
       .add_message_type<std::vector<photo_social>>("pixhive.photo_social_items")
       .add_message_type<photo_social_list>("pixhive.photo_social_list")
       .add_message_type<relations_request>("pixhive.relations_request")
+      .add_message_type<follow_counts_request>("pixhive.follow_counts_request")
       .add_message_type<relation_list>("pixhive.relation_list")
       .add_message_type<std::vector<person>>("pixhive.person_list")
       .add_message_type<std::vector<comment_view>>("pixhive.comment_list")

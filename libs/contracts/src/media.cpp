@@ -11,6 +11,8 @@ void add_media_types(caf::actor_system_config& cfg) {
       .add_message_type<std::vector<photo_view>>("pixhive.photo_view_list")
       .add_message_type<upload_request>("pixhive.upload_request")
       .add_message_type<photos_by_ids_request>("pixhive.photos_by_ids_request")
+      .add_message_type<photo_count_request>("pixhive.photo_count_request")
+      .add_message_type<photo_count>("pixhive.photo_count")
       .add_message_type<get_photo_request>("pixhive.get_photo_request")
       .add_message_type<get_blob_request>("pixhive.get_blob_request")
       .add_message_type<blob_reply>("pixhive.blob_reply")

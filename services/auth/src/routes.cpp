@@ -87,7 +87,8 @@ http::response tokens_reply(session_tokens& t) {
 
 }  // namespace
 
-void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service) {
+void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service,
+                profile_sources counts) {
   binder b{sys, service};
   http::route_options body_opts{body_limit, http::access::anyone};
   http::route_options user_opts{body_limit, http::access::user};
@@ -166,14 +167,46 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                  user_reply(200)),
              user_opts);
 
-  routes.add(verb::get, "/api/v1/users/{username}", [b](ctx_ptr ctx, http::responder respond) {
-    const auto& name = ctx->params.at("username");
-    if (name.size() > 64)
-      return respond(
-          http::error_response(make_error(errc::not_found, "user_not_found", "no such user")));
-    b.call<user_view>(respond, get_profile_request{name},
-                      [](user_view& u) { return http::json_response(200, public_user(u)); });
-  });
+  routes.add(
+      verb::get, "/api/v1/users/{username}",
+      [&sys, service, counts](ctx_ptr ctx, http::responder respond) {
+        const auto& name = ctx->params.at("username");
+        if (name.size() > 64)
+          return respond(
+              http::error_response(make_error(errc::not_found, "user_not_found", "no such user")));
+        auto who = viewer_from(ctx->user);
+        ask(
+            sys, service,
+            [&sys, counts, who, respond](user_view& u) {
+              // One graph and one media request; a service that fails leaves its counts out.
+              auto body = std::make_shared<json>(public_user(u));
+              auto finish = [respond, body] { respond(http::json_response(200, *body)); };
+              auto with_photos = [&sys, counts, who, body, finish, name = u.username] {
+                if (!counts.media) return finish();
+                ask(
+                    sys, counts.media,
+                    [body, finish](photo_count& c) {
+                      (*body)["photos"] = c.photos;
+                      finish();
+                    },
+                    [finish](caf::error&) { finish(); }, photo_count_request{name, who});
+              };
+              if (!counts.graph) return with_photos();
+              ask(
+                  sys, counts.graph,
+                  [body, with_photos, who](follow_state& s) {
+                    (*body)["followers"] = s.followers;
+                    (*body)["following"] = s.following_count;
+                    if (who.user_id) (*body)["followed_by_me"] = s.following;
+                    with_photos();
+                  },
+                  [with_photos](caf::error&) { with_photos(); },
+                  follow_counts_request{u.id, u.username, who.user_id});
+            },
+            [respond](caf::error& e) { respond(http::error_response(e)); },
+            get_profile_request{name});
+      },
+      http::route_options{64 * 1024, http::access::optional_user});
 
   routes.add(
       verb::get, "/api/v1/admin/users",

@@ -291,6 +291,13 @@ result<photo_social_list> logic::photo_social(const photo_social_request& req) {
   return out;
 }
 
+result<follow_state> logic::follow_counts(const follow_counts_request& req) {
+  user_view target;
+  target.id = req.user_id;
+  target.username = req.username;
+  return follow_state_of(target, req.viewer_id);
+}
+
 result<relation_list> logic::relations(const relations_request& req) {
   // Followers are for fan-out and need no counts; followees' counts (from the (followee_id, id)
   // index) tell the feed who is a celebrity.

@@ -22,6 +22,7 @@ class logic {
   result<contracts::done> mark_read(const contracts::mark_read_request& req);
   result<contracts::photo_social_list> photo_social(const contracts::photo_social_request& req);
   result<contracts::relation_list> relations(const contracts::relations_request& req);
+  result<contracts::follow_state> follow_counts(const contracts::follow_counts_request& req);
   result<contracts::done> ping();
   /// Turns an event into a notification; running it twice on one event changes nothing.
   result<void> apply_event(const bus::event& e);

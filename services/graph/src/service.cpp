@@ -92,6 +92,9 @@ graph_actor::behavior_type worker(graph_actor::pointer, std::shared_ptr<logic> i
         return impl->photo_social(r);
       },
       [impl](relations_request& r) -> caf::result<relation_list> { return impl->relations(r); },
+      [impl](follow_counts_request& r) -> caf::result<follow_state> {
+        return impl->follow_counts(r);
+      },
       [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
   };
 }
@@ -110,7 +113,8 @@ graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   return spawn_pool<graph_actor, ping_request, follow_request, list_follows_request, like_request,
                     list_likes_request, comment_request, list_comments_request,
                     delete_comment_request, notifications_request, mark_read_request,
-                    photo_social_request, relations_request>(sys, cfg.workers, worker, impl);
+                    photo_social_request, relations_request, follow_counts_request>(
+      sys, cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::graph

@@ -343,6 +343,15 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
   return page;
 }
 
+result<photo_count> logic::count(const photo_count_request& req) {
+  auto rows = db_->query(
+      "SELECT COUNT(*) FROM photos WHERE owner_username = ? AND status <> 'uploading' AND "
+      "(visibility = 'public' OR owner_id = ? OR ? = 1)",
+      {req.owner_username, req.who.user_id, int64_t{req.who.admin ? 1 : 0}});
+  if (!rows) return rows.error();
+  return photo_count{rows->front().int_at(0)};
+}
+
 result<photo_page> logic::by_ids(const photos_by_ids_request& req) {
   photo_page page;
   if (req.ids.empty()) return page;

@@ -18,6 +18,7 @@ class logic {
   result<contracts::photo_page> list_photos(const contracts::list_photos_request& req);
   result<contracts::photo_view> by_key(const contracts::photo_by_key_request& req);
   result<contracts::photo_page> by_ids(const contracts::photos_by_ids_request& req);
+  result<contracts::photo_count> count(const contracts::photo_count_request& req);
   result<contracts::done> remove(const contracts::delete_photo_request& req);
   result<contracts::done> put_variant(contracts::put_variant_request& req);
   result<contracts::done> set_status(const contracts::set_status_request& req);

@@ -135,6 +135,7 @@ media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> i
       [impl](list_photos_request& r) -> caf::result<photo_page> { return impl->list_photos(r); },
       [impl](photo_by_key_request& r) -> caf::result<photo_view> { return impl->by_key(r); },
       [impl](photos_by_ids_request& r) -> caf::result<photo_page> { return impl->by_ids(r); },
+      [impl](photo_count_request& r) -> caf::result<photo_count> { return impl->count(r); },
       [impl](delete_photo_request& r) -> caf::result<done> { return impl->remove(r); },
       [impl](put_variant_request& r) -> caf::result<done> { return impl->put_variant(r); },
       [impl](set_status_request& r) -> caf::result<done> { return impl->set_status(r); },
@@ -165,9 +166,9 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
       log::error("republish_failed", {{"error", to_problem(r.error()).message}});
   return spawn_pool<media_actor, ping_request, upload_request, get_photo_request, get_blob_request,
                     list_photos_request, photo_by_key_request, photos_by_ids_request,
-                    delete_photo_request, put_variant_request, set_status_request,
-                    cache_stats_request, configure_cache_request, clear_cache_request,
-                    media_stats_request>(sys, cfg.workers, worker, impl);
+                    photo_count_request, delete_photo_request, put_variant_request,
+                    set_status_request, cache_stats_request, configure_cache_request,
+                    clear_cache_request, media_stats_request>(sys, cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::media

@@ -32,6 +32,14 @@ struct follow_state {
   bool operator==(const follow_state&) const = default;
 };
 
+/// A user's follower and following counts, and whether `viewer_id` follows them (profiles).
+struct follow_counts_request {
+  int64_t user_id = 0;
+  std::string username;
+  int64_t viewer_id = 0;
+  bool operator==(const follow_counts_request&) const = default;
+};
+
 /// Lists a user's followers (`followers`) or the users it follows, newest first.
 struct list_follows_request {
   std::string username;
@@ -176,6 +184,10 @@ struct relation_list {
 };
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, follow_counts_request& x) {
+  return f(caf::meta::type_name("follow_counts_request"), x.user_id, x.username, x.viewer_id);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, relations_request& x) {
   return f(caf::meta::type_name("relations_request"), x.user_id, x.followers);
 }
@@ -304,6 +316,7 @@ using graph_actor =
                      caf::replies_to<mark_read_request>::with<done>,
                      caf::replies_to<photo_social_request>::with<photo_social_list>,
                      caf::replies_to<relations_request>::with<relation_list>,
+                     caf::replies_to<follow_counts_request>::with<follow_state>,
                      caf::replies_to<ping_request>::with<done>>;
 
 /// Registers the graph message types with CAF.

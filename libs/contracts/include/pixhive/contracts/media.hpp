@@ -128,6 +128,19 @@ struct photos_by_ids_request {
   bool operator==(const photos_by_ids_request&) const = default;
 };
 
+/// Counts a user's photos that `who` may see (profiles).
+struct photo_count_request {
+  std::string owner_username;
+  viewer who;
+  bool operator==(const photo_count_request&) const = default;
+};
+
+/// How many photos.
+struct photo_count {
+  int64_t photos = 0;
+  bool operator==(const photo_count&) const = default;
+};
+
 /// Finds a user's photo by its user-chosen key.
 struct photo_by_key_request {
   std::string owner_username;
@@ -213,6 +226,14 @@ struct media_stats {
   bool operator==(const media_stats&) const = default;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_count_request& x) {
+  return f(caf::meta::type_name("photo_count_request"), x.owner_username, x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, photo_count& x) {
+  return f(caf::meta::type_name("photo_count"), x.photos);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, photos_by_ids_request& x) {
   return f(caf::meta::type_name("photos_by_ids_request"), x.ids, x.who);
@@ -312,6 +333,7 @@ using media_actor = caf::typed_actor<caf::replies_to<upload_request>::with<photo
                                      caf::replies_to<list_photos_request>::with<photo_page>,
                                      caf::replies_to<photo_by_key_request>::with<photo_view>,
                                      caf::replies_to<photos_by_ids_request>::with<photo_page>,
+                                     caf::replies_to<photo_count_request>::with<photo_count>,
                                      caf::replies_to<delete_photo_request>::with<done>,
                                      caf::replies_to<put_variant_request>::with<done>,
                                      caf::replies_to<set_status_request>::with<done>,

@@ -8,6 +8,8 @@
 
 #include "pixhive/bus/bus.hpp"
 #include "pixhive/contracts/auth.hpp"
+#include "pixhive/contracts/graph.hpp"
+#include "pixhive/contracts/media.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/http/router.hpp"
 #include "pixhive/store/sql.hpp"
@@ -42,7 +44,14 @@ result<void> migrate(store::database& db);
 contracts::auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                             std::shared_ptr<bus::event_bus> events, const auth_config& cfg);
 
+/// Where a public profile's counts come from; a missing handle leaves its counts out.
+struct profile_sources {
+  contracts::graph_actor graph;  ///< followers, following, followed_by_me
+  contracts::media_actor media;  ///< photos
+};
+
 /// Adds the auth REST routes (under /api/v1) to `routes`, served by `service`.
-void add_routes(http::router& routes, caf::actor_system& sys, contracts::auth_actor service);
+void add_routes(http::router& routes, caf::actor_system& sys, contracts::auth_actor service,
+                profile_sources counts = {});
 
 }  // namespace pixhive::auth
