@@ -20,7 +20,7 @@ start=$(date +%s)
 build/release/bench/social_seed "sqlite:$work/data/pixhive.db" "$work/data/jwt.key" "$work/seed" \
   "$users" "$photos"
 echo "seeded in $(( $(date +%s) - start )) s"
-"$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false --log-level warn \
+"$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false \
   2>"$work/pixhive.log" &
 pids+=($!)
 port=""

@@ -15,6 +15,7 @@
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/jwt.hpp"
+#include "pixhive/core/log.hpp"
 #include "pixhive/feed/feed.hpp"
 #include "pixhive/graph/graph.hpp"
 #include "pixhive/media/media.hpp"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: social_seed DB_URL JWT_KEY_FILE OUT_DIR [users] [photos]\n";
     return 2;
   }
+  log::init("warn");
   std::string key;
   std::getline(std::ifstream{argv[2]}, key);
   std::string out_dir = argv[3];
@@ -159,6 +161,14 @@ int main(int argc, char** argv) {
       "INSERT INTO follows (id, follower_id, follower_username, followee_id, followee_username, "
       "created_at) VALUES",
       6);
+
+  if (auto r = (*db)->transaction([](store::connection& c) -> result<void> {
+        return c.exec_script(graph::follow_counts_sql);
+      });
+      !r) {
+    std::cerr << "social_seed: " << to_problem(r.error()).message << "\n";
+    return 1;
+  }
 
   std::vector<int64_t> public_photos;
   std::vector<std::vector<store::value>> variants, posts, index, fts, tags;

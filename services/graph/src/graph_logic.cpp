@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,20 @@ int64_t take_page(const store::rows& rows, int32_t limit, std::vector<T>& items,
   return rows.size() > n ? rows[n - 1].int_at(0) : 0;
 }
 
+/// Adds `delta` to the follower's following count and the followee's follower count.
+result<void> count_follow(store::connection& c, int64_t follower, int64_t followee, int64_t delta) {
+  for (auto [user, followers, following] :
+       {std::tuple{followee, delta, int64_t{0}}, std::tuple{follower, int64_t{0}, delta}})
+    if (auto r = c.query(
+            "INSERT INTO follow_counts (user_id, followers, following) VALUES (?, ?, ?) ON "
+            "CONFLICT (user_id) DO UPDATE SET followers = follow_counts.followers + "
+            "excluded.followers, following = follow_counts.following + excluded.following",
+            {user, followers, following});
+        !r)
+      return r.error();
+  return caf::unit;
+}
+
 person to_person(const store::row& r) {
   return {r.int_at(1), r.str_at(2), r.int_at(3)};
 }
@@ -70,8 +85,8 @@ result<photo_view> logic::photo(int64_t id, const viewer& who) {
 
 result<follow_state> logic::follow_state_of(const user_view& target, int64_t viewer_id) {
   auto r = db_->query(
-      "SELECT (SELECT COUNT(*) FROM follows WHERE followee_id = ?), "
-      "(SELECT COUNT(*) FROM follows WHERE follower_id = ?), "
+      "SELECT COALESCE((SELECT followers FROM follow_counts WHERE user_id = ?), 0), "
+      "COALESCE((SELECT following FROM follow_counts WHERE user_id = ?), 0), "
       "(SELECT COUNT(*) FROM follows WHERE follower_id = ? AND followee_id = ?)",
       {target.id, target.id, viewer_id, target.id});
   if (!r) return r.error();
@@ -91,20 +106,32 @@ result<follow_state> logic::follow(const follow_request& req) {
              {"followee_username", target->username}};
   if (req.follow) {
     // Idempotent: following twice keeps one row and announces it once.
-    auto r = db_->query(
-        "INSERT INTO follows (id, follower_id, follower_username, followee_id, "
-        "followee_username, created_at) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING id",
-        {next_id(), req.who.user_id, req.who.username, target->id, target->username, unix_now()});
-    if (!r) return r.error();
-    if (!r->empty())
+    auto changed = db_->transaction([&](store::connection& c) -> result<bool> {
+      auto r = c.query(
+          "INSERT INTO follows (id, follower_id, follower_username, followee_id, "
+          "followee_username, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+          "ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING id",
+          {next_id(), req.who.user_id, req.who.username, target->id, target->username,
+           unix_now()});
+      if (!r) return r.error();
+      if (r->empty()) return false;
+      if (auto n = count_follow(c, req.who.user_id, target->id, 1); !n) return n.error();
+      return true;
+    });
+    if (!changed) return changed.error();
+    if (*changed)
       if (auto p = events_->publish("follow.created", event.dump()); !p) return p.error();
   } else {
-    auto r =
-        db_->query("DELETE FROM follows WHERE follower_id = ? AND followee_id = ? RETURNING id",
-                   {req.who.user_id, target->id});
-    if (!r) return r.error();
-    if (!r->empty())
+    auto changed = db_->transaction([&](store::connection& c) -> result<bool> {
+      auto r = c.query("DELETE FROM follows WHERE follower_id = ? AND followee_id = ? RETURNING id",
+                       {req.who.user_id, target->id});
+      if (!r) return r.error();
+      if (r->empty()) return false;
+      if (auto n = count_follow(c, req.who.user_id, target->id, -1); !n) return n.error();
+      return true;
+    });
+    if (!changed) return changed.error();
+    if (*changed)
       if (auto p = events_->publish("follow.deleted", event.dump()); !p) return p.error();
   }
   return follow_state_of(*target, req.who.user_id);
@@ -299,12 +326,12 @@ result<follow_state> logic::follow_counts(const follow_counts_request& req) {
 }
 
 result<relation_list> logic::relations(const relations_request& req) {
-  // Followers are for fan-out and need no counts; followees' counts (from the (followee_id, id)
-  // index) tell the feed who is a celebrity.
+  // Followers are for fan-out and need no counts; followees' counts tell the feed who is a
+  // celebrity.
   auto rows = db_->query(
       req.followers ? "SELECT follower_id, 0 FROM follows WHERE followee_id = ?"
-                    : "SELECT f.followee_id, (SELECT COUNT(*) FROM follows c WHERE c.followee_id = "
-                      "f.followee_id) FROM follows f WHERE f.follower_id = ?",
+                    : "SELECT f.followee_id, COALESCE(c.followers, 0) FROM follows f LEFT JOIN "
+                      "follow_counts c ON c.user_id = f.followee_id WHERE f.follower_id = ?",
       {req.user_id});
   if (!rows) return rows.error();
   relation_list out;

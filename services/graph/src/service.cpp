@@ -22,6 +22,21 @@ result<graph_config> graph_config::from(const options& opts) {
   return cfg;
 }
 
+/// Creates follow_counts and fills it from follows (also used by bench/social_seed).
+const char* const follow_counts_sql = R"sql(
+CREATE TABLE IF NOT EXISTS follow_counts (
+  user_id BIGINT PRIMARY KEY,
+  followers BIGINT NOT NULL,
+  following BIGINT NOT NULL
+);
+DELETE FROM follow_counts;
+INSERT INTO follow_counts (user_id, followers, following)
+  SELECT u, SUM(fr), SUM(fg) FROM (
+    SELECT followee_id AS u, 1 AS fr, 0 AS fg FROM follows
+    UNION ALL SELECT follower_id AS u, 0 AS fr, 1 AS fg FROM follows) t
+  GROUP BY u;
+)sql";
+
 result<void> migrate(store::database& db) {
   static const std::vector<store::migration> steps{{1, R"sql(
 CREATE TABLE follows (
@@ -67,7 +82,10 @@ CREATE TABLE notifications (
   source_event TEXT NOT NULL UNIQUE
 );
 CREATE INDEX notifications_user ON notifications (user_id, id);
-)sql"}};
+)sql"},
+                                                   // Counts kept with each follow change: the feed
+                                                   // asks for every followee's on each home read.
+                                                   {2, follow_counts_sql}};
   return store::migrate(db, "graph", steps);
 }
 

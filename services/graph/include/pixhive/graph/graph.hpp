@@ -27,6 +27,10 @@ struct graph_config {
 /// Applies the graph schema migrations (follows, likes, comments, notifications).
 result<void> migrate(store::database& db);
 
+/// SQL that recounts every user's followers and following from the follows table (a migration
+/// step; bulk loaders that write follows directly run it after).
+extern const char* const follow_counts_sql;
+
 /// Spawns the graph workers and subscribes them to the events that make notifications. `auth`
 /// resolves usernames, `media` says which photos exist and who may see them.
 contracts::graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
