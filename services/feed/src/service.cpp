@@ -52,7 +52,7 @@ CREATE TABLE feed_posts (
   public INTEGER NOT NULL,
   created_at BIGINT NOT NULL
 );
-CREATE INDEX feed_posts_owner ON feed_posts (owner_id, photo_id);
+CREATE INDEX feed_posts_owner ON feed_posts (owner_id, public, photo_id);
 CREATE INDEX feed_posts_public ON feed_posts (public, photo_id);
 CREATE TABLE feed_timelines (
   user_id BIGINT NOT NULL,

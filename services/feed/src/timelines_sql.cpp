@@ -54,30 +54,33 @@ class sql_timelines : public timeline_store {
   }
 
   result<void> add(const std::vector<int64_t>& users, const std::vector<int64_t>& photos) override {
+    if (photos.empty()) return caf::unit;
     for (size_t i = 0; i < users.size(); i += chunk) {
       auto n = std::min(chunk, users.size() - i);
       std::vector<store::value> ids(users.begin() + i, users.begin() + i + n);
-      auto in = placeholders(n);
-      for (auto photo : photos) {
-        std::vector<store::value> params{photo};
-        params.insert(params.end(), ids.begin(), ids.end());
-        if (auto r = db_->query("INSERT INTO feed_timelines (user_id, photo_id) SELECT user_id, ? "
-                                "FROM feed_timeline_users WHERE user_id IN (" +
-                                    in + ") ON CONFLICT (user_id, photo_id) DO NOTHING",
-                                params);
-            !r)
+      auto existing = db_->query(
+          "SELECT user_id FROM feed_timeline_users WHERE user_id IN (" + placeholders(n) + ")",
+          ids);
+      if (!existing) return existing.error();
+      if (existing->empty()) continue;
+      // Every (user, photo) pair, 400 rows per statement.
+      std::vector<std::pair<int64_t, int64_t>> pairs;
+      for (auto& u : *existing)
+        for (auto p : photos) pairs.emplace_back(u.int_at(0), p);
+      for (size_t p = 0; p < pairs.size(); p += 400) {
+        auto pn = std::min<size_t>(400, pairs.size() - p);
+        std::string sql = "INSERT INTO feed_timelines (user_id, photo_id) VALUES ";
+        std::vector<store::value> params;
+        for (size_t j = 0; j < pn; ++j) {
+          sql += j ? ", (?, ?)" : "(?, ?)";
+          params.emplace_back(pairs[p + j].first);
+          params.emplace_back(pairs[p + j].second);
+        }
+        if (auto r = db_->query(sql + " ON CONFLICT (user_id, photo_id) DO NOTHING", params); !r)
           return r.error();
       }
-      // Entries below each timeline's cap-th newest fall off.
-      auto params = ids;
-      params.emplace_back(static_cast<int64_t>(cap_ - 1));
-      if (auto r = db_->query(
-              "DELETE FROM feed_timelines WHERE user_id IN (" + in +
-                  ") AND photo_id < (SELECT t.photo_id FROM feed_timelines t WHERE t.user_id = "
-                  "feed_timelines.user_id ORDER BY t.photo_id DESC LIMIT 1 OFFSET ?)",
-              params);
-          !r)
-        return r.error();
+      for (auto& u : *existing)
+        if (auto r = trim(u.int_at(0)); !r) return r.error();
     }
     return caf::unit;
   }
@@ -113,6 +116,21 @@ class sql_timelines : public timeline_store {
   }
 
  private:
+  /// Drops what is below the cap-th newest entry: two index range reads.
+  result<void> trim(int64_t user) {
+    auto cut = db_->query(
+        "SELECT photo_id FROM feed_timelines WHERE user_id = ? ORDER BY photo_id DESC LIMIT 1 "
+        "OFFSET ?",
+        {user, static_cast<int64_t>(cap_)});
+    if (!cut) return cut.error();
+    if (cut->empty()) return caf::unit;
+    if (auto r = db_->query("DELETE FROM feed_timelines WHERE user_id = ? AND photo_id <= ?",
+                            {user, cut->front().int_at(0)});
+        !r)
+      return r.error();
+    return caf::unit;
+  }
+
   std::shared_ptr<store::database> db_;
   size_t cap_;
 };

@@ -51,11 +51,11 @@ int64_t take_page(const store::rows& rows, int32_t limit, std::vector<T>& items,
 result<void> count_follow(store::connection& c, int64_t follower, int64_t followee, int64_t delta) {
   for (auto [user, followers, following] :
        {std::tuple{followee, delta, int64_t{0}}, std::tuple{follower, int64_t{0}, delta}})
-    if (auto r = c.query(
-            "INSERT INTO follow_counts (user_id, followers, following) VALUES (?, ?, ?) ON "
-            "CONFLICT (user_id) DO UPDATE SET followers = follow_counts.followers + "
-            "excluded.followers, following = follow_counts.following + excluded.following",
-            {user, followers, following});
+    if (auto r =
+            c.query("INSERT INTO follow_counts (user_id, followers, following) VALUES (?, ?, ?) ON "
+                    "CONFLICT (user_id) DO UPDATE SET followers = follow_counts.followers + "
+                    "excluded.followers, following = follow_counts.following + excluded.following",
+                    {user, followers, following});
         !r)
       return r.error();
   return caf::unit;
@@ -111,8 +111,7 @@ result<follow_state> logic::follow(const follow_request& req) {
           "INSERT INTO follows (id, follower_id, follower_username, followee_id, "
           "followee_username, created_at) VALUES (?, ?, ?, ?, ?, ?) "
           "ON CONFLICT (follower_id, followee_id) DO NOTHING RETURNING id",
-          {next_id(), req.who.user_id, req.who.username, target->id, target->username,
-           unix_now()});
+          {next_id(), req.who.user_id, req.who.username, target->id, target->username, unix_now()});
       if (!r) return r.error();
       if (r->empty()) return false;
       if (auto n = count_follow(c, req.who.user_id, target->id, 1); !n) return n.error();
