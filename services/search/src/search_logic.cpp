@@ -113,8 +113,9 @@ result<void> logic::put_photo(const photo_view& p, const std::vector<std::string
     if (!postgres_) {
       if (auto r = c.query("DELETE FROM search_photos_fts WHERE rowid = ?", {p.id}); !r)
         return r.error();
-      if (auto r =
-              c.query("INSERT INTO search_photos_fts (rowid, body) VALUES (?, ?)", {p.id, body});
+      if (auto r = c.query(
+              "INSERT INTO search_photos_fts (rowid, body, public, owner_id) VALUES (?, ?, ?, ?)",
+              {p.id, body, is_public, p.owner_id});
           !r)
         return r.error();
     }
@@ -169,9 +170,8 @@ result<search_result> logic::photos(const search_request& req,
     std::string match;
     for (const auto& w : words) match += (match.empty() ? "\"" : " \"") + w + "\"";
     return db_->query(
-        "SELECT p.photo_id FROM search_photos_fts JOIN search_photos p ON p.photo_id = "
-        "search_photos_fts.rowid WHERE search_photos_fts MATCH ? AND (p.public = 1 OR p.owner_id "
-        "= ? OR ? = 1) ORDER BY bm25(search_photos_fts), p.photo_id DESC LIMIT ? OFFSET ?",
+        "SELECT rowid FROM search_photos_fts WHERE search_photos_fts MATCH ? AND (public = 1 OR "
+        "owner_id = ? OR ? = 1) ORDER BY rank, rowid DESC LIMIT ? OFFSET ?",
         {match, req.who.user_id, admin, int64_t{limit + 1}, req.cursor});
   }();
   if (!rows) return rows.error();
@@ -257,11 +257,21 @@ result<search_result> logic::tags(const search_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   auto q = normal_tag(req.q);
   if (q.empty()) return bad_query("q must name the start of a tag");
+  // SQLite's LIKE is case-insensitive and cannot use the (tag, photo_id) key; tags are stored
+  // lower-case, so a byte range selects the same rows through it.
+  std::string range = postgres_ ? "" : " AND tag >= ? AND tag < ?";
+  std::vector<store::value> params{like_escaped(q) + "%"};
+  if (!postgres_) {
+    params.emplace_back(q);
+    params.emplace_back(q + "\xff");
+  }
+  params.insert(params.end(),
+                {req.who.user_id, int64_t{req.who.admin ? 1 : 0}, int64_t{limit + 1}, req.cursor});
   auto rows = db_->query(
-      "SELECT tag, COUNT(*) FROM search_photo_tags WHERE tag LIKE ? ESCAPE '\\' AND (public = 1 "
-      "OR owner_id = ? OR ? = 1) GROUP BY tag ORDER BY COUNT(*) DESC, tag LIMIT ? OFFSET ?",
-      {like_escaped(q) + "%", req.who.user_id, int64_t{req.who.admin ? 1 : 0}, int64_t{limit + 1},
-       req.cursor});
+      "SELECT tag, COUNT(*) FROM search_photo_tags WHERE tag LIKE ? ESCAPE '\\'" + range +
+          " AND (public = 1 OR owner_id = ? OR ? = 1) GROUP BY tag ORDER BY "
+          "COUNT(*) DESC, tag LIMIT ? OFFSET ?",
+      params);
   if (!rows) return rows.error();
   search_result out;
   for (auto& r : *rows) out.tags.push_back({r.str_at(0), r.int_at(1)});
