@@ -194,8 +194,7 @@ int main(int argc, char** argv) {
              "INSERT INTO search_photos (photo_id, owner_id, owner_username, public, body, "
              "created_at) VALUES",
              6, index);
-      if (!pg)
-        bulk(c, "INSERT INTO search_photos_fts (rowid, body, public, owner_id) VALUES", 4, fts);
+      if (!pg) bulk(c, "INSERT INTO search_photos_fts (rowid, body, vis) VALUES", 3, fts);
       bulk(c,
            "INSERT INTO search_photo_tags (tag, photo_id, owner_id, owner_username, public) VALUES",
            5, tags);
@@ -227,7 +226,7 @@ int main(int argc, char** argv) {
       index.push_back({id, owner.id, owner.name, int64_t{is_public ? 1 : 0}, body, created, body});
     else
       index.push_back({id, owner.id, owner.name, int64_t{is_public ? 1 : 0}, body, created});
-    fts.push_back({id, body, int64_t{is_public ? 1 : 0}, owner.id});
+    fts.push_back({id, body, search::visibility_tokens(is_public, owner.id)});
     std::set<std::string> photo_tags{c};
     photo_tags.insert(auto_tags.begin(), auto_tags.end());
     for (auto& t : photo_tags) tags.push_back({t, id, owner.id, owner.name, int64_t{is_public}});

@@ -172,7 +172,7 @@ TEST(event_idempotence, search_index) {
                             "SELECT photo_id, body, public FROM search_photos",
                             "SELECT photo_id, tag, public FROM search_photo_tags ORDER BY tag",
                             "SELECT rowid, name, '' FROM search_users_fts",
-                            "SELECT rowid, body, '' FROM search_photos_fts"})
+                            "SELECT rowid, body, vis FROM search_photos_fts"})
       for (auto rows = *t.db->query(sql); auto& r : rows)
         out.push_back(std::to_string(r.int_at(0)) + "|" + r.str_at(1) + "|" + r.str_at(2));
     return out;

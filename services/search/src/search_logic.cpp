@@ -113,9 +113,8 @@ result<void> logic::put_photo(const photo_view& p, const std::vector<std::string
     if (!postgres_) {
       if (auto r = c.query("DELETE FROM search_photos_fts WHERE rowid = ?", {p.id}); !r)
         return r.error();
-      if (auto r = c.query(
-              "INSERT INTO search_photos_fts (rowid, body, public, owner_id) VALUES (?, ?, ?, ?)",
-              {p.id, body, is_public, p.owner_id});
+      if (auto r = c.query("INSERT INTO search_photos_fts (rowid, body, vis) VALUES (?, ?, ?)",
+                           {p.id, body, visibility_tokens(is_public != 0, p.owner_id)});
           !r)
         return r.error();
     }
@@ -167,12 +166,17 @@ result<search_result> logic::photos(const search_request& req,
           "(public = 1 OR owner_id = ? OR ? = 1) ORDER BY ts_rank(doc, plainto_tsquery('simple', "
           "?)) DESC, photo_id DESC LIMIT ? OFFSET ?",
           {join(words), req.who.user_id, admin, join(words), int64_t{limit + 1}, req.cursor});
-    std::string match;
-    for (const auto& w : words) match += (match.empty() ? "\"" : " \"") + w + "\"";
+    std::string match = "body : (";
+    for (size_t i = 0; i < words.size(); ++i) match += (i ? " \"" : "\"") + words[i] + "\"";
+    match += ")";
+    if (!req.who.admin)
+      match += " AND vis : (\"pxpublic\"" +
+               (req.who.user_id ? " OR \"pxowner" + std::to_string(req.who.user_id) + "\"" : "") +
+               ")";
     return db_->query(
-        "SELECT rowid FROM search_photos_fts WHERE search_photos_fts MATCH ? AND (public = 1 OR "
-        "owner_id = ? OR ? = 1) ORDER BY rank, rowid DESC LIMIT ? OFFSET ?",
-        {match, req.who.user_id, admin, int64_t{limit + 1}, req.cursor});
+        "SELECT rowid FROM search_photos_fts WHERE search_photos_fts MATCH ? "
+        "ORDER BY bm25(search_photos_fts, 1.0, 0.0), rowid DESC LIMIT ? OFFSET ?",
+        {match, int64_t{limit + 1}, req.cursor});
   }();
   if (!rows) return rows.error();
   search_result out;

@@ -53,9 +53,9 @@ CREATE TABLE search_photos (
   body TEXT NOT NULL,
   created_at BIGINT NOT NULL
 );
--- Who may see a photo is kept beside its words, so a search never joins back to search_photos.
-CREATE VIRTUAL TABLE search_photos_fts USING fts5(body, public UNINDEXED, owner_id UNINDEXED,
-                                                  tokenize = 'unicode61');
+-- `vis` holds who may see the photo as tokens (see visibility_tokens), so the index itself
+-- filters; it is weighted 0 when ranking.
+CREATE VIRTUAL TABLE search_photos_fts USING fts5(body, vis, tokenize = 'unicode61');
 CREATE VIRTUAL TABLE search_users_fts USING fts5(name, tokenize = 'trigram');
 )sql"}};
   static const std::vector<store::migration> postgres_steps{{1, common + R"sql(

@@ -55,6 +55,10 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+std::string visibility_tokens(bool is_public, int64_t owner_id) {
+  return std::string(is_public ? "pxpublic " : "") + "pxowner" + std::to_string(owner_id);
+}
+
 double name_similarity(const std::string& a, const std::string& b) {
   auto ta = trigrams(a);
   auto tb = trigrams(b);

@@ -43,6 +43,11 @@ void add_routes(http::router& routes, caf::actor_system& sys, contracts::search_
 /// (other UTF-8 characters are kept inside words), so "#Sunset!" is "sunset".
 std::vector<std::string> words_of(const std::string& text);
 
+/// The FTS5 `vis` column of a photo: "pxpublic" when public, and "pxowner<id>" always. A search
+/// matches it against the viewer inside the index; query words are matched in `body` only, so
+/// nobody can search for these tokens.
+std::string visibility_tokens(bool is_public, int64_t owner_id);
+
 /// How alike two names are, 0..1: pg_trgm's trigram similarity, or one minus the edit distance
 /// (with transpositions) over the longer length when that is higher, so one typo in a short name
 /// still matches.
