@@ -21,14 +21,23 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # start_pixhive USER [pixhive options…]: creates USER (password 'bench password'), starts PixHive
 # all-in-one with the access log off (nginx logs nothing either), sets $port.
 start_pixhive() {
-  local user="$1"
+  create_user "$1"
   shift
-  "$bin" admin create-user --data-dir "$work/data" --username "$user" --email "$user@example.com" \
+  launch_pixhive "$@"
+}
+
+# create_user USER: an account (password 'bench password'); makes the database and the token key.
+create_user() {
+  "$bin" admin create-user --data-dir "$work/data" --username "$1" --email "$1@example.com" \
     --password 'bench password' --log-level warn >/dev/null
+}
+
+# launch_pixhive [pixhive options…]: starts PixHive all-in-one on $work/data, sets $port.
+launch_pixhive() {
   "$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false "$@" 2>"$work/pixhive.log" &
   pids+=($!)
   port=""
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     port=$(grep -o '"event":"listening".*' "$work/pixhive.log" | grep -o '"port":[0-9]*' | cut -d: -f2 || true)
     [ -n "$port" ] && break
     sleep 0.1

@@ -12,24 +12,14 @@ duration="${1:-30}"
 users="${2:-10000}"
 photos="${3:-100000}"
 
-# The CLI makes the database and the token key; the seeder fills it before the server starts.
-"$bin" admin create-user --data-dir "$work/data" --username bench --email bench@example.com \
-  --password 'bench password' --log-level warn >/dev/null
+# The seeder fills the database the CLI made, before the server starts.
+create_user bench
 mkdir -p "$work/seed"
 start=$(date +%s)
 build/release/bench/social_seed "sqlite:$work/data/pixhive.db" "$work/data/jwt.key" "$work/seed" \
   "$users" "$photos"
 echo "seeded in $(( $(date +%s) - start )) s"
-"$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false \
-  2>"$work/pixhive.log" &
-pids+=($!)
-port=""
-for _ in $(seq 1 300); do
-  port=$(grep -o '"event":"listening".*' "$work/pixhive.log" | grep -o '"port":[0-9]*' | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "pixhive did not start" >&2; cat "$work/pixhive.log" >&2; exit 1; }
+launch_pixhive
 base="http://127.0.0.1:$port"
 
 # Warm-up (not reported): first reads rebuild the sampled users' home timelines.

@@ -9,22 +9,13 @@
 #include <hiredis/hiredis.h>
 
 #include "listeners.hpp"
+#include "pixhive/bus/redis_handles.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
 
 namespace pixhive::bus {
 
 namespace {
-
-struct reply_deleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
-
-struct context_deleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-using context_ptr = std::unique_ptr<redisContext, context_deleter>;
 
 result<context_ptr> connect(const redis_bus_config& cfg) {
   timeval timeout{5, 0};

@@ -116,4 +116,10 @@ result<void> migrate(database& db, std::string_view service, const std::vector<m
   return caf::unit;
 }
 
+std::string placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
 }  // namespace pixhive::store

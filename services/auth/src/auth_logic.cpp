@@ -390,13 +390,11 @@ result<user_page> logic::list_users(const list_users_request& req) {
 result<user_page> logic::users_by_ids(const users_by_ids_request& req) {
   user_page page;
   if (req.ids.empty()) return page;
-  std::string sql = std::string("SELECT ") + user_columns + " FROM users WHERE id IN (";
-  std::vector<store::value> ids;
-  for (auto id : req.ids) {
-    sql += ids.empty() ? "?" : ", ?";
-    ids.emplace_back(id);
-  }
-  auto rows = db_->query(sql + ")", ids);
+  if (req.ids.size() > 500)
+    return make_error(errc::invalid_argument, "too_many_ids", "at most 500 users per request");
+  auto rows = db_->query(std::string("SELECT ") + user_columns + " FROM users WHERE id IN (" +
+                             store::placeholders(req.ids.size()) + ")",
+                         {req.ids.begin(), req.ids.end()});
   if (!rows) return rows.error();
   std::map<int64_t, user_view> found;
   for (auto& r : *rows) {

@@ -6,6 +6,7 @@
 #include <prometheus/counter.h>
 #include <nlohmann/json.hpp>
 
+#include "pixhive/bus/payload.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/metrics/metrics.hpp"
@@ -37,14 +38,6 @@ struct feed_metrics {
     return m;
   }
 };
-
-int64_t id_field(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) return std::strtoll(it->get<std::string>().c_str(), nullptr, 10);
-  return 0;
-}
 
 /// Newest first, no repeats.
 void newest_first(std::vector<int64_t>& ids) {
@@ -224,11 +217,11 @@ result<void> logic::apply_event(const bus::event& e) {
     log::warn("feed_bad_event", {{"type", e.type}});
     return caf::unit;  // redelivery cannot fix a malformed payload
   }
-  if (e.type == "photo.processed") return on_processed(id_field(j, "photo_id"));
+  if (e.type == "photo.processed") return on_processed(bus::id_in(j, "photo_id"));
   if (e.type == "photo.deleted")
-    return on_deleted(id_field(j, "photo_id"), id_field(j, "owner_id"));
+    return on_deleted(bus::id_in(j, "photo_id"), bus::id_in(j, "owner_id"));
   if (e.type == "follow.created" || e.type == "follow.deleted")
-    return sync_follow(id_field(j, "follower_id"), id_field(j, "followee_id"));
+    return sync_follow(bus::id_in(j, "follower_id"), bus::id_in(j, "followee_id"));
   return caf::unit;
 }
 

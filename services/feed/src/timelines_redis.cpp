@@ -1,23 +1,15 @@
 #include <cstdio>
 #include <mutex>
 
-#include <hiredis/hiredis.h>
-
+#include "pixhive/bus/redis_handles.hpp"
 #include "pixhive/feed/timelines.hpp"
 
 namespace pixhive::feed {
 
 namespace {
 
-struct reply_deleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
-
-struct context_deleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-using context_ptr = std::unique_ptr<redisContext, context_deleter>;
+using bus::context_ptr;
+using bus::reply_ptr;
 
 /// Members are fixed-width decimal ids with score 0, so that lexicographic order (ZRANGEBYLEX)
 /// is numeric order: scores are doubles and would round 63-bit ids.

@@ -9,12 +9,6 @@ namespace {
 /// Statements name at most this many users at once (SQLite and PostgreSQL bind limits).
 constexpr size_t chunk = 500;
 
-std::string placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
-  return out;
-}
-
 class sql_timelines : public timeline_store {
  public:
   sql_timelines(std::shared_ptr<store::database> db, size_t cap) : db_(std::move(db)), cap_(cap) {}
@@ -58,9 +52,9 @@ class sql_timelines : public timeline_store {
     for (size_t i = 0; i < users.size(); i += chunk) {
       auto n = std::min(chunk, users.size() - i);
       std::vector<store::value> ids(users.begin() + i, users.begin() + i + n);
-      auto existing = db_->query(
-          "SELECT user_id FROM feed_timeline_users WHERE user_id IN (" + placeholders(n) + ")",
-          ids);
+      auto existing = db_->query("SELECT user_id FROM feed_timeline_users WHERE user_id IN (" +
+                                     store::placeholders(n) + ")",
+                                 ids);
       if (!existing) return existing.error();
       if (existing->empty()) continue;
       // Every (user, photo) pair, 400 rows per statement.
@@ -94,8 +88,9 @@ class sql_timelines : public timeline_store {
         auto n = std::min(chunk, users.size() - i);
         std::vector<store::value> params(users.begin() + i, users.begin() + i + n);
         params.insert(params.end(), photos.begin() + p, photos.begin() + p + pn);
-        if (auto r = db_->query("DELETE FROM feed_timelines WHERE user_id IN (" + placeholders(n) +
-                                    ") AND photo_id IN (" + placeholders(pn) + ")",
+        if (auto r = db_->query("DELETE FROM feed_timelines WHERE user_id IN (" +
+                                    store::placeholders(n) + ") AND photo_id IN (" +
+                                    store::placeholders(pn) + ")",
                                 params);
             !r)
           return r.error();

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pixhive/bus/payload.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
@@ -353,7 +354,7 @@ result<void> logic::apply_event(const bus::event& e) {
     log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
     return caf::unit;
   }
-  auto id_of = [&](const char* key) { return std::stoll(body.value(key, "0")); };
+  auto id_of = [&](const char* key) { return bus::id_in(body, key); };
   int64_t user = 0, actor = 0, photo_id = 0, comment_id = 0;
   std::string kind, actor_name, text;
   if (e.type == "follow.created") {

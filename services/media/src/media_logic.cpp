@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pixhive/bus/payload.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/hash64.hpp"
 #include "pixhive/core/ids.hpp"
@@ -259,15 +260,13 @@ result<photo_view> logic::upload(upload_request& req) {
 result<void> logic::attach_variants(std::vector<photo_view*> photos) {
   if (photos.empty()) return caf::unit;
   // One query for every photo of a page, not one per photo.
-  std::string sql =
-      "SELECT photo_id, name, content_type, size, width, height FROM photo_variants WHERE photo_id "
-      "IN (";
   std::vector<store::value> ids;
-  for (auto* p : photos) {
-    sql += ids.empty() ? "?" : ", ?";
-    ids.emplace_back(p->id);
-  }
-  auto rows = db_->query(sql + ") ORDER BY photo_id, name", ids);
+  for (auto* p : photos) ids.emplace_back(p->id);
+  auto rows = db_->query(
+      "SELECT photo_id, name, content_type, size, width, height FROM photo_variants WHERE photo_id "
+      "IN (" +
+          store::placeholders(ids.size()) + ") ORDER BY photo_id, name",
+      ids);
   if (!rows) return rows.error();
   for (auto& r : *rows)
     for (auto* p : photos)
@@ -357,14 +356,10 @@ result<photo_page> logic::by_ids(const photos_by_ids_request& req) {
   if (req.ids.empty()) return page;
   if (req.ids.size() > 200)
     return make_error(errc::invalid_argument, "too_many_ids", "at most 200 photos per request");
-  std::string sql = std::string("SELECT ") + photo_columns +
-                    " FROM photos WHERE status <> 'uploading' AND id IN (";
-  std::vector<store::value> ids;
-  for (auto id : req.ids) {
-    sql += ids.empty() ? "?" : ", ?";
-    ids.emplace_back(id);
-  }
-  auto rows = db_->query(sql + ")", ids);
+  auto rows = db_->query(std::string("SELECT ") + photo_columns +
+                             " FROM photos WHERE status <> 'uploading' AND id IN (" +
+                             store::placeholders(req.ids.size()) + ")",
+                         {req.ids.begin(), req.ids.end()});
   if (!rows) return rows.error();
   std::map<int64_t, photo_view> found;
   for (auto& r : *rows) {
@@ -474,7 +469,7 @@ result<void> logic::apply_event(const bus::event& e) {
     log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
     return caf::unit;  // redelivery cannot fix a malformed event
   }
-  int64_t id = std::stoll(body.value("photo_id", "0"));
+  int64_t id = bus::id_in(body, "photo_id");
   if (e.type == "photo.failed") {
     auto r = db_->query("UPDATE photos SET status = 'failed', status_reason = ? WHERE id = ?",
                         {body.value("reason", std::string("processing failed")), id});

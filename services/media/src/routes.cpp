@@ -199,21 +199,25 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
       },
       upload_opts);
 
+  // One photo's record, with its social figures for `who`.
+  auto ask_photo = [&sys, service, social](auto req, const viewer& who, http::responder respond) {
+    ask(
+        sys, service,
+        [&sys, social, who, respond](photo_view& p) {
+          with_social(sys, social, who, {p.id}, respond, [p](const social_map* m) {
+            return http::json_response(200, photo_json(p, m));
+          });
+        },
+        [respond](caf::error& e) { respond(http::error_response(e)); }, std::move(req));
+  };
+
   routes.add(
       verb::get, "/api/v1/photos/{id}",
-      [&sys, service, social](ctx_ptr ctx, http::responder respond) {
+      [ask_photo](ctx_ptr ctx, http::responder respond) {
         auto id = http::parse_id(ctx->params.at("id"), "id");
         if (!id) return respond(http::error_response(id.error()));
         auto who = viewer_of(*ctx);
-        ask(
-            sys, service,
-            [&sys, social, who, respond](photo_view& p) {
-              with_social(sys, social, who, {p.id}, respond, [p](const social_map* m) {
-                return http::json_response(200, photo_json(p, m));
-              });
-            },
-            [respond](caf::error& e) { respond(http::error_response(e)); },
-            get_photo_request{*id, who});
+        ask_photo(get_photo_request{*id, who}, who, respond);
       },
       read_opts);
 
@@ -279,17 +283,10 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
 
   routes.add(
       verb::get, "/api/v1/users/{username}/photos/by-key/{key}",
-      [&sys, service, social](ctx_ptr ctx, http::responder respond) {
+      [ask_photo](ctx_ptr ctx, http::responder respond) {
         auto who = viewer_of(*ctx);
-        ask(
-            sys, service,
-            [&sys, social, who, respond](photo_view& p) {
-              with_social(sys, social, who, {p.id}, respond, [p](const social_map* m) {
-                return http::json_response(200, photo_json(p, m));
-              });
-            },
-            [respond](caf::error& e) { respond(http::error_response(e)); },
-            photo_by_key_request{ctx->params.at("username"), ctx->params.at("key"), who});
+        ask_photo(photo_by_key_request{ctx->params.at("username"), ctx->params.at("key"), who}, who,
+                  respond);
       },
       read_opts);
 }

@@ -1,5 +1,7 @@
 #include "processing_logic.hpp"
 
+#include "pixhive/bus/payload.hpp"
+
 #include <chrono>
 #include <thread>
 
@@ -436,13 +438,13 @@ result<done> logic::handle_event(const handle_event_request& req) {
   if (req.type == "photo.uploaded")
     r = run_pipeline(body, req.attempt);
   else if (req.type == "job.requested")
-    r = run_job(std::stoll(body.value("job_id", "0")), req.attempt);
+    r = run_job(bus::id_in(body, "job_id"), req.attempt);
   if (!r) return r.error();
   return done{};
 }
 
 result<void> logic::run_pipeline(const json& event, int attempt) {
-  int64_t photo_id = std::stoll(event.value("photo_id", "0"));
+  int64_t photo_id = bus::id_in(event, "photo_id");
   auto& m = processing_metrics::get();
   auto fail = [&](const caf::error& e) -> result<void> {
     bool last = permanent(e) || attempt >= events_->max_attempts();

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pixhive/bus/payload.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/log.hpp"
 
@@ -21,14 +22,6 @@ constexpr double typo_similarity = 0.5;
 /// Name candidates read from the index before ranking.
 constexpr int64_t max_candidates = 500;
 constexpr size_t max_query_bytes = 200;
-
-int64_t id_field(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (it->is_string()) return std::strtoll(it->get<std::string>().c_str(), nullptr, 10);
-  return 0;
-}
 
 std::string join(const std::vector<std::string>& words) {
   std::string out;
@@ -390,11 +383,11 @@ result<void> logic::apply_event(const bus::event& e) {
     return caf::unit;  // redelivery cannot fix a malformed payload
   }
   if (e.type == "user.created" || e.type == "user.updated")
-    return put_user(id_field(j, "user_id"), j.value("username", ""), j.value("display_name", ""),
+    return put_user(bus::id_in(j, "user_id"), j.value("username", ""), j.value("display_name", ""),
                     j.value("disabled", false), j.value("created_at", int64_t{0}));
-  if (e.type == "photo.deleted") return drop_photo(id_field(j, "photo_id"));
+  if (e.type == "photo.deleted") return drop_photo(bus::id_in(j, "photo_id"));
   if (e.type == "photo.processed") {
-    auto id = id_field(j, "photo_id");
+    auto id = bus::id_in(j, "photo_id");
     auto photo = ask_blocking<photo_view>(*sys_, from_.media,
                                           get_photo_request{id, viewer{0, "search", true}});
     if (!photo) {

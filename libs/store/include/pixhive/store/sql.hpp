@@ -106,6 +106,9 @@ class database : public std::enable_shared_from_this<database> {
   std::condition_variable cv_;
 };
 
+/// "?, ?, …" with `n` placeholders, for `IN (…)` lists.
+std::string placeholders(size_t n);
+
 /// One schema step of a service.
 struct migration {
   int version;
