@@ -211,7 +211,14 @@ TEST_P(search_api, users_by_prefix_and_with_a_typo) {
   sign_up("grace", "Grace Hopper");
   sign_up("margot", "Margot Lee");
   auto found = wait_for("marg", "users", "", 2);
-  EXPECT_EQ(ids(found, "username"), (std::vector<std::string>{"margot", "margaret"}));  // newest
+  // Both start with "marg"; the closer name first.
+  EXPECT_EQ(ids(found, "username"), (std::vector<std::string>{"margot", "margaret"}));
+  // An exact name beats newer, longer ones that start the same, even on a one-item page.
+  sign_up("gracefield", "Field");
+  sign_up("gracelyn", "Lyn");
+  wait_for("gracel", "users", "", 1);
+  EXPECT_EQ(ids(search("grace", "users", "", "&limit=1"), "username"),
+            std::vector<std::string>{"grace"});
   EXPECT_EQ(ids(search("hopp", "users", ""), "username"), std::vector<std::string>{"grace"});
   EXPECT_EQ(ids(search("magraret", "users", ""), "username")[0], "margaret");  // transposed
   EXPECT_EQ(ids(search("hamiltn", "users", ""), "username")[0], "margaret");   // dropped letter

@@ -75,10 +75,13 @@ result<std::vector<int64_t>> logic::posts_of(const std::vector<int64_t>& owners,
     for (auto& r : *rows) out.push_back(r.int_at(0));
     return caf::unit;
   };
+  // One's own photos, public and private, each a bounded range of the (owner_id, public,
+  // photo_id) index.
   if (self)
-    if (auto r = run("owner_id = ?", {self}); !r) return r.error();
-  // Each owner's newest `limit` through the (owner_id, photo_id) index, then the newest of those:
-  // an IN list would read every photo of every owner before sorting.
+    for (int64_t is_public : {0, 1})
+      if (auto r = run("owner_id = ? AND public = ?", {self, is_public}); !r) return r.error();
+  // Each owner's newest `limit` through that index, then the newest of those: an IN list would
+  // read every photo of every owner before sorting.
   for (size_t i = 0; i < owners.size(); i += chunk) {
     auto n = std::min(chunk, owners.size() - i);
     std::string sql;

@@ -19,8 +19,8 @@ namespace {
 
 /// Names this alike (name_similarity) count as a typo of the query.
 constexpr double typo_similarity = 0.5;
-/// Name candidates read from the index before ranking.
-constexpr int64_t max_candidates = 500;
+/// Typo candidates read from the index before ranking, per kind.
+constexpr int64_t max_candidates = 200;
 constexpr size_t max_query_bytes = 200;
 
 std::string join(const std::vector<std::string>& words) {
@@ -190,30 +190,43 @@ result<search_result> logic::users(const search_request& req) {
   auto q = join(words_of(req.q));
   if (q.empty()) return bad_query("q must contain a letter or digit");
   auto prefix = like_escaped(q) + "%";
-  // Names that start like the query (a typo rarely hits the first two letters).
-  auto start = like_escaped(q.substr(0, std::min<size_t>(2, q.size()))) + "%";
-  std::string sql =
-      "SELECT user_id, username, display_name FROM search_users WHERE disabled = 0 AND "
-      "(username LIKE ? ESCAPE '\\' OR lower(display_name) LIKE ? ESCAPE '\\' OR "
-      "lower(display_name) "
-      "LIKE ? ESCAPE '\\' OR username LIKE ? ESCAPE '\\'";
-  std::vector<store::value> params{prefix, prefix, "% " + prefix, start};
+  const std::string columns = "SELECT user_id, username, display_name FROM search_users ";
+  // Candidates from three bounded reads, each ordered so the best come first: names that start
+  // with the query (they rank first, shortest first, so the pages up to this one are enough), names
+  // that share trigrams with it, and names that start with its first two letters (a typo rarely
+  // hits those) and are about as long.
+  std::vector<std::pair<std::string, std::vector<store::value>>> reads;
+  reads.push_back({columns + "WHERE disabled = 0 AND (username LIKE ? ESCAPE '\\' OR "
+                             "lower(display_name) LIKE ? ESCAPE '\\' OR lower(display_name) LIKE ? "
+                             "ESCAPE '\\') ORDER BY length(username), user_id DESC LIMIT ?",
+                   {prefix, prefix, "% " + prefix, req.cursor + limit + 1}});
   if (postgres_) {
-    sql += " OR username % ? OR lower(display_name) % ?";
-    params.emplace_back(q);
-    params.emplace_back(q);
+    reads.push_back({columns + "WHERE disabled = 0 AND (username % ? OR lower(display_name) % ?) "
+                               "ORDER BY greatest(similarity(username, ?), similarity(lower("
+                               "display_name), ?)) DESC, user_id DESC LIMIT ?",
+                     {q, q, q, q, max_candidates}});
   } else if (q.size() >= 3) {
-    // FTS5 trigrams: names that share any three letters with the query.
     std::string match;
     for (size_t i = 0; i + 3 <= q.size(); ++i)
       match += (match.empty() ? "\"" : " OR \"") + q.substr(i, 3) + "\"";
-    sql += " OR user_id IN (SELECT rowid FROM search_users_fts WHERE search_users_fts MATCH ?)";
-    params.emplace_back(match);
+    reads.push_back(
+        {"SELECT u.user_id, u.username, u.display_name FROM search_users_fts f JOIN "
+         "search_users u ON u.user_id = f.rowid WHERE search_users_fts MATCH ? AND "
+         "u.disabled = 0 ORDER BY f.rank, u.user_id DESC LIMIT ?",
+         {match, max_candidates}});
   }
-  sql += ") ORDER BY user_id DESC LIMIT ?";
-  params.emplace_back(max_candidates);
-  auto rows = db_->query(sql, params);
-  if (!rows) return rows.error();
+  reads.push_back({columns + "WHERE disabled = 0 AND username LIKE ? ESCAPE '\\' ORDER BY "
+                             "abs(length(username) - ?), user_id DESC LIMIT ?",
+                   {like_escaped(q.substr(0, std::min<size_t>(2, q.size()))) + "%",
+                    static_cast<int64_t>(q.size()), max_candidates}});
+  store::rows rows;
+  std::set<int64_t> seen;
+  for (auto& [sql, params] : reads) {
+    auto got = db_->query(sql, params);
+    if (!got) return got.error();
+    for (auto& r : *got)
+      if (seen.insert(r.int_at(0)).second) rows.push_back(std::move(r));
+  }
 
   struct ranked {
     bool prefix;
@@ -221,7 +234,7 @@ result<search_result> logic::users(const search_request& req) {
     user_hit hit;
   };
   std::vector<ranked> found;
-  for (auto& r : *rows) {
+  for (auto& r : rows) {
     user_hit h{r.int_at(0), r.str_at(1), r.str_at(2)};
     bool is_prefix = false;
     double best = 0;
@@ -236,11 +249,11 @@ result<search_result> logic::users(const search_request& req) {
     }
     if (is_prefix || best >= typo_similarity) found.push_back({is_prefix, best, std::move(h)});
   }
-  // Prefix matches first, then the closest names; newer users break ties (rows came newest first).
-  std::stable_sort(found.begin(), found.end(), [](const ranked& a, const ranked& b) {
+  // Prefix matches first, each group closest first (an exact name is 1.0); newer users break ties.
+  std::sort(found.begin(), found.end(), [](const ranked& a, const ranked& b) {
     if (a.prefix != b.prefix) return a.prefix;
-    if (!a.prefix) return a.similarity > b.similarity;
-    return false;
+    if (a.similarity != b.similarity) return a.similarity > b.similarity;
+    return a.hit.id > b.hit.id;
   });
   search_result out;
   for (size_t i = static_cast<size_t>(req.cursor);
