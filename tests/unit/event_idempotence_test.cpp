@@ -27,6 +27,46 @@ struct temp_db {
   ~temp_db() { fs::remove_all(dir); }
 };
 
+/// Photo 9 of alice (user 7), public, as media stores it.
+result<store::rows> insert_photo(store::database& db, const std::string& caption,
+                                 const std::string& hashtags, const std::string& status) {
+  return db.query(
+      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
+      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
+      "(9, 7, 'alice', ?, ?, NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', ?, 1, 'k')",
+      {caption, hashtags, status});
+}
+
+caf::actor_system_config& quiet_config(caf::actor_system_config& cfg) {
+  contracts::add_search_types(cfg);
+  contracts::add_graph_types(cfg);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+/// A real media service over a temp database with an in-process bus, for handlers that ask it
+/// what is true now. Every actor in `actors` is stopped on the way out, also after a failed
+/// ASSERT, so the actor system never waits for it.
+struct media_world {
+  temp_db t;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{quiet_config(cfg)};
+  std::shared_ptr<bus::event_bus> events{bus::make_in_process_bus()};
+  contracts::media_actor media;
+  std::vector<caf::actor> actors;
+  media_world() {
+    EXPECT_TRUE(media::migrate(*t.db));
+    std::shared_ptr<store::blob_store> blobs =
+        std::move(*store::open_folder_store((t.dir / "blobs").string()));
+    media = media::spawn(sys, t.db, blobs, events, media::media_config{});
+    actors.push_back(caf::actor_cast<caf::actor>(media));
+  }
+  ~media_world() {
+    events->stop();
+    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+};
+
 }  // namespace
 
 TEST(event_idempotence, graph_notifications) {
@@ -63,10 +103,7 @@ TEST(event_idempotence, media_processed_and_failed) {
       std::move(*store::open_folder_store((t.dir / "blobs").string()));
   std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
   media::logic impl{t.db, blobs, events, media::media_config{}};
-  ASSERT_TRUE(t.db->query(
-      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
-      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
-      "(9, 7, 'alice', '', '', NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', 'processing', 1, 'k')"));
+  ASSERT_TRUE(insert_photo(*t.db, "", "", "processing"));
   bus::event processed{1, "photo.processed",
                        R"({"photo_id":"9","tags":["blue","face"],"text":"HI",)"
                        R"("hash":"00ff00ff00ff00ff","width":3,"height":4})",
@@ -91,26 +128,15 @@ TEST(event_idempotence, media_processed_and_failed) {
 }
 
 TEST(event_idempotence, feed_timelines) {
-  temp_db t;
-  ASSERT_TRUE(media::migrate(*t.db));
+  // The feed asks media and graph what is true now: real services over the same database.
+  media_world w;
+  auto& t = w.t;
   ASSERT_TRUE(graph::migrate(*t.db));
   ASSERT_TRUE(feed::migrate(*t.db));
-  caf::actor_system_config cfg;
-  contracts::add_feed_types(cfg);
-  contracts::add_graph_types(cfg);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
-  std::shared_ptr<store::blob_store> blobs =
-      std::move(*store::open_folder_store((t.dir / "blobs").string()));
-  // The feed asks media and graph what is true now: real services over the same database.
-  auto media = media::spawn(sys, t.db, blobs, events, media::media_config{});
   auto graph =
-      graph::spawn(sys, t.db, events, contracts::auth_actor{}, media, graph::graph_config{});
-  ASSERT_TRUE(t.db->query(
-      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
-      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
-      "(9, 7, 'alice', '', '', NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', 'ready', 1, 'k')"));
+      graph::spawn(w.sys, t.db, w.events, contracts::auth_actor{}, w.media, graph::graph_config{});
+  w.actors.push_back(caf::actor_cast<caf::actor>(graph));
+  ASSERT_TRUE(insert_photo(*t.db, "", "", "ready"));
   auto follow = [&] {
     return t.db->query(
         "INSERT INTO follows (id, follower_id, follower_username, followee_id, followee_username, "
@@ -118,7 +144,7 @@ TEST(event_idempotence, feed_timelines) {
   };
   ASSERT_TRUE(follow());
   std::shared_ptr<feed::timeline_store> timelines = feed::make_sql_timelines(t.db, 800);
-  feed::logic impl{sys, t.db, timelines, {media, {}, graph}, feed::feed_config{}};
+  feed::logic impl{w.sys, t.db, timelines, {w.media, {}, graph}, feed::feed_config{}};
   ASSERT_TRUE(timelines->rebuild(8, {}));  // bob has read his feed before
   auto bobs = [&] { return *timelines->page(8, 0, 10); };
   auto posts = [&] { return t.db->query("SELECT photo_id FROM feed_posts")->size(); };
@@ -142,29 +168,14 @@ TEST(event_idempotence, feed_timelines) {
   twice({4, "photo.deleted", R"({"photo_id":"9","owner_id":"7"})", 4});
   EXPECT_TRUE(bobs().empty());
   EXPECT_EQ(posts(), 0u);
-  events->stop();
-  caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(graph, caf::exit_reason::user_shutdown);
 }
 
 TEST(event_idempotence, search_index) {
-  temp_db t;
-  ASSERT_TRUE(media::migrate(*t.db));
+  media_world w;
+  auto& t = w.t;
   ASSERT_TRUE(search::migrate(*t.db));
-  caf::actor_system_config cfg;
-  contracts::add_search_types(cfg);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
-  caf::actor_system sys{cfg};
-  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
-  std::shared_ptr<store::blob_store> blobs =
-      std::move(*store::open_folder_store((t.dir / "blobs").string()));
-  auto media = media::spawn(sys, t.db, blobs, events, media::media_config{});
-  ASSERT_TRUE(t.db->query(
-      "INSERT INTO photos (id, owner_id, owner_username, caption, hashtags, photo_key, visibility, "
-      "content_type, size, width, height, sha256, status, created_at, blob_key) VALUES "
-      "(9, 7, 'alice', 'at the #beach', 'beach', NULL, 'public', 'image/jpeg', 1, 4, 3, 'x', "
-      "'ready', 1, 'k')"));
-  search::logic impl{sys, t.db, {media, {}, {}}};
+  ASSERT_TRUE(insert_photo(*t.db, "at the #beach", "beach", "ready"));
+  search::logic impl{w.sys, t.db, {w.media, {}, {}}};
   // Everything the index holds, as rows of text.
   auto index = [&] {
     std::vector<std::string> out;
@@ -193,6 +204,4 @@ TEST(event_idempotence, search_index) {
   EXPECT_EQ(index().size(), 6u);        // user, photo, 2 tags, 2 FTS rows
   twice({4, "photo.deleted", R"({"photo_id":"9","owner_id":"7"})", 4});
   EXPECT_EQ(index().size(), 2u);  // the user and its FTS row
-  events->stop();
-  caf::anon_send_exit(media, caf::exit_reason::user_shutdown);
 }

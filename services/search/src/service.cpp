@@ -42,9 +42,6 @@ CREATE TABLE search_photo_tags (
   PRIMARY KEY (tag, photo_id)
 );
 CREATE INDEX search_photo_tags_photo ON search_photo_tags (photo_id);
-CREATE INDEX search_users_username ON search_users (username);
-)sql";
-  static const std::vector<store::migration> sqlite_steps{{1, common + R"sql(
 CREATE TABLE search_photos (
   photo_id BIGINT PRIMARY KEY,
   owner_id BIGINT NOT NULL,
@@ -53,6 +50,9 @@ CREATE TABLE search_photos (
   body TEXT NOT NULL,
   created_at BIGINT NOT NULL
 );
+CREATE INDEX search_users_username ON search_users (username);
+)sql";
+  static const std::vector<store::migration> sqlite_steps{{1, common + R"sql(
 -- `vis` holds who may see the photo as tokens (see visibility_tokens), so the index itself
 -- filters; it is weighted 0 when ranking.
 CREATE VIRTUAL TABLE search_photos_fts USING fts5(body, vis, tokenize = 'unicode61');
@@ -60,15 +60,7 @@ CREATE VIRTUAL TABLE search_users_fts USING fts5(name, tokenize = 'trigram');
 )sql"}};
   static const std::vector<store::migration> postgres_steps{{1, common + R"sql(
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE TABLE search_photos (
-  photo_id BIGINT PRIMARY KEY,
-  owner_id BIGINT NOT NULL,
-  owner_username TEXT NOT NULL,
-  public INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  doc TSVECTOR NOT NULL
-);
+ALTER TABLE search_photos ADD COLUMN doc TSVECTOR NOT NULL;
 CREATE INDEX search_photos_doc ON search_photos USING GIN (doc);
 CREATE INDEX search_users_username_trgm ON search_users USING GIN (username gin_trgm_ops);
 CREATE INDEX search_users_display_trgm ON search_users USING GIN (lower(display_name) gin_trgm_ops);
