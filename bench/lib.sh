@@ -32,9 +32,11 @@ create_user() {
     --password 'bench password' --log-level warn >/dev/null
 }
 
-# launch_pixhive [pixhive options…]: starts PixHive all-in-one on $work/data, sets $port.
+# launch_pixhive [pixhive options…]: starts PixHive all-in-one on $work/data, sets $port and
+# $mport (the metrics port). Rate limits are off: every benchmark client is one address.
 launch_pixhive() {
-  "$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false "$@" 2>"$work/pixhive.log" &
+  "$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false \
+    --rate-limits off "$@" 2>"$work/pixhive.log" &
   pids+=($!)
   port=""
   for _ in $(seq 1 300); do
@@ -43,6 +45,7 @@ launch_pixhive() {
     sleep 0.1
   done
   [ -n "$port" ] || { echo "pixhive did not start" >&2; cat "$work/pixhive.log" >&2; exit 1; }
+  mport=$(grep -o '"event":"listening".*' "$work/pixhive.log" | grep -o '"metrics_port":[0-9]*' | cut -d: -f2)
 }
 
 # start_nginx ROOT CONTENT_TYPE PROBE_PATH: serves ROOT with 2 workers and no access log, sets $nport.

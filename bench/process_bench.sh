@@ -63,7 +63,7 @@ for op in "${ops[@]}"; do
     rps=$(wrk_rps "$work/$op-$c.wrk")
     # Requests wrk gave up on still run in the server: wait until it is idle again.
     for _ in $(seq 1 600); do
-      curl -s "$base/metrics" | grep -q '^pixhive_processing_adhoc_admitted 0' && break
+      curl -s "http://127.0.0.1:$mport/metrics" | grep -q '^pixhive_processing_adhoc_admitted 0' && break
       sleep 0.5
     done
     line+=$(printf " %8s %8s %8s %6s |" "$rps" "$(wrk_pct "$work/$op-$c.wrk" 50%)" \

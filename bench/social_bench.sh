@@ -25,10 +25,10 @@ base="http://127.0.0.1:$port"
 # Warm-up (not reported): first reads rebuild the sampled users' home timelines.
 SEED_DIR="$work/seed" wrk -t2 -c64 -d10s -s bench/social.lua "$base" >/dev/null
 
-curl -s "$base/metrics" >"$work/before"
+curl -s "http://127.0.0.1:$mport/metrics" >"$work/before"
 SEED_DIR="$work/seed" wrk -t2 -c64 -d"${duration}s" --latency -s bench/social.lua "$base" \
   >"$work/mix.wrk"
-curl -s "$base/metrics" >"$work/after"
+curl -s "http://127.0.0.1:$mport/metrics" >"$work/after"
 echo "mix (60% home feed, 30% user's photos, 10% like), 64 connections, ${duration}s, $(nproc) cores:"
 echo "  all: $(wrk_rps "$work/mix.wrk") req/s, p50 $(wrk_pct "$work/mix.wrk" 50%), p99 $(wrk_pct "$work/mix.wrk" 99%)"
 grep -E "Non-2xx|Socket errors" "$work/mix.wrk" || true

@@ -7,6 +7,9 @@
 #include <set>
 #include <thread>
 
+#include <cerrno>
+#include <cstring>
+
 #include <sys/stat.h>
 #include <unistd.h>
 #include <caf/all.hpp>
@@ -70,6 +73,26 @@ void declare_common(options& opts) {
   graph::graph_config::declare(opts);
   feed::feed_config::declare(opts);
   search::search_config::declare(opts);
+}
+
+/// OpenCV reads its decoder pixel limit from the environment once, when the library loads (before
+/// main): to put --max-megapixels in force inside the decoders' own header checks, the process
+/// starts itself again with the variable set. Returns only when no restart was needed or
+/// possible.
+void put_decoder_limit_in_force(const options& opts, char** argv) {
+  auto mp = opts.get_int("max-megapixels");
+  if (!mp || *mp < 1) return;
+  auto wanted = std::to_string(*mp * 1'000'000);
+  const char* now = std::getenv("OPENCV_IO_MAX_IMAGE_PIXELS");
+  if (now && wanted == now) return;
+  if (std::getenv("PIXHIVE_DECODER_LIMIT_SET")) {
+    log::warn("decoder_limit_not_in_force", {{"wanted", wanted}});
+    return;
+  }
+  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", wanted.c_str(), 1);
+  ::setenv("PIXHIVE_DECODER_LIMIT_SET", "1", 1);
+  ::execv("/proc/self/exe", argv);
+  log::warn("decoder_limit_not_in_force", {{"wanted", wanted}, {"error", std::strerror(errno)}});
 }
 
 int fail(const caf::error& err) {
@@ -228,6 +251,10 @@ int run_services(const std::string& mode, const options& opts) {
   std::function<caf::expected<uint16_t>(uint16_t, const char*)> publish;
   auto events = open_bus(opts.get("bus"));
   if (!events) return fail(events.error());
+  // A disabled account's tokens stop working here as soon as auth says so.
+  auto revocations = (*events)->listen(
+      http::revocation_list::topic,
+      [list = server_cfg->revoked](const std::string& message) { list->apply(message); });
 
   contracts::auth_actor auth_handle;
   if (with_auth) {
@@ -379,6 +406,7 @@ int run_services(const std::string& mode, const options& opts) {
   auto port = server.listen();
   if (!port) return fail(port.error());
   log::info("listening", {{"port", *port},
+                          {"metrics_port", server.metrics_port()},
                           {"address", server_cfg->address},
                           {"mode", mode},
                           {"version", version()},
@@ -475,7 +503,6 @@ int admin_reindex(const options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  crypto::init();
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string mode = "all";
   if (!args.empty() && args[0].rfind("-", 0) != 0) {
@@ -502,6 +529,8 @@ int main(int argc, char** argv) {
   }
   if (auto parsed = opts.parse(args); !parsed) return fail(parsed.error());
   log::init(opts.get("log-level"));
+  put_decoder_limit_in_force(opts, argv);
+  crypto::init();
 
   if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing" ||
       mode == "graph" || mode == "feed" || mode == "search") {

@@ -21,7 +21,7 @@ class blob_store : public ::testing::TestWithParam<std::string> {
       return;
     }
     s3_ = std::make_unique<s3rver_server>();
-    if (!s3_->available()) GTEST_SKIP() << "skipping S3 run: " << s3_->why();
+    if (!s3_->available()) PIXHIVE_SKIP_MISSING(std::string("skipping S3 run: ") + s3_->why());
     store::s3_config cfg;
     cfg.bucket = "pixhive";
     cfg.endpoint = s3_->endpoint();

@@ -29,10 +29,10 @@ class feed_api : public ::testing::TestWithParam<std::string> {
     std::vector<std::string> args{"--access-log", "false"};
     if (GetParam() == "postgres_redis") {
       auto& pg = shared_postgres();
-      if (!pg.available()) GTEST_SKIP() << "skipping PostgreSQL + Redis run: " << pg.why();
+      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
       redis_ = std::make_unique<redis_server>();
       if (!redis_->available())
-        GTEST_SKIP() << "skipping PostgreSQL + Redis run: " << redis_->why();
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + redis_->why());
       db_url_ = pg.new_database();
       auto redis = "redis://127.0.0.1:" + std::to_string(redis_->port());
       args.insert(args.end(), {"--db", db_url_, "--bus", redis, "--timelines", redis});
@@ -92,7 +92,7 @@ class feed_api : public ::testing::TestWithParam<std::string> {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   }
   double metric(const std::string& series) {
-    auto body = req(verb::get, "/metrics", "").body;
+    auto body = call(server_->metrics_port(), verb::get, "/metrics").body;
     auto at = body.find("\n" + series + " ");
     return at == std::string::npos ? 0 : std::stod(body.substr(at + series.size() + 2));
   }

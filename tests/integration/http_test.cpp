@@ -81,7 +81,7 @@ TEST_F(http, malformed_requests_get_400) {
 
 TEST_F(http, metrics_use_route_templates) {
   ASSERT_EQ(call(port(), verb::get, "/api/v1/users/some_user_x").status, 404);
-  auto m = call(port(), verb::get, "/metrics");
+  auto m = call(server_->metrics_port(), verb::get, "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_NE(
       m.body.find(

@@ -14,7 +14,7 @@ using nlohmann::json;
 TEST(mail, verification_code_goes_through_smtp) {
   const std::string python = "/usr/bin/python3";
   if (!std::filesystem::exists(python))
-    GTEST_SKIP() << "skipping SMTP test: " << python << " is not installed";
+    PIXHIVE_SKIP_MISSING(std::string("skipping SMTP test: ") + python + " is not installed");
   uint16_t smtp_port;
   {
     boost::asio::io_context ioc;

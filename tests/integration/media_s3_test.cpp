@@ -30,7 +30,7 @@ std::vector<std::string> s3_args(const s3rver_server& s3) {
 
 TEST(media_s3, photos_round_trip_through_s3) {
   s3rver_server s3;
-  if (!s3.available()) GTEST_SKIP() << "skipping S3 test: " << s3.why();
+  if (!s3.available()) PIXHIVE_SKIP_MISSING(std::string("skipping S3 test: ") + s3.why());
   pixhive_server server(s3_args(s3), "all",
                         {{"AWS_ACCESS_KEY_ID", "S3RVER"}, {"AWS_SECRET_ACCESS_KEY", "S3RVER"}});
   auto token = create_and_login(server, "sam");

@@ -17,20 +17,6 @@ using verb = bhttp::verb;
 
 namespace {
 
-/// A multipart/form-data body; `file` parts carry bytes, others text.
-struct form {
-  std::string boundary = "pixhive-test-boundary";
-  std::string body;
-  form& field(const std::string& name, const std::string& value, bool file = false) {
-    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
-            (file ? "; filename=\"x\"\r\nContent-Type: application/octet-stream" : "") +
-            "\r\n\r\n" + value + "\r\n";
-    return *this;
-  }
-  std::string done() { return body + "--" + boundary + "--\r\n"; }
-  std::string type() const { return "multipart/form-data; boundary=" + boundary; }
-};
-
 std::string png_of(const cv::Mat& img) {
   std::vector<uchar> buf;
   cv::imencode(".png", img, buf);
@@ -149,7 +135,7 @@ TEST_F(processing_api, process_returns_the_image_and_caches_the_result) {
   ASSERT_EQ(second.status, 200);
   EXPECT_EQ(second.headers["X-Cache"], "hit");
   EXPECT_EQ(second.body, first.body);
-  auto metrics = get("/metrics", "").body;
+  auto metrics = call(server_->metrics_port(), verb::get, "/metrics").body;
   EXPECT_NE(metrics.find("pixhive_processing_jobs_total{operation=\"invert\",result=\"cached\"}"),
             std::string::npos);
   EXPECT_NE(metrics.find("pixhive_processing_cache_hit_ratio"), std::string::npos);
@@ -257,7 +243,7 @@ TEST_F(processing_api, several_images_become_jobs_with_results) {
 
 TEST_F(processing_api, a_real_camera_photo_becomes_ready_with_variants_tags_and_hash) {
   auto photo = real_photo();
-  if (photo.empty()) GTEST_SKIP() << "skipping: no real photos (scripts/fetch-photos)";
+  if (photo.empty()) PIXHIVE_SKIP_MISSING(std::string("skipping: no real photos (scripts/fetch-photos)"));
   auto up = upload(photo, *alice_);
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();

@@ -36,10 +36,10 @@ class search_api : public ::testing::TestWithParam<std::string> {
     args_ = {"--access-log", "false"};
     if (GetParam() == "postgres_redis") {
       auto& pg = shared_postgres();
-      if (!pg.available()) GTEST_SKIP() << "skipping PostgreSQL + Redis run: " << pg.why();
+      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
       redis_ = std::make_unique<redis_server>();
       if (!redis_->available())
-        GTEST_SKIP() << "skipping PostgreSQL + Redis run: " << redis_->why();
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + redis_->why());
       args_.insert(args_.end(), {"--db", pg.new_database(), "--bus",
                                  "redis://127.0.0.1:" + std::to_string(redis_->port())});
     }

@@ -55,7 +55,8 @@ TEST(shutdown, sigterm_finishes_in_flight_requests_and_exits_zero) {
   child_process cli{argv};
   ASSERT_EQ(cli.wait_exit(), 0) << cli.output();
 
-  auto watcher = std::make_unique<http_connection>(server.port());
+  // The metrics listener: /metrics is not on the public port.
+  auto watcher = std::make_unique<http_connection>(server.metrics_port());
   ASSERT_EQ(watcher->request(verb::get, "/readyz").status, 200);
 
   constexpr int n = 8;

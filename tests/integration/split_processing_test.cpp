@@ -16,7 +16,7 @@ using verb = bhttp::verb;
 
 TEST(split_processing, an_upload_to_media_is_processed_by_another_process) {
   redis_server redis;
-  if (!redis.available()) GTEST_SKIP() << "skipping: " << redis.why();
+  if (!redis.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + redis.why());
   auto bus = "redis://127.0.0.1:" + std::to_string(redis.port());
   temp_dir data;
   pixhive_server auth({"--access-log", "false"}, "auth", {}, data.path());

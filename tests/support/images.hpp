@@ -47,6 +47,44 @@ inline std::string make_png_header(uint32_t w, uint32_t h) {
   return s;
 }
 
+/// A multipart/form-data body; `file` parts carry bytes, others text.
+struct form {
+  std::string boundary = "pixhive-test-boundary";
+  std::string body;
+  form& field(const std::string& name, const std::string& value, bool file = false) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+            (file ? "; filename=\"x\"\r\nContent-Type: application/octet-stream" : "") +
+            "\r\n\r\n" + value + "\r\n";
+    return *this;
+  }
+  std::string done() { return body + "--" + boundary + "--\r\n"; }
+  std::string type() const { return "multipart/form-data; boundary=" + boundary; }
+};
+
+/// A small uncompressed RGB TIFF whose directory holds ImageWidth/ImageLength twice:
+/// `first_w`×`first_h` first (what libtiff decodes with), then 1×1 (what a careless header
+/// reader keeps). The attack that made a server allocate gigabytes from a 6 KB file.
+inline std::string make_tiff_with_duplicate_dimensions(uint32_t first_w, uint32_t first_h) {
+  auto le16 = [](uint32_t v) {
+    return std::string{static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff)};
+  };
+  auto le32 = [&](uint32_t v) { return le16(v & 0xffff) + le16(v >> 16); };
+  struct entry {
+    uint32_t tag, type, count, value;
+  };
+  const uint32_t data_at = 8 + 2 + 12 * 12 + 4;
+  std::vector<entry> entries{{256, 4, 1, first_w}, {257, 4, 1, first_h}, {256, 3, 1, 1},
+                             {257, 3, 1, 1},       {258, 3, 1, 8},       {259, 3, 1, 1},
+                             {262, 3, 1, 2},       {273, 4, 1, data_at}, {277, 3, 1, 3},
+                             {278, 4, 1, first_h}, {279, 4, 1, 5760},    {284, 3, 1, 1}};
+  std::string s = std::string("II*\0", 4) + le32(8) + le16(static_cast<uint32_t>(entries.size()));
+  for (auto& e : entries)
+    s += le16(e.tag) + le16(e.type) + le32(e.count) +
+         (e.type == 3 ? le16(e.value) + le16(0) : le32(e.value));
+  s += le32(0);
+  return s + std::string(5760, '\x55');
+}
+
 /// The real camera photos from scripts/fetch-photos (none when they were not fetched).
 std::vector<std::string> real_photos();
 

@@ -2,7 +2,11 @@
 
 #include "images.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,6 +14,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -150,6 +155,11 @@ std::vector<std::string> real_photos() {
   return out;
 }
 
+bool backends_required() {
+  const char* v = std::getenv("PIXHIVE_REQUIRE_BACKENDS");
+  return v && std::string(v) == "1";
+}
+
 std::string pixhive_binary() {
   return PIXHIVE_BINARY;
 }
@@ -174,6 +184,9 @@ pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode,
   std::vector<std::string> argv{pixhive_binary(), mode,        "--port",     "0",
                                 "--address",      "127.0.0.1", "--data-dir", data_dir_};
   argv.insert(argv.end(), args_.begin(), args_.end());
+  bool sets_limits = std::any_of(args_.begin(), args_.end(),
+                                 [](const std::string& a) { return a.rfind("--rate-limit", 0) == 0; });
+  if (!sets_limits) argv.insert(argv.end(), {"--rate-limits", "off"});
   proc_ = std::make_unique<child_process>(argv, std::move(env));
   bool wants_actor = std::find(args_.begin(), args_.end(), "--actor-port") != args_.end();
   if (wants_actor) {
@@ -187,6 +200,7 @@ pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode,
       [](const std::string& l) { return json_port(l, "listening", "port").has_value(); });
   if (!line) throw std::runtime_error("pixhive did not start:\n" + proc_->output());
   port_ = *json_port(*line, "listening", "port");
+  metrics_port_ = json_port(*line, "listening", "metrics_port").value_or(0);
 }
 
 nlohmann::json reply::json() const {
@@ -434,6 +448,89 @@ redis_server::redis_server() {
 postgres_server& shared_postgres() {
   static postgres_server instance;
   return instance;
+}
+
+}  // namespace pixhive::testing
+
+namespace pixhive::testing {
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+raw_connection::raw_connection(uint16_t port, const std::string& source) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)
+    throw std::runtime_error("cannot bind to " + source);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0)
+    throw std::runtime_error("cannot connect to port " + std::to_string(port));
+}
+
+raw_connection::~raw_connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool raw_connection::send(std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string raw_connection::read(std::chrono::milliseconds timeout, std::string_view until) {
+  std::string got;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    end - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return got;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return got;
+    char buf[65536];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return got;
+    got.append(buf, static_cast<size_t>(n));
+    if (!until.empty() && got.find(until) != std::string::npos) return got;
+  }
+}
+
+bool raw_connection::closed_within(std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    end - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+    char buf[4096];
+    auto n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return true;
+  }
+}
+
+int64_t peak_rss_kb(int pid) {
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atoll(line.c_str() + 6);
+  return 0;
 }
 
 }  // namespace pixhive::testing

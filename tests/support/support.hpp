@@ -16,7 +16,18 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+/// Skips a test whose backend (PostgreSQL, Redis, s3rver, photos) is missing — or fails it when
+/// PIXHIVE_REQUIRE_BACKENDS=1 (set by CI), where a missing backend is a broken setup, not a pass.
+#define PIXHIVE_SKIP_MISSING(why)                                  \
+  do {                                                             \
+    if (::pixhive::testing::backends_required()) GTEST_FAIL() << (why); \
+    GTEST_SKIP() << (why);                                         \
+  } while (0)
+
 namespace pixhive::testing {
+
+/// True when PIXHIVE_REQUIRE_BACKENDS=1: tests must not skip for a missing backend.
+bool backends_required();
 
 namespace bhttp = boost::beast::http;
 
@@ -70,9 +81,12 @@ std::string pixhive_binary();
 class pixhive_server {
  public:
   /// Starts with a fresh temp data dir, or with `data_dir` when it is not empty (a restart).
+  /// Rate limits are off (every test client is one address) unless `args` sets a rate option.
   explicit pixhive_server(std::vector<std::string> args = {}, std::string mode = "all",
                           std::map<std::string, std::string> env = {}, std::string data_dir = {});
   uint16_t port() const { return port_; }
+  /// The metrics listener's port (/metrics lives there, not on port()).
+  uint16_t metrics_port() const { return metrics_port_; }
   uint16_t actor_port() const { return actor_port_; }
   const std::string& data_dir() const { return data_dir_; }
   child_process& process() { return *proc_; }
@@ -85,6 +99,7 @@ class pixhive_server {
   std::vector<std::string> args_;
   std::unique_ptr<child_process> proc_;
   uint16_t port_ = 0;
+  uint16_t metrics_port_ = 0;
   uint16_t actor_port_ = 0;
 };
 
@@ -125,6 +140,32 @@ reply call(uint16_t port, bhttp::verb method, const std::string& target,
 
 /// True when a TCP connection to 127.0.0.1:port is accepted.
 bool can_connect(uint16_t port);
+
+/// Polls `pred` every `every` until it holds (true) or `timeout` passes (false): the one way
+/// tests wait for something that happens after a request (events, closes, metrics).
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                std::chrono::milliseconds every = std::chrono::milliseconds(20));
+
+/// A raw TCP connection to 127.0.0.1:port from `source` (another loopback address such as
+/// 127.0.0.2 makes a second client), for tests that speak HTTP byte by byte.
+class raw_connection {
+ public:
+  explicit raw_connection(uint16_t port, const std::string& source = "127.0.0.1");
+  ~raw_connection();
+  /// Sends bytes; false once the peer has closed or reset the connection.
+  bool send(std::string_view bytes);
+  /// Reads what arrives within `timeout` (until the peer closes, or `until` appears in it).
+  std::string read(std::chrono::milliseconds timeout, std::string_view until = {});
+  /// True when the peer closed the connection within `timeout`.
+  bool closed_within(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+/// The peak resident memory of process `pid` in KiB (VmHWM), 0 when unknown.
+int64_t peak_rss_kb(int pid);
 
 /// Creates a verified user through `pixhive admin create-user` against `server`'s stores and
 /// logs it in; returns the access token ("" and a test failure when either step fails).

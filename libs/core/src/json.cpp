@@ -30,4 +30,9 @@ result<nlohmann::json> parse_json(std::string_view text, int max_depth) {
   }
 }
 
+nlohmann::json parse_json_or_null(std::string_view text) {
+  auto parsed = parse_json(text);
+  return parsed ? std::move(*parsed) : nlohmann::json();
+}
+
 }  // namespace pixhive

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pixhive/core/crypto.hpp"
+#include "pixhive/core/json.hpp"
 
 namespace pixhive::jwt {
 
@@ -35,15 +36,18 @@ result<claims> verify(std::string_view token, std::string_view key, int64_t now)
   auto payload = crypto::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
   auto signature = crypto::base64url_decode(token.substr(dot2 + 1));
   if (!header || !payload || !signature) return invalid("malformed token");
-  auto h = nlohmann::json::parse(*header, nullptr, false);
+  auto h = parse_json_or_null(*header);
   // Only HS256 is accepted: "none" and asymmetric algorithms would let a client choose how
   // (or whether) the token is checked.
   if (!h.is_object() || !h.contains("alg") || h["alg"] != "HS256")
     return invalid("unsupported token algorithm");
   auto expected = crypto::hmac_sha256(key, token.substr(0, dot2));
   if (!crypto::constant_time_equal(expected, *signature)) return invalid("bad token signature");
-  auto p = nlohmann::json::parse(*payload, nullptr, false);
+  auto p = parse_json_or_null(*payload);
   if (!p.is_object()) return invalid("malformed token");
+  // A float claim (1e300) converted to an integer is undefined behaviour, not an exception.
+  for (const char* key : {"iat", "exp"})
+    if (!p.contains(key) || !p[key].is_number_integer()) return invalid("malformed token claims");
   try {
     claims c;
     c.user_id = std::stoll(p.at("sub").get<std::string>());

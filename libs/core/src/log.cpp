@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -73,6 +75,41 @@ void write(level lvl, std::string_view event, const nlohmann::json& fields) {
     for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
   logger()->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   if (lvl >= level::warn) logger()->flush();
+}
+
+void sampled(level lvl, std::string_view event, const nlohmann::json& fields, int per_second) {
+  if (!enabled(lvl)) return;
+  struct window {
+    int64_t second = 0;
+    int written = 0;
+    int64_t suppressed = 0;
+  };
+  static std::mutex mtx;
+  static std::map<std::string, window, std::less<>> windows;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  int64_t suppressed = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto it = windows.find(event);
+    if (it == windows.end()) it = windows.emplace(std::string(event), window{}).first;
+    auto& w = it->second;
+    if (w.second != now) {
+      w.second = now;
+      w.written = 0;
+    }
+    if (w.written >= per_second) {
+      ++w.suppressed;
+      return;
+    }
+    ++w.written;
+    suppressed = std::exchange(w.suppressed, 0);
+  }
+  if (suppressed == 0) return write(lvl, event, fields);
+  auto with = fields.is_object() ? fields : nlohmann::json::object();
+  with["suppressed"] = suppressed;
+  write(lvl, event, with);
 }
 
 }  // namespace pixhive::log

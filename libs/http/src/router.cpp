@@ -6,18 +6,20 @@ namespace pixhive::http {
 
 namespace {
 
-std::vector<std::string_view> split_path(std::string_view path) {
+// Splits "/a/b" into its segments. Empty segments ("//metrics", "/a/", no leading '/') are not
+// collapsed: such a path names no route, so no rule written for "/metrics" is bypassed by
+// spelling it differently.
+std::optional<std::vector<std::string_view>> split_path(std::string_view path) {
   std::vector<std::string_view> out;
-  size_t pos = 0;
-  while (pos < path.size()) {
-    if (path[pos] == '/') {
-      ++pos;
-      continue;
-    }
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  if (path == "/") return out;
+  size_t pos = 1;
+  while (pos <= path.size()) {
     auto next = path.find('/', pos);
     if (next == std::string_view::npos) next = path.size();
+    if (next == pos) return std::nullopt;
     out.push_back(path.substr(pos, next - pos));
-    pos = next;
+    pos = next + 1;
   }
   return out;
 }
@@ -71,7 +73,7 @@ std::map<std::string, std::string> parse_query(std::string_view qs) {
 
 void router::add(bhttp::verb method, std::string path, handler fn, route_options options) {
   std::vector<std::string> segments;
-  for (auto s : split_path(path)) segments.emplace_back(s);
+  for (auto s : split_path(path).value_or(std::vector<std::string_view>{})) segments.emplace_back(s);
   auto same = [&](const route& r) { return r.method == method && r.path == path; };
   routes_.erase(std::remove_if(routes_.begin(), routes_.end(), same), routes_.end());
   routes_.push_back(route{method, std::move(path), std::move(segments), std::move(fn), options});
@@ -79,7 +81,9 @@ void router::add(bhttp::verb method, std::string path, handler fn, route_options
 
 router::match router::find(bhttp::verb method, std::string_view path) const {
   match out;
-  auto parts = split_path(path);
+  auto split = split_path(path);
+  if (!split) return out;
+  const auto& parts = *split;
   const route* best = nullptr;
   int best_literals = -1;
   std::map<std::string, std::string> best_params;

@@ -6,10 +6,12 @@
 #include <mutex>
 
 #include <tesseract/baseapi.h>
+#include <tesseract/ocrclass.h>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/objdetect.hpp>
 
 #include "pixhive/core/log.hpp"
+#include "pixhive/imaging/limits.hpp"
 
 namespace pixhive::imaging {
 
@@ -146,7 +148,15 @@ std::vector<ocr_word> recognise_text(const cv::Mat& bgr, const std::string& lang
   api->SetImage(gray.data, gray.cols, gray.rows, 1, static_cast<int>(gray.step));
   api->SetSourceResolution(300);
   std::vector<ocr_word> words;
-  if (api->Recognize(nullptr) == 0) {
+  // Tesseract checks the monitor's deadline between steps and gives up when it has passed.
+  tesseract::ETEXT_DESC monitor;
+  if (auto at = current_deadline()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    *at - std::chrono::steady_clock::now())
+                    .count();
+    monitor.set_deadline_msecs(static_cast<int32_t>(std::clamp<int64_t>(left, 1, INT32_MAX)));
+  }
+  if (api->Recognize(&monitor) == 0 && !deadline_expired()) {
     std::unique_ptr<tesseract::ResultIterator> it{api->GetIterator()};
     if (it) do {
         std::unique_ptr<char[]> text{it->GetUTF8Text(tesseract::RIL_WORD)};

@@ -5,7 +5,9 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "pixhive/core/json.hpp"
 #include "pixhive/imaging/analysis.hpp"
+#include "pixhive/imaging/limits.hpp"
 
 namespace pixhive::imaging {
 
@@ -292,7 +294,12 @@ result<op_output> background_removal(const cv::Mat& in, const json& p) {
         cv::Rect(0, 0, small.cols, small.rows);
   }
   cv::Mat mask(small.size(), CV_8U, cv::Scalar(cv::GC_BGD)), bgd, fgd;
-  cv::grabCut(small, mask, r, bgd, fgd, integer_of(p, "iterations"), cv::GC_INIT_WITH_RECT);
+  // One iteration per call (what grabCut's own loop does) so the deadline is seen between them.
+  cv::grabCut(small, mask, r, bgd, fgd, 1, cv::GC_INIT_WITH_RECT);
+  for (int i = 1; i < integer_of(p, "iterations"); ++i) {
+    if (deadline_expired()) return timeout_error("background_removal");
+    cv::grabCut(small, mask, r, bgd, fgd, 1, cv::GC_EVAL);
+  }
   cv::Mat alpha = (mask == cv::GC_FGD) | (mask == cv::GC_PR_FGD);
   if (scale < 1.0) cv::resize(alpha, alpha, in.size(), 0, 0, cv::INTER_LINEAR);
   std::vector<cv::Mat> ch;
@@ -304,8 +311,9 @@ result<op_output> background_removal(const cv::Mat& in, const json& p) {
   return op_output{out, {{"foreground_share", kept}}};
 }
 
-op_output text_detection(const cv::Mat& in, const json& p) {
+result<op_output> text_detection(const cv::Mat& in, const json& p) {
   auto words = recognise_text(in, p.at("language").get<std::string>(), integer_of(p, "psm"));
+  if (deadline_expired()) return timeout_error("text_detection");
   double min_conf = num(p, "min_confidence");
   cv::Mat out = in.clone();
   json list = json::array();
@@ -320,7 +328,7 @@ op_output text_detection(const cv::Mat& in, const json& p) {
           {{"x", w.box.x}, {"y", w.box.y}, {"width", w.box.width}, {"height", w.box.height}}}});
     kept.push_back(w);
   }
-  return {out, {{"text", join_words(kept)}, {"words", list}}};
+  return op_output{out, {{"text", join_words(kept)}, {"words", list}}};
 }
 
 }  // namespace
@@ -445,6 +453,20 @@ result<op_output> apply(const std::string& operation, const cv::Mat& input,
   }
   return make_error(errc::invalid_argument, "unknown_operation",
                     "unknown operation '" + operation + "'");
+}
+
+}  // namespace pixhive::imaging
+
+namespace pixhive::imaging {
+
+result<nlohmann::json> validate_text(const std::string& operation, std::string_view params) {
+  if (params.empty()) return validate(operation, nullptr);
+  auto parsed = parse_json(params);
+  if (!parsed) {
+    if (to_problem(parsed.error()).code == "json_too_deep") return parsed.error();
+    return make_error(errc::invalid_argument, "invalid_parameter", "params must be a JSON object");
+  }
+  return validate(operation, *parsed);
 }
 
 }  // namespace pixhive::imaging

@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "pixhive/imaging/analysis.hpp"
+#include "pixhive/imaging/limits.hpp"
 
 namespace pixhive::imaging {
 
@@ -49,6 +50,7 @@ result<upload_result> process_upload(std::string_view bytes, int width, int heig
   auto started = std::chrono::steady_clock::now();
   auto img = decode(bytes, reduction);
   if (!img) return img.error();
+  if (deadline_expired()) return timeout_error("the upload pipeline");
   out.decode_us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
@@ -82,6 +84,7 @@ result<upload_result> process_upload(std::string_view bytes, int width, int heig
     std::vector<ocr_word> good;
     for (auto& w : recognise_text(display))
       if (w.confidence >= 60 && w.text.size() >= 2) good.push_back(std::move(w));
+    if (deadline_expired()) return timeout_error("the upload pipeline");
     out.text = join_words(good);
     if (!out.text.empty()) out.tags.push_back("text");
   }

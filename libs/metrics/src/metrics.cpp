@@ -34,7 +34,15 @@ http_metrics::http_metrics(std::string service)
                       .Name("http_requests_in_flight")
                       .Help("HTTP requests read but not yet answered")
                       .Register(registry())
-                      .Add({{"service", service_}})) {}
+                      .Add({{"service", service_}})),
+      refused_(&prometheus::BuildCounter()
+                    .Name("http_connections_refused_total")
+                    .Help("Connections closed at accept (caps reached) and failed accepts")
+                    .Register(registry())) {}
+
+prometheus::Counter& http_metrics::refused(const std::string& reason) {
+  return refused_->Add({{"service", service_}, {"reason", reason}});
+}
 
 void http_metrics::observe(const std::string& method, const std::string& route, int status,
                            double seconds) {

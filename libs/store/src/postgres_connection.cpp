@@ -1,5 +1,7 @@
 #include "postgres_connection.hpp"
 
+#include "pixhive/core/log.hpp"
+
 #include <cstdlib>
 
 namespace pixhive::store {
@@ -22,6 +24,10 @@ result<std::unique_ptr<connection>> postgres_connection::open(const std::string&
   }
   PQsetNoticeProcessor(
       c, [](void*, const char*) {}, nullptr);
+  // Every statement has a time budget: a request or bus handler never waits on the database
+  // longer than a client would wait for it.
+  PGresult* set = PQexec(c, "SET statement_timeout = '30s'");
+  PQclear(set);
   return std::unique_ptr<connection>{new postgres_connection(c)};
 }
 
@@ -33,8 +39,10 @@ caf::error postgres_connection::failure(PGresult* res) {
   std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  if (state && std::string_view(state) == "23505")
-    return make_error(errc::conflict, "conflict", msg);
+  if (state && std::string_view(state) == "23505") {
+    log::debug("db_conflict", {{"detail", msg}});
+    return make_error(errc::conflict, "conflict", "the change conflicts with existing data");
+  }
   return make_error(errc::unavailable, "db_error", "database error: " + msg);
 }
 

@@ -1,5 +1,7 @@
 #include "sqlite_connection.hpp"
 
+#include "pixhive/core/log.hpp"
+
 namespace pixhive::store {
 
 result<std::unique_ptr<connection>> sqlite_connection::open(const std::string& path) {
@@ -28,7 +30,11 @@ sqlite_connection::~sqlite_connection() {
 
 caf::error sqlite_connection::failure(int rc) {
   std::string msg = sqlite3_errmsg(db_);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT) return make_error(errc::conflict, "conflict", msg);
+  // A constraint message names tables and columns: it goes to the debug log, not to clients.
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    log::debug("db_conflict", {{"detail", msg}});
+    return make_error(errc::conflict, "conflict", "the change conflicts with existing data");
+  }
   return make_error(errc::unavailable, "db_error", "database error: " + msg);
 }
 

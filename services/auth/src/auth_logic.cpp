@@ -7,6 +7,7 @@
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/jwt.hpp"
 #include "pixhive/core/log.hpp"
+#include "pixhive/http/revocations.hpp"
 #include "pixhive/metrics/metrics.hpp"
 
 namespace pixhive::auth {
@@ -19,7 +20,7 @@ namespace {
 constexpr int64_t code_ttl = 24 * 3600;
 constexpr int64_t max_code_attempts = 5;
 constexpr int64_t failure_window = 15 * 60;
-constexpr int64_t max_failures = 5;
+constexpr int64_t attempt_window = 3600;
 
 const char* user_columns =
     "id, username, email, display_name, bio, role, verified, disabled, created_at";
@@ -170,13 +171,27 @@ void logic::announce(const char* type, const user_view& user) {
 
 result<void> logic::issue_code(const user_view& user) {
   auto code = crypto::random_digits(6);
+  auto now = unix_now();
   auto stored = db_->transaction([&](store::connection& c) -> result<void> {
+    // A new code keeps the wrong guesses made against the old one: otherwise asking for a new
+    // code every five guesses would allow unlimited guessing.
+    auto old = c.query("SELECT attempts, issued_at FROM verification_codes WHERE user_id = ?",
+                       {user.id});
+    if (!old) return old.error();
+    // ... within an hour of the first code: five guesses an hour cannot find a 6-digit code.
+    int64_t attempts = old->empty() || now - old->front().int_at(1) >= attempt_window
+                           ? 0
+                           : old->front().int_at(0);
+    if (!old->empty() && now - old->front().int_at(1) < cfg_.resend_interval.count())
+      return make_error(errc::too_many_requests, "resend_too_soon",
+                        "a code was sent moments ago; wait before asking again",
+                        cfg_.resend_interval.count() - (now - old->front().int_at(1)));
     if (auto r = c.query("DELETE FROM verification_codes WHERE user_id = ?", {user.id}); !r)
       return r.error();
     if (auto r = c.query("INSERT INTO verification_codes (user_id, code_hash, expires_at, "
-                         "attempts) VALUES (?, ?, ?, 0)",
+                         "attempts, issued_at) VALUES (?, ?, ?, ?, ?)",
                          {user.id, crypto::sha256_hex(std::to_string(user.id) + ":" + code),
-                          unix_now() + code_ttl});
+                          now + code_ttl, attempts, now});
         !r)
       return r.error();
     return caf::unit;
@@ -218,7 +233,9 @@ result<user_view> logic::verify(const verify_request& req) {
   if (!rows) return rows.error();
   if (rows->empty()) return bad_code();
   auto user = to_user(rows->front());
-  if (user.verified) return user;
+  // A verified account answers like an unknown one: a wrong code must not reveal the account,
+  // let alone return its private record.
+  if (user.verified) return bad_code();
   auto outcome = db_->transaction([&](store::connection& c) -> result<user_view> {
     auto code =
         c.query("SELECT code_hash, expires_at, attempts FROM verification_codes WHERE user_id = ?",
@@ -230,7 +247,7 @@ result<user_view> logic::verify(const verify_request& req) {
       return invalid("code_expired", "the code has expired: request a new one");
     if (r.int_at(2) >= max_code_attempts)
       return make_error(errc::too_many_requests, "too_many_attempts",
-                        "too many wrong codes: request a new one");
+                        "too many wrong codes: request a new code in an hour");
     auto want = crypto::sha256_hex(std::to_string(user.id) + ":" + req.code);
     if (!crypto::constant_time_equal(want, r.str_at(0))) {
       if (auto u = c.query(
@@ -262,7 +279,11 @@ result<done> logic::resend(const resend_request& req) {
   if (rows->empty()) return done{};
   auto user = to_user(rows->front());
   if (user.verified || user.disabled) return done{};
-  if (auto r = issue_code(user); !r) return r.error();
+  if (auto r = issue_code(user); !r) {
+    // Too soon for this account: answered like any other request, so as not to reveal it.
+    if (to_problem(r.error()).code == "resend_too_soon") return done{};
+    return r.error();
+  }
   return done{};
 }
 
@@ -282,15 +303,23 @@ result<session_tokens> logic::login(const login_request& req) {
   auto& stats = auth_metrics::get();
   auto key = lower(req.login);
   auto now = unix_now();
-  auto failures =
-      db_->query("SELECT COUNT(*), MIN(at) FROM login_failures WHERE login = ? AND at > ?",
-                 {key, now - failure_window});
+  // Per (account, address) first; the account-wide ceiling is higher, so one stranger's
+  // guesses lock out only the stranger.
+  auto failures = db_->query(
+      "SELECT COUNT(*), MIN(at), COALESCE(SUM(CASE WHEN ip = ? THEN 1 ELSE 0 END), 0), "
+      "MIN(CASE WHEN ip = ? THEN at END) FROM login_failures WHERE login = ? AND at > ?",
+      {req.client_ip, req.client_ip, key, now - failure_window});
   if (!failures) return failures.error();
-  if (!failures->empty() && failures->front().int_at(0) >= max_failures) {
-    stats.login("throttled");
-    auto retry = std::max<int64_t>(1, failures->front().int_at(1) + failure_window - now);
-    return make_error(errc::too_many_requests, "too_many_attempts",
-                      "too many failed logins: try again later", retry);
+  if (!failures->empty()) {
+    const auto& f = failures->front();
+    bool from_here = f.int_at(2) >= cfg_.login_failures_per_ip;
+    if (from_here || f.int_at(0) >= cfg_.login_failures_per_account) {
+      stats.login("throttled");
+      auto first = from_here ? f.int_at(3) : f.int_at(1);
+      auto retry = std::max<int64_t>(1, first + failure_window - now);
+      return make_error(errc::too_many_requests, "too_many_attempts",
+                        "too many failed logins: try again later", retry);
+    }
   }
   auto rows = db_->query(std::string("SELECT ") + user_columns +
                              ", password_hash FROM users WHERE username = ? OR email = ?",
@@ -301,7 +330,9 @@ result<session_tokens> logic::login(const login_request& req) {
       crypto::password_verify(found ? rows->front().str_at(9) : decoy_hash(), req.password);
   if (!found || !match) {
     stats.login("invalid_credentials");
-    if (auto r = db_->query("INSERT INTO login_failures (login, at) VALUES (?, ?)", {key, now}); !r)
+    if (auto r = db_->query("INSERT INTO login_failures (login, ip, at) VALUES (?, ?, ?)",
+                            {key, req.client_ip, now});
+        !r)
       return r.error();
     (void)db_->query("DELETE FROM login_failures WHERE at < ?", {now - failure_window});
     return invalid_credentials();
@@ -316,7 +347,7 @@ result<session_tokens> logic::login(const login_request& req) {
     return make_error(errc::forbidden, "email_not_verified",
                       "verify your email address first (see POST /api/v1/auth/verify)");
   }
-  (void)db_->query("DELETE FROM login_failures WHERE login = ?", {key});
+  (void)db_->query("DELETE FROM login_failures WHERE login = ? AND ip = ?", {key, req.client_ip});
   stats.login("success");
   log::info("user_logged_in", {{"user_id", user.id}});
   return issue_tokens(user);
@@ -421,6 +452,10 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
   });
   if (!r) return r.error();
   user->disabled = req.disabled;
+  // Every replica of every service refuses the account's access tokens from now on.
+  if (events_)
+    events_->broadcast(http::revocation_list::topic,
+                       http::revocation_list::message(user->id, req.disabled, unix_now()));
   announce("user.updated", *user);
   log::info(req.disabled ? "user_disabled" : "user_enabled", {{"user_id", user->id}});
   return user;

@@ -93,6 +93,11 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
   http::route_options body_opts{body_limit, http::access::anyone};
   http::route_options user_opts{body_limit, http::access::user};
   http::route_options admin_opts{body_limit, http::access::admin};
+  auto limited = [&body_opts](const char* kind) {
+    auto o = body_opts;
+    o.limit = kind;
+    return o;
+  };
   using ctx_ptr = std::shared_ptr<http::context>;
   using ctx_ref = const http::context&;
 
@@ -104,7 +109,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                                          f.take("password", 1024)};
                  },
                  user_reply(201)),
-             body_opts);
+             limited("signup"));
 
   routes.add(verb::post, "/api/v1/auth/verify",
              json_handler<user_view>(
@@ -113,7 +118,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                    return verify_request{f.take("username", 64), f.take("code", 16)};
                  },
                  user_reply(200)),
-             body_opts);
+             limited("verify"));
 
   routes.add(verb::post, "/api/v1/auth/resend",
              json_handler<done>(
@@ -121,16 +126,17 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                  [](done&) {
                    return http::json_response(202, {{"status", "sent_if_pending"}});
                  }),
-             body_opts);
+             limited("resend"));
 
   routes.add(verb::post, "/api/v1/auth/login",
              json_handler<session_tokens>(
                  b,
-                 [](fields& f, ctx_ref) {
-                   return login_request{f.take("login", 254), f.take("password", 1024)};
+                 [](fields& f, ctx_ref ctx) {
+                   return login_request{f.take("login", 254), f.take("password", 1024),
+                                        ctx.client_ip};
                  },
                  tokens_reply),
-             body_opts);
+             limited("login"));
 
   routes.add(
       verb::post, "/api/v1/auth/refresh",

@@ -20,7 +20,12 @@ void auth_config::declare(options& opts) {
       .add("smtp-user", "", "SMTP user name, if the server wants one")
       .add("smtp-password", "", "SMTP password")
       .add("access-token-ttl", "15m", "lifetime of access tokens (JWT)")
-      .add("refresh-token-ttl", "720h", "lifetime of refresh tokens");
+      .add("refresh-token-ttl", "720h", "lifetime of refresh tokens")
+      .add("login-failures-per-ip", "5",
+           "failed logins allowed per 15 minutes for one account from one client address")
+      .add("login-failures-per-account", "50",
+           "failed logins allowed per 15 minutes for one account from all addresses together")
+      .add("resend-interval", "60s", "shortest time between two verification mails per account");
 }
 
 result<auth_config> auth_config::from(const options& opts, std::string jwt_key) {
@@ -43,6 +48,19 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
   cfg.refresh_ttl = std::chrono::duration_cast<std::chrono::seconds>(*refresh);
   if (cfg.access_ttl.count() < 1 || cfg.refresh_ttl.count() < 1)
     return make_error(errc::invalid_argument, "bad_config", "token lifetimes must be at least 1s");
+  for (auto [name, field] : {std::pair{"login-failures-per-ip", &cfg.login_failures_per_ip},
+                             std::pair{"login-failures-per-account",
+                                       &cfg.login_failures_per_account}}) {
+    auto v = opts.get_int(name);
+    if (!v) return v.error();
+    if (*v < 1 || *v > 1'000'000)
+      return make_error(errc::invalid_argument, "bad_config",
+                        std::string("option --") + name + " must be 1..1000000");
+    *field = *v;
+  }
+  auto resend = opts.get_duration("resend-interval");
+  if (!resend) return resend.error();
+  cfg.resend_interval = std::chrono::duration_cast<std::chrono::seconds>(*resend);
   cfg.jwt_key = std::move(jwt_key);
   return cfg;
 }
@@ -79,6 +97,11 @@ CREATE TABLE login_failures (
   at BIGINT NOT NULL
 );
 CREATE INDEX login_failures_login ON login_failures (login, at);
+)sql"},
+                                                  {2, R"sql(
+ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';
+CREATE INDEX login_failures_login_ip ON login_failures (login, ip, at);
+ALTER TABLE verification_codes ADD COLUMN issued_at BIGINT NOT NULL DEFAULT 0;
 )sql"}};
   return store::migrate(db, "auth", steps);
 }

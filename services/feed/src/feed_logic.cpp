@@ -215,8 +215,8 @@ result<void> logic::sync_follow(int64_t follower, int64_t followee) {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto j = json::parse(e.payload, nullptr, false);
-  if (j.is_discarded()) {
+  auto j = bus::parse_payload(e.payload);
+  if (!j.is_object()) {
     log::warn("feed_bad_event", {{"type", e.type}});
     return caf::unit;  // redelivery cannot fix a malformed payload
   }

@@ -349,7 +349,7 @@ result<done> logic::ping() {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto body = json::parse(e.payload, nullptr, false);
+  auto body = bus::parse_payload(e.payload);
   if (!body.is_object()) {
     log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
     return caf::unit;

@@ -464,7 +464,7 @@ result<done> logic::put_variant(put_variant_request& req) {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto body = nlohmann::json::parse(e.payload, nullptr, false);
+  auto body = bus::parse_payload(e.payload);
   if (!body.is_object() || !body.contains("photo_id")) {
     log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
     return caf::unit;  // redelivery cannot fix a malformed event

@@ -89,7 +89,7 @@ result<upload_request> read_upload(http::context& ctx) {
   auto type = std::string(ctx.req[http::bhttp::field::content_type]);
   auto mime = type.substr(0, type.find(';'));
   if (boost::beast::iequals(mime, "multipart/form-data")) {
-    auto parts = http::parse_multipart(ctx.req.body(), type);
+    auto parts = http::parse_multipart(ctx.req.body(), type, {.file_fields = {"file"}});
     if (!parts) return parts.error();
     bool have_file = false;
     for (auto& p : *parts) {
@@ -105,17 +105,22 @@ result<upload_request> read_upload(http::context& ctx) {
       }
     }
     if (!have_file) return http::bad_request("missing_field", "the form needs a 'file' part");
-    return req;
-  }
-  if (mime.rfind("image/", 0) == 0 || boost::beast::iequals(mime, "application/octet-stream")) {
+  } else if (mime.rfind("image/", 0) == 0 ||
+             boost::beast::iequals(mime, "application/octet-stream")) {
     req.bytes = std::move(ctx.req.body());
     req.caption = ctx.query_or("caption");
     req.key = ctx.query_or("key");
     req.visibility = ctx.query_or("visibility", "public");
-    return req;
+  } else {
+    return make_error(errc::unsupported_media_type, "unsupported_media_type",
+                      "upload as multipart/form-data (field 'file') or as a raw image/* body");
   }
-  return make_error(errc::unsupported_media_type, "unsupported_media_type",
-                    "upload as multipart/form-data (field 'file') or as a raw image/* body");
+  // Length rules (caption_too_long, …) are the service's; here only what no field may be.
+  for (auto [name, value] : {std::pair<const char*, const std::string*>{"caption", &req.caption},
+                             {"key", &req.key},
+                             {"visibility", &req.visibility}})
+    if (auto ok = http::check_text(name, *value, 64 * 1024); !ok) return ok.error();
+  return req;
 }
 
 json cache_json(const cache_stats& s) {
@@ -186,6 +191,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
   binder b{sys, service};
   add_admin_routes(routes, b);
   http::route_options upload_opts{cfg.max_upload_bytes, http::access::user};
+  upload_opts.limit = "upload";
   http::route_options read_opts{64 * 1024, http::access::optional_user};
   http::route_options user_opts{64 * 1024, http::access::user};
 

@@ -13,6 +13,7 @@
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/hash64.hpp"
 #include "pixhive/core/ids.hpp"
+#include "pixhive/core/json.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/imaging/codec.hpp"
 #include "pixhive/imaging/operations.hpp"
@@ -38,13 +39,21 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 /// Failures that another attempt cannot fix: bad input, a photo that is gone.
 bool permanent(const caf::error& e) {
-  auto k = to_problem(e).kind;
+  auto p = to_problem(e);
+  if (p.code == "timeout") return true;
+  auto k = p.kind;
   return k == errc::invalid_argument || k == errc::unprocessable || k == errc::not_found ||
          k == errc::unsupported_media_type || k == errc::forbidden;
 }
 
+/// The failure as the job's owner sees it: what a store or another service said stays in the
+/// log.
 std::string reason(const caf::error& e) {
   auto p = to_problem(e);
+  if ((p.kind == errc::internal || p.kind == errc::unavailable) && p.code != "timeout") {
+    log::warn("job_step_failed", {{"code", p.code}, {"detail", p.message}});
+    return p.code + ": a service this job needs failed; it may be retried";
+  }
   return p.code + ": " + p.message;
 }
 
@@ -196,7 +205,8 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
       events_(std::move(events)),
       media_(std::move(media)),
       cfg_(cfg),
-      cache_(cfg.cache_bytes, store::cache_policy::lru, "pixhive_processing_cache") {
+      cache_(cfg.cache_bytes, store::cache_policy::lru, "pixhive_processing_cache"),
+      budget_(cfg.decode_memory) {
   processing_metrics::get();
 }
 
@@ -214,17 +224,25 @@ result<logic::computed> logic::compute(std::string_view bytes, const std::string
   if (info->width * info->height > cfg_.max_pixels)
     return make_error(errc::unprocessable, "too_many_pixels",
                       "the image has more than " + std::to_string(cfg_.max_pixels) + " pixels");
-  auto img = imaging::decode(
-      bytes, imaging::decode_reduction(operation, params, info->width, info->height));
+  auto reduction = imaging::decode_reduction(operation, params, info->width, info->height);
+  // Held until the result is encoded: the decoded pixels live that long.
+  auto lease = budget_.acquire(imaging::decode_cost(info->width, info->height, reduction));
+  if (!lease) {
+    m.observe(operation, "failed", -1);
+    return lease.error();
+  }
+  auto img = imaging::decode(bytes, reduction);
   if (!img) {
     m.observe(operation, "failed", -1);
     return img.error();
   }
+  if (imaging::deadline_expired()) return imaging::timeout_error(operation);
   auto out = imaging::apply(operation, *img, params);
   if (!out) {
     m.observe(operation, "failed", -1);
     return out.error();
   }
+  if (imaging::deadline_expired()) return imaging::timeout_error(operation);
   computed c;
   c.width = out->image.cols;
   c.height = out->image.rows;
@@ -245,13 +263,17 @@ result<logic::computed> logic::compute(std::string_view bytes, const std::string
 }
 
 result<process_reply> logic::process(const process_request& req) {
-  if (req.deadline_ms && now_ms() > req.deadline_ms) {
+  auto left = req.deadline_ms ? req.deadline_ms - now_ms() : cfg_.operation_timeout.count();
+  if (left <= 0) {
     processing_metrics::get().observe(req.operation, "expired", -1);
     return make_error(errc::unavailable, "expired",
                       "the request waited too long in the queue; try again later", 1);
   }
-  auto params = imaging::validate(
-      req.operation, req.params.empty() ? json(nullptr) : json::parse(req.params, nullptr, false));
+  // The caller stops waiting at its deadline: work past it would be wasted.
+  imaging::deadline_scope budget{
+      std::chrono::steady_clock::now() +
+      std::min(cfg_.operation_timeout, std::chrono::milliseconds(left))};
+  auto params = imaging::validate_text(req.operation, req.params);
   if (!params) return params.error();
   auto& m = processing_metrics::get();
   auto update_ratio = [&] {
@@ -293,11 +315,21 @@ result<job_list> logic::submit(submit_jobs_request& req) {
                         "the photo is " + photo->status + ": " + photo->status_reason);
     owner = photo->owner_id;
   }
+  if (!req.photo_id) {
+    // Ad-hoc batches (several images, operation=all) share the admission limit of single
+    // requests, counted across replicas in the jobs table.
+    auto busy = db_->query(
+        "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running') AND photo_id = 0");
+    if (!busy) return busy.error();
+    auto pending = busy->empty() ? 0 : busy->front().int_at(0);
+    if (pending + static_cast<int64_t>(req.jobs.size()) > std::max<int64_t>(cfg_.queue_limit, 32))
+      return make_error(errc::unavailable, "overloaded",
+                        "the processing queue is full; retry after the given seconds", 5);
+  }
   std::vector<json> params;
   std::vector<std::string> formats;
   for (auto& j : req.jobs) {
-    auto p = imaging::validate(
-        j.operation, j.params.empty() ? json(nullptr) : json::parse(j.params, nullptr, false));
+    auto p = imaging::validate_text(j.operation, j.params);
     if (!p) return p.error();
     // Jobs store images; OCR's data goes with the job, its annotated image into the store.
     auto f = choose_format(j.operation, j.format == "json" ? "" : j.format, "image/");
@@ -427,11 +459,12 @@ void logic::record(int64_t job_id, const std::string& kind, json data) {
 }
 
 result<done> logic::handle_event(const handle_event_request& req) {
-  auto body = json::parse(req.payload, nullptr, false);
+  auto body = bus::parse_payload(req.payload);
   if (!body.is_object()) {
     log::error("bad_event", {{"type", req.type}});
     return done{};
   }
+  imaging::deadline_scope budget{std::chrono::steady_clock::now() + cfg_.operation_timeout};
   auto& attempts = processing_metrics::get().attempts;
   attempts.Add({{"attempt", req.attempt >= 3 ? "3+" : std::to_string(req.attempt)}}).Increment();
   result<void> r = caf::unit;
@@ -466,8 +499,16 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
     if (to_problem(original.error()).kind == errc::not_found) return caf::unit;  // deleted
     return fail(original.error());
   }
-  auto out = imaging::process_upload(original->bytes, event.value("width", 0),
-                                     event.value("height", 0), cfg_.pipeline);
+  auto width = event.value("width", 0), height = event.value("height", 0);
+  if (width <= 0 || height <= 0)
+    if (auto info = imaging::sniff_image(original->bytes)) {
+      width = static_cast<int>(info->width);
+      height = static_cast<int>(info->height);
+    }
+  // Counted at full size: a reduced JPEG decode costs less, but the budget errs on the safe side.
+  auto lease = budget_.acquire(imaging::decode_cost(width, height));
+  if (!lease) return fail(lease.error());
+  auto out = imaging::process_upload(original->bytes, width, height, cfg_.pipeline);
   if (!out) return fail(out.error());
   std::vector<std::string> names;
   for (auto& v : out->variants) {
@@ -542,7 +583,7 @@ result<void> logic::run_job(int64_t job_id, int attempt) {
     if (!bytes) return finish_failed(bytes.error());
     input = std::move(*bytes);
   }
-  auto params = json::parse(job.params, nullptr, false);
+  auto params = parse_json_or_null(job.params);
   auto out = compute(input, job.operation, params, job.format);
   if (!out) return finish_failed(out.error());
 

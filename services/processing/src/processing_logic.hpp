@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pixhive/imaging/limits.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "pixhive/processing/processing.hpp"
@@ -66,6 +68,7 @@ class logic {
   media_link media_;
   processing_config cfg_;
   store::blob_cache cache_;
+  imaging::memory_budget budget_;
 };
 
 /// The validated output format of `operation`: "json" for data, or an image format. `format`

@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "pixhive/core/crypto.hpp"
+#include "pixhive/core/json.hpp"
 #include "pixhive/http/actor_client.hpp"
 #include "pixhive/http/bytes.hpp"
 #include "pixhive/http/json.hpp"
@@ -29,7 +30,7 @@ int64_t deadline_ms() {
 }
 
 json parsed_or_null(const std::string& text) {
-  return text.empty() ? json(nullptr) : json::parse(text, nullptr, false);
+  return text.empty() ? json(nullptr) : parse_json_or_null(text);
 }
 
 json job_json(const job_view& j) {
@@ -70,7 +71,7 @@ struct process_form {
 
 result<process_form> read_form(http::context& ctx) {
   auto type = std::string(ctx.req[http::bhttp::field::content_type]);
-  auto parts = http::parse_multipart(ctx.req.body(), type);
+  auto parts = http::parse_multipart(ctx.req.body(), type, {.file_fields = {"image"}});
   if (!parts) return parts.error();
   process_form f;
   for (auto& p : *parts) {
@@ -93,9 +94,13 @@ result<process_form> read_form(http::context& ctx) {
     if (list->size() > 1 && list->size() != f.operations.size())
       return http::bad_request("mismatched_fields",
                                "give one 'params'/'format' for all or one per operation");
-  for (const auto& p : f.params)
-    if (!p.empty() && !json::parse(p, nullptr, false).is_object())
+  for (const auto& p : f.params) {
+    if (p.empty()) continue;
+    auto parsed = parse_json(p);
+    if (!parsed && to_problem(parsed.error()).code == "json_too_deep") return parsed.error();
+    if (!parsed || !parsed->is_object())
       return http::bad_request("invalid_parameter", "params must be a JSON object");
+  }
   return f;
 }
 
@@ -161,7 +166,7 @@ class job_event_relay : public std::enable_shared_from_this<job_event_relay> {
   void set_listener(std::shared_ptr<void> l) { listener_ = std::move(l); }
 
   void live(const std::string& message) {
-    auto e = json::parse(message, nullptr, false);
+    auto e = parse_json_or_null(message);
     if (!e.is_object()) return;
     std::lock_guard<std::mutex> guard{mtx_};
     if (!history_done_) {
@@ -225,6 +230,9 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
   http::route_options anyone{64 * 1024, http::access::anyone};
   http::route_options user_opts{64 * 1024, http::access::user};
   http::route_options upload_opts{cfg.max_upload_bytes, http::access::user};
+  upload_opts.limit = "process";
+  http::route_options job_opts{64 * 1024, http::access::user};
+  job_opts.limit = "process";
   auto gate = std::make_shared<admission>(cfg.queue_limit);
 
   routes.add(
@@ -268,7 +276,11 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
           gate->release();
           respond(std::move(r));
         };
-        b.call<process_reply>(
+        // The worker stops at the request's deadline and then answers; waiting longer than that
+        // frees the admission slot only once the worker has really stopped.
+        b.call_within<process_reply>(
+            2 * std::chrono::duration_cast<std::chrono::milliseconds>(default_request_timeout) +
+                std::chrono::seconds(5),
             release,
             process_request{who, std::move(form->images[0]), form->operations[0],
                             nth_or_first(form->params, 0), *format, deadline_ms()},
@@ -308,7 +320,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
         b.call<job_list>(respond, std::move(req),
                          [](job_list& l) { return jobs_response(202, l); });
       },
-      user_opts);
+      job_opts);
 
   routes.add(
       verb::get, "/api/v1/photos/{id}/jobs",

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "pixhive/core/log.hpp"
+#include "pixhive/core/ask.hpp"
 #include "pixhive/core/worker_pool.hpp"
 #include "pixhive/processing/processing.hpp"
 #include "processing_logic.hpp"
@@ -23,7 +24,13 @@ void processing_config::declare(options& opts) {
       .add("result-cache-mb", "64", "memory for cached POST /process results in MiB (0: off)")
       .add("thumbnail-size", "320", "side of the square thumbnail made of every upload")
       .add("display-size", "1080", "longest side of the display image made of every upload")
-      .add_flag("no-ocr", "skip Tesseract in the upload pipeline (text tags need it)");
+      .add_flag("no-ocr", "skip Tesseract in the upload pipeline (text tags need it)")
+      .add("operation-timeout", "30s",
+           "time budget of one operation, job or upload pipeline; past it the work stops and "
+           "fails with 'timeout'")
+      .add("decode-memory-mb", "768",
+           "memory for decoded pixels of all concurrent image work in MiB; a decode that does not "
+           "fit waits for others to finish");
 }
 
 result<processing_config> processing_config::from(const options& opts) {
@@ -62,6 +69,18 @@ result<processing_config> processing_config::from(const options& opts) {
   if (upload) cfg.max_upload_bytes = static_cast<size_t>(*upload) * 1024 * 1024;
   auto mp = opts.get_int("max-megapixels");
   if (mp) cfg.max_pixels = *mp * 1'000'000;
+  auto budget = opts.get_duration("operation-timeout");
+  if (!budget) return budget.error();
+  if (budget->count() < 100)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --operation-timeout must be at least 100ms");
+  cfg.operation_timeout = *budget;
+  auto memory = opts.get_int("decode-memory-mb");
+  if (!memory) return memory.error();
+  if (*memory < 16 || *memory > 1'000'000)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --decode-memory-mb must be 16..1000000");
+  cfg.decode_memory = static_cast<size_t>(*memory) * 1024 * 1024;
   char host[256] = "pixhive";
   ::gethostname(host, sizeof host - 1);
   cfg.node = std::string(host) + ":" + std::to_string(::getpid());
@@ -123,9 +142,6 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
                        std::shared_ptr<store::blob_store> blobs,
                        std::shared_ptr<bus::event_bus> events, media_actor media,
                        const processing_config& cfg) {
-  // OpenCV refuses images over this many pixels while reading the header, before it allocates:
-  // a small file that claims to be huge cannot exhaust memory.
-  ::setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(cfg.max_pixels).c_str(), 1);
   auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), events,
                                       media_link{sys, std::move(media)}, cfg);
   auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,
@@ -135,10 +151,13 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
   // bus acknowledges only what a worker finished, and at most `workers` events are taken at once.
   events->subscribe(
       "processing", {"photo.uploaded", "job.requested"},
-      [&sys, pool](const bus::event& e) -> result<void> {
+      [&sys, pool, timeout = cfg.operation_timeout](const bus::event& e) -> result<void> {
         caf::scoped_actor self{sys};
         result<void> out = caf::unit;
-        self->request(pool, caf::infinite, handle_event_request{e.type, e.payload, e.attempt})
+        // The worker stops its own work at the operation timeout; the wait here only covers a
+        // worker that never answers (twice the budget plus time queued behind ad-hoc work).
+        self->request(pool, 2 * timeout + default_request_timeout,
+                      handle_event_request{e.type, e.payload, e.attempt})
             .receive([](done&) {}, [&](caf::error& err) { out = std::move(err); });
         return out;
       },

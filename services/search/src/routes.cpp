@@ -11,6 +11,8 @@ using ctx_ptr = std::shared_ptr<http::context>;
 
 namespace {
 
+constexpr int64_t max_offset = 10'000;
+
 json cursor_json(int64_t cursor) {
   return cursor ? json(std::to_string(cursor)) : json(nullptr);
 }
@@ -20,12 +22,19 @@ json cursor_json(int64_t cursor) {
 void add_routes(http::router& routes, caf::actor_system& sys, search_actor service) {
   http::actor_client<search_actor> b{sys, service};
   http::route_options read_opts{64 * 1024, http::access::optional_user};
+  read_opts.limit = "search";
 
   routes.add(
       verb::get, "/api/v1/search",
       [b](ctx_ptr ctx, http::responder respond) {
         auto page = http::parse_page(*ctx);
         if (!page) return respond(http::error_response(page.error()));
+        // The search cursor is an offset into ranked results: deep pages cost a full ranking.
+        if (page->cursor > max_offset)
+          return respond(http::error_response(http::bad_request(
+              "invalid_cursor", "cursor must be at most " + std::to_string(max_offset))));
+        if (auto ok = http::check_text("q", ctx->query_or("q"), 256); !ok)
+          return respond(http::error_response(ok.error()));
         auto type = ctx->query_or("type", "photos");
         search_request req{viewer_from(ctx->user), ctx->query_or("q"), type, page->cursor,
                            page->limit};
@@ -51,6 +60,8 @@ void add_routes(http::router& routes, caf::actor_system& sys, search_actor servi
       [b](ctx_ptr ctx, http::responder respond) {
         auto page = http::parse_page(*ctx);
         if (!page) return respond(http::error_response(page.error()));
+        if (auto ok = http::check_text("tag", ctx->params.at("tag"), 128); !ok)
+          return respond(http::error_response(ok.error()));
         b.call<tag_result>(
             respond,
             tag_request{viewer_from(ctx->user), ctx->params.at("tag"), page->cursor, page->limit},

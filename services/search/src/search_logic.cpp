@@ -390,8 +390,8 @@ result<done> logic::ping() {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto j = json::parse(e.payload, nullptr, false);
-  if (j.is_discarded()) {
+  auto j = bus::parse_payload(e.payload);
+  if (!j.is_object()) {
     log::warn("search_bad_event", {{"type", e.type}});
     return caf::unit;  // redelivery cannot fix a malformed payload
   }

@@ -3,9 +3,21 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
+#include "pixhive/core/json.hpp"
+
 namespace pixhive::bus {
+
+/// An event payload as a JSON object, parsed with the depth bound; anything else (malformed,
+/// too deep, not an object) is a discarded value, which handlers log and acknowledge.
+inline nlohmann::json parse_payload(std::string_view payload) {
+  auto parsed = parse_json(payload);
+  if (!parsed || !parsed->is_object()) return nlohmann::json(nlohmann::json::value_t::discarded);
+  return std::move(*parsed);
+}
 
 /// The id `key` of an event payload: ids travel as decimal strings (JSON numbers lose 63-bit
 /// precision in other languages), plain numbers are accepted too; missing or malformed is 0.

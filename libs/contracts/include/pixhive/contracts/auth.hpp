@@ -54,6 +54,8 @@ struct resend_request {
 struct login_request {
   std::string login;
   std::string password;
+  /// Where the attempt came from: failures are throttled per (account, client address).
+  std::string client_ip;
   bool operator==(const login_request&) const = default;
 };
 
@@ -161,7 +163,7 @@ typename Inspector::result_type inspect(Inspector& f, resend_request& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, login_request& x) {
-  return f(caf::meta::type_name("login_request"), x.login, x.password);
+  return f(caf::meta::type_name("login_request"), x.login, x.password, x.client_ip);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, refresh_request& x) {

@@ -17,4 +17,8 @@ inline constexpr int max_json_depth = 64;
 /// `json_too_deep` (parsing stops at that level); not JSON → 400 `malformed_json`.
 result<nlohmann::json> parse_json(std::string_view text, int max_depth = max_json_depth);
 
+/// parse_json() for text this system wrote itself (stored job data, token parts after their
+/// signature check): null when it is not acceptable JSON.
+nlohmann::json parse_json_or_null(std::string_view text);
+
 }  // namespace pixhive

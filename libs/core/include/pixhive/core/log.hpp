@@ -18,6 +18,12 @@ bool enabled(level lvl);
 /// Writes one JSON object per line: {"ts","level","event", ...fields}.
 void write(level lvl, std::string_view event, const nlohmann::json& fields = {});
 
+/// write() for lines a client can cause at will (refused connections, failed accepts): at most
+/// `per_second` lines per event name each second; the next line written says how many were
+/// suppressed (`"suppressed": N`), so a flood costs a few lines, not gigabytes.
+void sampled(level lvl, std::string_view event, const nlohmann::json& fields = {},
+             int per_second = 5);
+
 /// Shorthands for write().
 inline void debug(std::string_view e, const nlohmann::json& f = {}) {
   write(level::debug, e, f);

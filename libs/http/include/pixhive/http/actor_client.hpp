@@ -21,8 +21,16 @@ class actor_client {
   /// Sends `req`; `render(Reply&)` makes the response.
   template <class Reply, class Request, class Render>
   void call(responder respond, Request req, Render render) const {
-    ask(
-        *sys_, service_, [respond, render](Reply& r) { respond(render(r)); },
+    call_within<Reply>(default_request_timeout, std::move(respond), std::move(req),
+                       std::move(render));
+  }
+
+  /// call() that waits at most `timeout` for the reply.
+  template <class Reply, class Request, class Render>
+  void call_within(std::chrono::milliseconds timeout, responder respond, Request req,
+                   Render render) const {
+    ask_within(
+        *sys_, caf::duration{timeout}, service_, [respond, render](Reply& r) { respond(render(r)); },
         [respond](caf::error& e) { respond(error_response(e)); }, std::move(req));
   }
 

@@ -22,9 +22,14 @@ response error_response(const caf::error& err);
 result<nlohmann::json> json_body(const context& ctx);
 
 /// A string field of a JSON object. Missing (when required) → 400 `missing_field`, not a string →
-/// 400 `invalid_field`, longer than `max_len` bytes → 400 `field_too_long`.
+/// 400 `invalid_field`, otherwise as check_text().
 result<std::optional<std::string>> string_field(const nlohmann::json& obj, const std::string& name,
                                                 size_t max_len, bool required = true);
+
+/// Checks free text from a client (a caption, a query, a form field): well-formed UTF-8 (no
+/// overlong forms or surrogates) → else 400 `invalid_utf8`; no control characters but tab and
+/// newlines → else 400 `invalid_text`; at most `max_bytes` → else 400 `field_too_long`.
+result<void> check_text(std::string_view name, std::string_view value, size_t max_bytes);
 
 /// An error for a bad request parameter.
 caf::error bad_request(std::string code, std::string message);

@@ -8,6 +8,9 @@
 
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/error.hpp"
+#include "pixhive/http/client_ip.hpp"
+#include "pixhive/http/rate_limit.hpp"
+#include "pixhive/http/revocations.hpp"
 #include "pixhive/http/router.hpp"
 
 namespace pixhive::http {
@@ -17,11 +20,29 @@ struct server_config {
   std::string address = "0.0.0.0";
   uint16_t port = 8080;
   int threads = 2;
-  std::chrono::milliseconds read_timeout{30'000};
+  /// Longest time from a connection's first byte (or its accept) to a complete request header.
+  std::chrono::milliseconds header_timeout{10'000};
+  /// Longest wait for the next bytes of a request body (a stalled upload is dropped).
+  std::chrono::milliseconds body_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds drain{0};
   std::chrono::milliseconds shutdown_timeout{30'000};
   bool access_log = true;
+  /// Open connections allowed in all and from one client address (trusted proxies exempt).
+  size_t max_connections = 4096;
+  size_t max_connections_per_ip = 128;
+  /// Server-Sent Events streams one user may hold open at once.
+  size_t max_event_streams_per_user = 8;
+  /// Peers whose X-Forwarded-For names the client.
+  trusted_proxies proxies;
+  /// The port of the metrics listener (/metrics, /healthz, /readyz); -1 for none.
+  int metrics_port = 9180;
+  /// Also serve /metrics on the main port (all-in-one on a private network).
+  bool metrics_public = false;
+  /// Rate limits by route kind; empty when switched off.
+  std::shared_ptr<rate_limits> limits = std::make_shared<rate_limits>();
+  /// Users whose tokens are refused before they expire (fed from the bus).
+  std::shared_ptr<revocation_list> revoked = std::make_shared<revocation_list>();
   /// The service label on metrics and logs ("all", "auth", ...).
   std::string service = "all";
   /// The shared HS256 key that access tokens are checked with.
@@ -37,7 +58,9 @@ struct server_config {
 using readiness_check = std::function<void(std::function<void(bool)>)>;
 
 /// A Boost.Beast HTTP/1.1 server in the shape of Beast's advanced server: a strand per
-/// connection, keep-alive, per-route body limits, read and idle timeouts, and graceful shutdown
+/// connection, keep-alive, per-route body limits, header, body-progress and idle timeouts,
+/// connection caps (total and per client address), authentication and rate limits decided from
+/// the header before any body is read, a separate metrics listener, and graceful shutdown
 /// (SIGTERM/SIGINT: /readyz turns 503; after the drain period the listener closes; in-flight
 /// requests finish and are answered with Connection: close; idle keep-alive connections are
 /// closed once nothing is in flight; run() returns).
@@ -53,6 +76,9 @@ class server {
 
   /// Binds and listens; returns the bound port (the chosen one when the port is 0).
   result<uint16_t> listen();
+
+  /// The bound metrics port after listen() (0 when there is no metrics listener).
+  uint16_t metrics_port() const;
 
   /// Serves on the configured threads until a shutdown completes.
   void run();

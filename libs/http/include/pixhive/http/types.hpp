@@ -44,6 +44,8 @@ struct context {
   std::string request_id;
   /// The authenticated caller, set on routes that require a token.
   std::optional<jwt::claims> user;
+  /// The client's address (the peer's, or from X-Forwarded-For behind a trusted proxy).
+  std::string client_ip;
   /// Answers with `200 text/event-stream` instead of a response: the returned stream carries
   /// the events. Call it at most once, from any thread, and then never the responder.
   std::function<std::shared_ptr<event_stream>()> start_events;
@@ -72,6 +74,8 @@ struct route_options {
   access who = access::anyone;
   /// Also accept the token as `?access_token=` (a browser's EventSource cannot set headers).
   bool token_in_query = false;
+  /// The rate-limit kind of this route ("login", "upload", …; see rate_limits), empty for none.
+  std::string limit = {};
 };
 
 }  // namespace pixhive::http

@@ -51,6 +51,10 @@ nlohmann::json operations_json();
 /// filled in, in canonical (sorted) order, so equal requests have equal JSON.
 result<nlohmann::json> validate(const std::string& operation, const nlohmann::json& params);
 
+/// validate() of parameters given as JSON text (empty: none), parsed with the depth bound
+/// (400 `json_too_deep` / `invalid_parameter` when it is not JSON).
+result<nlohmann::json> validate_text(const std::string& operation, std::string_view params);
+
 /// What an operation produced: an image (8-bit gray, BGR or BGRA) and, for some, data.
 struct op_output {
   cv::Mat image;

@@ -32,11 +32,15 @@ class http_metrics {
   /// Requests accepted but not yet answered.
   prometheus::Gauge& in_flight() { return *in_flight_; }
 
+  /// Connections refused or accepts failed, by reason (max_connections, accept_failed, …).
+  prometheus::Counter& refused(const std::string& reason);
+
  private:
   std::string service_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Gauge* in_flight_;
+  prometheus::Family<prometheus::Counter>* refused_;
 };
 
 }  // namespace pixhive::metrics

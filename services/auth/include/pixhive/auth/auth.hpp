@@ -27,6 +27,13 @@ struct auth_config {
   std::string jwt_key;
   std::chrono::seconds access_ttl{15 * 60};
   std::chrono::seconds refresh_ttl{30 * 24 * 3600};
+  /// Failed logins allowed per 15 minutes for one (account, client address), and for one account
+  /// from everywhere: the first stops guessing, the second (higher) stops a botnet, and a
+  /// stranger alone cannot lock the owner out.
+  int64_t login_failures_per_ip = 5;
+  int64_t login_failures_per_account = 50;
+  /// Shortest time between two verification mails for one account.
+  std::chrono::seconds resend_interval{60};
 
   /// Declares the auth options.
   static void declare(options& opts);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+
 #include <memory>
 #include <string>
 
@@ -26,6 +28,11 @@ struct processing_config {
   size_t max_upload_bytes = 25 * 1024 * 1024;
   /// Pixels an ad-hoc input may have.
   int64_t max_pixels = 100'000'000;
+  /// Time budget of one operation, job or upload pipeline run; past it the work stops with
+  /// `timeout` (a permanent failure: retrying would time out again).
+  std::chrono::milliseconds operation_timeout{30'000};
+  /// Bytes of decoded pixels all workers may hold at once; bigger decodes wait their turn.
+  size_t decode_memory = 768ull * 1024 * 1024;
   imaging::pipeline_config pipeline;
   /// This replica's name in job events ("which worker").
   std::string node = "pixhive";
