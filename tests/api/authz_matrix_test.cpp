@@ -142,7 +142,8 @@ class world {
   reply send(verb method, const std::string& target, const std::string& body,
              std::map<std::string, std::string> headers, const std::string& token) {
     if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-    http_connection conn{server_.port()};
+    // /metrics lives on the metrics listener, never on the API port.
+    http_connection conn{target == "/metrics" ? server_.metrics_port() : server_.port()};
     return conn.request(method, target, body, headers);
   }
 

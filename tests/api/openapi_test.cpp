@@ -34,7 +34,10 @@ std::set<std::string> served_operations() {
   graph::add_routes(*routes, sys, contracts::graph_actor{});
   feed::add_routes(*routes, sys, contracts::feed_actor{});
   search::add_routes(*routes, sys, contracts::search_actor{});
-  http::server srv{http::server_config{}, routes};
+  // /metrics is documented where it is served: on the metrics port, or here with this flag.
+  http::server_config server_cfg;
+  server_cfg.metrics_public = true;
+  http::server srv{server_cfg, routes};
   srv.add_standard_routes(nullptr);
   std::set<std::string> out;
   for (const auto& r : routes->routes())

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/jwt.hpp"
 
@@ -15,12 +16,6 @@ namespace {
 
 constexpr std::string_view key = "fuzzing-key-0123456789abcdefghijklmnopqrstuvwxyz";
 constexpr int64_t now = 1'700'000'000;
-
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n", what);
-  std::abort();
-}
 
 bool same(const pixhive::jwt::claims& a, const pixhive::jwt::claims& b) {
   return a.user_id == b.user_id && a.username == b.username && a.role == b.role &&

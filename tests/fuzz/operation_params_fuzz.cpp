@@ -8,18 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "pixhive/core/json.hpp"
 #include "pixhive/imaging/operations.hpp"
-
-namespace {
-
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

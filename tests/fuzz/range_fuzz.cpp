@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "pixhive/http/bytes.hpp"
 
 namespace {
@@ -15,12 +16,6 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 const std::string sha256 = "5d41402abc4b2a76b9719d911017c592aaaabbbbccccddddeeeeffff00001111";
-
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n", what);
-  std::abort();
-}
 
 const std::string& blob() {
   static const std::string bytes = [] {

@@ -8,18 +8,13 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "pixhive/http/router.hpp"
 
 namespace {
 
 namespace bhttp = boost::beast::http;
 using bhttp::verb;
-
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n", what);
-  std::abort();
-}
 
 const pixhive::http::router& routes() {
   static const pixhive::http::router r = [] {

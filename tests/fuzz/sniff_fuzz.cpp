@@ -8,6 +8,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "fuzz_check.hpp"
 #include "pixhive/imaging/codec.hpp"
 #include "pixhive/imaging/sniff.hpp"
 
@@ -15,12 +16,6 @@ namespace {
 
 // Large enough for real headers, small enough that a decode cannot exhaust the fuzzer's memory.
 constexpr int64_t max_pixels = 4'000'000;
-
-void check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "invariant broken: %s\n", what);
-  std::abort();
-}
 
 }  // namespace
 

@@ -20,7 +20,8 @@ TEST(crash, acknowledged_uploads_survive_kill_9) {
   crypto::init();
   auto photos = real_photos();
   if (photos.empty())
-    PIXHIVE_SKIP_MISSING(std::string("skipping: no real photos (scripts/fetch-photos puts them in .cache/photos)"));
+    PIXHIVE_SKIP_MISSING(
+        std::string("skipping: no real photos (scripts/fetch-photos puts them in .cache/photos)"));
 
   temp_dir data;
   std::vector<std::pair<std::string, std::string>> acknowledged;  // id, sha256

@@ -29,7 +29,8 @@ class feed_api : public ::testing::TestWithParam<std::string> {
     std::vector<std::string> args{"--access-log", "false"};
     if (GetParam() == "postgres_redis") {
       auto& pg = shared_postgres();
-      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
+      if (!pg.available())
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
       redis_ = std::make_unique<redis_server>();
       if (!redis_->available())
         PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + redis_->why());

@@ -21,7 +21,8 @@ class graph_api : public ::testing::TestWithParam<std::string> {
     std::vector<std::string> args{"--access-log", "false"};
     if (GetParam() == "postgres") {
       auto& pg = shared_postgres();
-      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
+      if (!pg.available())
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
       args.push_back("--db");
       args.push_back(pg.new_database());
     }

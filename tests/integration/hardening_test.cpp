@@ -180,8 +180,7 @@ TEST(hardening, tiff_with_duplicate_dimensions_cannot_exhaust_memory) {
   // The decoders themselves carry the limit: OpenCV read it from the environment at load.
   std::ifstream env{"/proc/" + std::to_string(server.process().pid()) + "/environ"};
   std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
-  EXPECT_NE(all.find(std::string("OPENCV_IO_MAX_IMAGE_PIXELS=100000000\0", 37)),
-            std::string::npos);
+  EXPECT_NE(all.find(std::string("OPENCV_IO_MAX_IMAGE_PIXELS=100000000\0", 37)), std::string::npos);
 }
 
 TEST(hardening, metrics_are_not_on_the_public_port) {
@@ -199,8 +198,8 @@ TEST(hardening, metrics_are_not_on_the_public_port) {
 }
 
 TEST(hardening, connections_are_capped_per_address_and_slow_headers_dropped) {
-  pixhive_server server{{"--access-log", "false", "--max-connections-per-ip", "4",
-                         "--header-timeout", "1s"}};
+  pixhive_server server{
+      {"--access-log", "false", "--max-connections-per-ip", "4", "--header-timeout", "1s"}};
   std::vector<std::unique_ptr<raw_connection>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<raw_connection>(server.port()));
@@ -231,8 +230,9 @@ TEST(hardening, a_stalled_body_is_dropped) {
 TEST(hardening, accept_backs_off_when_descriptors_run_out) {
   pixhive_server server{{"--access-log", "false"}};
   auto pid = server.process().pid();
-  auto open_fds = std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"),
-                                std::filesystem::directory_iterator{});
+  auto open_fds =
+      std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd"),
+                    std::filesystem::directory_iterator{});
   // The container default of 1024, scaled down: a few more descriptors than the server holds.
   rlimit before{};
   ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, nullptr, &before), 0);
@@ -255,8 +255,8 @@ TEST(hardening, rate_limits_use_the_client_address_behind_a_trusted_proxy) {
     raw_connection c{server.port(), source};
     std::string body = R"({"login":"x_nobody","password":"wrong password"})";
     c.send("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client +
-           "\r\nContent-Type: application/json\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body);
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
     return c.read(5s, "\r\n\r\n");
   };
   for (int i = 0; i < 3; ++i) EXPECT_EQ(status_of(login_from("203.0.113.5")), 401);
@@ -280,7 +280,8 @@ TEST(hardening, a_stranger_cannot_lock_the_owner_out) {
                      json{{"login", "bob"}, {"password", password}}.dump(),
                      {{"Content-Type", "application/json"}, {"X-Forwarded-For", client}});
   };
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(login("203.0.113.66", "guess " + std::to_string(i)).status, 401);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(login("203.0.113.66", "guess " + std::to_string(i)).status, 401);
   EXPECT_EQ(login("203.0.113.66", "bobs right password").status, 429);
   EXPECT_EQ(login("198.51.100.1", "bobs right password").status, 200);
 }
@@ -296,16 +297,20 @@ TEST(hardening, a_disabled_account_stops_working_within_seconds) {
                 .status,
             200);
   // Her access token has most of its 15 minutes left, and still stops working.
-  EXPECT_TRUE(eventually([&] {
-    auto r = call(server.port(), verb::get, "/api/v1/feed/home", nullptr, carol);
-    return r.status == 401 && r.error_code() == "token_revoked";
-  }, 5s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = call(server.port(), verb::get, "/api/v1/feed/home", nullptr, carol);
+        return r.status == 401 && r.error_code() == "token_revoked";
+      },
+      5s));
   ASSERT_EQ(call(server.port(), verb::post, "/api/v1/admin/users/" + id + "/enable", nullptr, root)
                 .status,
             200);
-  EXPECT_TRUE(eventually([&] {
-    return call(server.port(), verb::get, "/api/v1/users/me", nullptr, carol).status == 200;
-  }, 5s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return call(server.port(), verb::get, "/api/v1/users/me", nullptr, carol).status == 200;
+      },
+      5s));
 }
 
 TEST(hardening, event_streams_are_capped_and_end_with_their_token) {
@@ -376,8 +381,8 @@ TEST(hardening, fields_are_bounded_and_checked) {
 }
 
 TEST(hardening, operations_stop_at_their_time_budget) {
-  pixhive_server server{{"--access-log", "false", "--operation-timeout", "150ms",
-                         "--result-cache-mb", "0"}};
+  pixhive_server server{
+      {"--access-log", "false", "--operation-timeout", "150ms", "--result-cache-mb", "0"}};
   auto alice = create_and_login(server, "alice");
   cv::Mat noise(700, 700, CV_8UC3);
   cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));

@@ -243,7 +243,8 @@ TEST_F(processing_api, several_images_become_jobs_with_results) {
 
 TEST_F(processing_api, a_real_camera_photo_becomes_ready_with_variants_tags_and_hash) {
   auto photo = real_photo();
-  if (photo.empty()) PIXHIVE_SKIP_MISSING(std::string("skipping: no real photos (scripts/fetch-photos)"));
+  if (photo.empty())
+    PIXHIVE_SKIP_MISSING(std::string("skipping: no real photos (scripts/fetch-photos)"));
   auto up = upload(photo, *alice_);
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();

@@ -45,7 +45,8 @@ class redis_bus : public ::testing::Test {
  protected:
   void SetUp() override {
     redis_ = std::make_unique<redis_server>();
-    if (!redis_->available()) PIXHIVE_SKIP_MISSING(std::string("skipping Redis test: ") + redis_->why());
+    if (!redis_->available())
+      PIXHIVE_SKIP_MISSING(std::string("skipping Redis test: ") + redis_->why());
   }
 
   bus::redis_bus_config config(const std::string& consumer = "c1") {

@@ -36,7 +36,8 @@ class search_api : public ::testing::TestWithParam<std::string> {
     args_ = {"--access-log", "false"};
     if (GetParam() == "postgres_redis") {
       auto& pg = shared_postgres();
-      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
+      if (!pg.available())
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
       redis_ = std::make_unique<redis_server>();
       if (!redis_->available())
         PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + redis_->why());

@@ -18,12 +18,14 @@ class timelines : public ::testing::TestWithParam<std::string> {
     std::string url = "sqlite:" + dir_.path() + "/t.db";
     if (GetParam() == "postgres") {
       auto& pg = shared_postgres();
-      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
+      if (!pg.available())
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
       url = pg.new_database();
     }
     if (GetParam() == "redis") {
       redis_ = std::make_unique<redis_server>();
-      if (!redis_->available()) PIXHIVE_SKIP_MISSING(std::string("skipping Redis run: ") + redis_->why());
+      if (!redis_->available())
+        PIXHIVE_SKIP_MISSING(std::string("skipping Redis run: ") + redis_->why());
       auto r = feed::make_redis_timelines("127.0.0.1", redis_->port(), 3);
       ASSERT_TRUE(r) << to_problem(r.error()).message;
       store_ = std::move(*r);

@@ -6,15 +6,15 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -184,8 +184,9 @@ pixhive_server::pixhive_server(std::vector<std::string> args, std::string mode,
   std::vector<std::string> argv{pixhive_binary(), mode,        "--port",     "0",
                                 "--address",      "127.0.0.1", "--data-dir", data_dir_};
   argv.insert(argv.end(), args_.begin(), args_.end());
-  bool sets_limits = std::any_of(args_.begin(), args_.end(),
-                                 [](const std::string& a) { return a.rfind("--rate-limit", 0) == 0; });
+  bool sets_limits = std::any_of(args_.begin(), args_.end(), [](const std::string& a) {
+    return a.rfind("--rate-limit", 0) == 0;
+  });
   if (!sets_limits) argv.insert(argv.end(), {"--rate-limits", "off"});
   proc_ = std::make_unique<child_process>(argv, std::move(env));
   bool wants_actor = std::find(args_.begin(), args_.end(), "--actor-port") != args_.end();
@@ -246,7 +247,24 @@ reply http_connection::receive() {
 reply http_connection::request(bhttp::verb method, const std::string& target,
                                const std::string& body,
                                std::map<std::string, std::string> headers) {
-  send(method, target, body, std::move(headers));
+  // Like curl, a large body waits for 100 Continue: a server that refuses it from the header
+  // closes without reading it, and a client that kept writing would only see a reset.
+  if (body.size() <= 1024 * 1024 || headers.count("Expect")) {
+    send(method, target, body, std::move(headers));
+    return receive();
+  }
+  bhttp::request<bhttp::string_body> req{method, target, 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  for (auto& [k, v] : headers) req.set(k, v);
+  req.set(bhttp::field::expect, "100-continue");
+  req.body() = body;
+  req.prepare_payload();
+  bhttp::request_serializer<bhttp::string_body> writer{req};
+  stream_.expires_after(std::chrono::seconds(30));
+  bhttp::write_header(stream_, writer);
+  auto first = receive();
+  if (first.status != 100) return first;
+  bhttp::write(stream_, writer);
   return receive();
 }
 

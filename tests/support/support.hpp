@@ -18,10 +18,10 @@
 
 /// Skips a test whose backend (PostgreSQL, Redis, s3rver, photos) is missing — or fails it when
 /// PIXHIVE_REQUIRE_BACKENDS=1 (set by CI), where a missing backend is a broken setup, not a pass.
-#define PIXHIVE_SKIP_MISSING(why)                                  \
-  do {                                                             \
+#define PIXHIVE_SKIP_MISSING(why)                                       \
+  do {                                                                  \
     if (::pixhive::testing::backends_required()) GTEST_FAIL() << (why); \
-    GTEST_SKIP() << (why);                                         \
+    GTEST_SKIP() << (why);                                              \
   } while (0)
 
 namespace pixhive::testing {

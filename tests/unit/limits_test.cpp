@@ -114,11 +114,9 @@ TEST(client_ip, forwarded_for_counts_only_from_trusted_proxies) {
   EXPECT_EQ(http::client_ip(ingress, "", *trusted), "10.1.2.3");
   EXPECT_EQ(http::client_ip(ingress, "1.2.3.4", *trusted), "1.2.3.4");
   // The client wrote the left part itself: the rightmost untrusted hop is the client.
-  EXPECT_EQ(http::client_ip(ingress, "6.6.6.6, 198.51.100.4, 10.9.9.9", *trusted),
-            "198.51.100.4");
+  EXPECT_EQ(http::client_ip(ingress, "6.6.6.6, 198.51.100.4, 10.9.9.9", *trusted), "198.51.100.4");
   EXPECT_EQ(http::client_ip(ingress, "garbage, 198.51.100.4", *trusted), "198.51.100.4");
-  EXPECT_EQ(http::client_ip(ip::make_address("::ffff:10.0.0.5"), "7.7.7.7", *trusted),
-            "7.7.7.7");
+  EXPECT_EQ(http::client_ip(ip::make_address("::ffff:10.0.0.5"), "7.7.7.7", *trusted), "7.7.7.7");
   EXPECT_EQ(http::client_ip(ip::make_address("fd12::1"), "2001:db8::1", *trusted), "2001:db8::1");
   EXPECT_TRUE(trusted->contains(ip::make_address("192.168.1.7")));
   EXPECT_FALSE(trusted->contains(ip::make_address("192.168.1.8")));
@@ -138,7 +136,8 @@ TEST(multipart, parts_and_fields_are_bounded) {
   auto r = http::parse_multipart(many, "multipart/form-data; boundary=b", limits);
   ASSERT_FALSE(r);
   EXPECT_EQ(code_of(r.error()), "too_many_parts");
-  auto big = part("note", std::string(70000, 'a')) + part("file", std::string(70000, 'b')) + "--b--\r\n";
+  auto big =
+      part("note", std::string(70000, 'a')) + part("file", std::string(70000, 'b')) + "--b--\r\n";
   auto refused = http::parse_multipart(big, "multipart/form-data; boundary=b");
   ASSERT_FALSE(refused);
   EXPECT_EQ(code_of(refused.error()), "field_too_long");

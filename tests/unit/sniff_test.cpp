@@ -70,8 +70,7 @@ TEST(sniff, names_what_it_found_when_not_an_image) {
 }
 
 TEST(sniff, truncated_images_are_corrupt) {
-  for (auto cut : {bmp_2x3().substr(0, 60),
-                   std::string("\xFF\xD8\xFF\xE0\x00\x10", 6),
+  for (auto cut : {bmp_2x3().substr(0, 60), std::string("\xFF\xD8\xFF\xE0\x00\x10", 6),
                    std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16)}) {
     auto r = sniff_image(cut);
     ASSERT_FALSE(r);
@@ -95,11 +94,8 @@ std::string tiff_with(std::vector<std::array<uint32_t, 4>> entries) {
 
 TEST(sniff, tiff_dimensions_are_read_as_libtiff_reads_them) {
   // The attack: ImageWidth/ImageLength twice, huge first (what libtiff decodes with), 1x1 last.
-  auto twice = sniff_image(tiff_with({{256, 3, 1, 65535},
-                                      {257, 3, 1, 65535},
-                                      {256, 3, 1, 1},
-                                      {257, 3, 1, 1},
-                                      {258, 3, 1, 8}}));
+  auto twice = sniff_image(tiff_with(
+      {{256, 3, 1, 65535}, {257, 3, 1, 65535}, {256, 3, 1, 1}, {257, 3, 1, 1}, {258, 3, 1, 8}}));
   ASSERT_TRUE(twice) << to_problem(twice.error()).message;
   EXPECT_EQ(twice->width, 65535);
   EXPECT_EQ(twice->height, 65535);

@@ -13,8 +13,7 @@ result<nlohmann::json> parse_json(std::string_view text, int max_depth) {
   // The callback sees each object or array as it opens; throwing stops the parser before it
   // builds anything deeper.
   json::parser_callback_t bound = [max_depth](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start ||
-         event == json::parse_event_t::array_start) &&
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
         depth >= max_depth)
       throw too_deep{};
     return true;

@@ -17,8 +17,7 @@ std::string_view trim(std::string_view s) {
 
 // An IPv4 client seen through a dual-stack socket is ::ffff:a.b.c.d; one spelling per client.
 net::address canonical(const net::address& a) {
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    return net::make_address_v4(net::v4_mapped, a.to_v6());
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) return net::make_address_v4(net::v4_mapped, a.to_v6());
   return a;
 }
 

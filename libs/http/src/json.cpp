@@ -93,8 +93,7 @@ result<void> check_text(std::string_view name, std::string_view value, size_t ma
       return bad_request("invalid_utf8", "the field '" + shown + "' is not valid UTF-8 text");
     unsigned char c = static_cast<unsigned char>(value[i]);
     if (n == 1 && (c < 0x20 || c == 0x7f) && c != '\t' && c != '\n' && c != '\r')
-      return bad_request("invalid_text",
-                         "the field '" + shown + "' contains control characters");
+      return bad_request("invalid_text", "the field '" + shown + "' contains control characters");
     i += n;
   }
   return caf::unit;

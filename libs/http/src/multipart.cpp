@@ -36,8 +36,7 @@ std::string param(std::string_view header, std::string_view key) {
 
 }  // namespace
 
-result<std::vector<form_part>> parse_multipart(std::string_view body,
-                                               std::string_view content_type,
+result<std::vector<form_part>> parse_multipart(std::string_view body, std::string_view content_type,
                                                const multipart_limits& limits) {
   auto boundary = param(content_type, "boundary");
   if (boundary.empty() || boundary.size() > 200) return malformed("no boundary in Content-Type");
@@ -56,9 +55,9 @@ result<std::vector<form_part>> parse_multipart(std::string_view body,
     auto headers_end = body.find("\r\n\r\n", pos);
     if (headers_end == std::string_view::npos) return malformed("part headers not terminated");
     if (headers_end - pos > limits.max_header_bytes)
-      return make_error(errc::invalid_argument, "field_too_long",
-                        "a part's headers are longer than " +
-                            std::to_string(limits.max_header_bytes) + " bytes");
+      return make_error(
+          errc::invalid_argument, "field_too_long",
+          "a part's headers are longer than " + std::to_string(limits.max_header_bytes) + " bytes");
     form_part part;
     auto headers = body.substr(pos, headers_end - pos);
     size_t line_start = 0;

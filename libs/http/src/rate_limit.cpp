@@ -14,8 +14,8 @@ using clock = std::chrono::steady_clock;
 // Each lets a person working by hand never notice it.
 const std::vector<std::pair<std::string, std::string>>& kinds() {
   static const std::vector<std::pair<std::string, std::string>> k{
-      {"login", "20/min"},          {"signup", "10/h,burst=5"},       {"verify", "30/h,burst=10"},
-      {"resend", "6/h,burst=3"},    {"upload", "60/min,burst=30"},    {"process", "60/min,burst=20"},
+      {"login", "20/min"},           {"signup", "10/h,burst=5"},    {"verify", "30/h,burst=10"},
+      {"resend", "6/h,burst=3"},     {"upload", "60/min,burst=30"}, {"process", "60/min,burst=20"},
       {"search", "120/min,burst=60"}};
   return k;
 }
@@ -122,8 +122,7 @@ void rate_limits::set(const std::string& kind, rate r) {
   kinds_[kind] = std::make_shared<limiters>(r);
 }
 
-int64_t rate_limits::take(const std::string& kind, const std::string& client_ip,
-                          int64_t user_id) {
+int64_t rate_limits::take(const std::string& kind, const std::string& client_ip, int64_t user_id) {
   auto it = kinds_.find(kind);
   if (it == kinds_.end()) return 0;
   if (auto wait = it->second->by_ip.take(client_ip)) return wait;

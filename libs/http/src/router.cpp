@@ -73,7 +73,8 @@ std::map<std::string, std::string> parse_query(std::string_view qs) {
 
 void router::add(bhttp::verb method, std::string path, handler fn, route_options options) {
   std::vector<std::string> segments;
-  for (auto s : split_path(path).value_or(std::vector<std::string_view>{})) segments.emplace_back(s);
+  for (auto s : split_path(path).value_or(std::vector<std::string_view>{}))
+    segments.emplace_back(s);
   auto same = [&](const route& r) { return r.method == method && r.path == path; };
   routes_.erase(std::remove_if(routes_.begin(), routes_.end(), same), routes_.end());
   routes_.push_back(route{method, std::move(path), std::move(segments), std::move(fn), options});

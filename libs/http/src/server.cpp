@@ -1,11 +1,11 @@
 #include "pixhive/http/server.hpp"
 
 #include <atomic>
-#include <unordered_map>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include <sys/resource.h>
 
@@ -95,8 +95,8 @@ result<server_config> server_config::from(const options& opts) {
     if (!v) return v.error();
     if (*v < low || *v > high)
       return make_error(errc::invalid_argument, "bad_config",
-                        std::string("option --") + name + " must be " + std::to_string(low) +
-                            ".." + std::to_string(high));
+                        std::string("option --") + name + " must be " + std::to_string(low) + ".." +
+                            std::to_string(high));
     *field = static_cast<size_t>(*v);
   }
   auto proxies = trusted_proxies::parse(opts.get("trusted-proxies"));
@@ -276,12 +276,12 @@ class session : public std::enable_shared_from_this<session> {
     // Between requests the client may think as long as the idle timeout allows; once it starts
     // a request, the header must arrive within the header timeout.
     stream_.expires_after(srv_->cfg.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](
-                                                       beast::error_code ec, size_t n) {
-      if (ec) return self->close();
-      self->buffer_.commit(n);
-      self->read_header_bytes();
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header_bytes();
+                            });
   }
 
   void read_header_bytes() {
@@ -461,9 +461,9 @@ class session : public std::enable_shared_from_this<session> {
       auto self = weak.lock();
       if (!self || answered->exchange(true)) return std::make_shared<sse_stream>(nullptr);
       if (user && !self->srv_->take_stream(user->user_id)) {
-        auto res = error_response(make_error(
-            errc::too_many_requests, "too_many_streams",
-            "too many live event streams for this user; close one first", 5));
+        auto res = error_response(
+            make_error(errc::too_many_requests, "too_many_streams",
+                       "too many live event streams for this user; close one first", 5));
         net::post(self->stream_.get_executor(),
                   [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
         return std::make_shared<sse_stream>(nullptr);
@@ -490,7 +490,8 @@ class session : public std::enable_shared_from_this<session> {
     sse_ = std::move(stream);
     finish_metrics(route_, 200);
     if (token_expires_at > 0)
-      stream_.expires_after(std::chrono::seconds(std::max<int64_t>(0, token_expires_at - unix_now())));
+      stream_.expires_after(
+          std::chrono::seconds(std::max<int64_t>(0, token_expires_at - unix_now())));
     else
       stream_.expires_never();
     if (request_id_.empty()) request_id_ = crypto::random_token(12);
@@ -883,9 +884,9 @@ result<uint16_t> bind_listener(tcp::acceptor& acc, const std::string& address, u
   if (!ec) acc.bind(ep, ec);
   if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
   if (ec)
-    return make_error(errc::unavailable, "listen_failed",
-                      "cannot listen on " + address + ":" + std::to_string(port) + ": " +
-                          ec.message());
+    return make_error(
+        errc::unavailable, "listen_failed",
+        "cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message());
   return acc.local_endpoint().port();
 }
 
@@ -899,9 +900,9 @@ result<uint16_t> server::listen() {
       nofile.rlim_cur > 2 * reserved_fds) {
     auto cap = static_cast<size_t>(nofile.rlim_cur) - reserved_fds;
     if (cfg.max_connections > cap) {
-      log::warn("max_connections_lowered",
-                {{"configured", cfg.max_connections}, {"open_files_limit", nofile.rlim_cur},
-                 {"max_connections", cap}});
+      log::warn("max_connections_lowered", {{"configured", cfg.max_connections},
+                                            {"open_files_limit", nofile.rlim_cur},
+                                            {"max_connections", cap}});
       cfg.max_connections = cap;
     }
   }

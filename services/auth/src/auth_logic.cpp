@@ -175,13 +175,12 @@ result<void> logic::issue_code(const user_view& user) {
   auto stored = db_->transaction([&](store::connection& c) -> result<void> {
     // A new code keeps the wrong guesses made against the old one: otherwise asking for a new
     // code every five guesses would allow unlimited guessing.
-    auto old = c.query("SELECT attempts, issued_at FROM verification_codes WHERE user_id = ?",
-                       {user.id});
+    auto old =
+        c.query("SELECT attempts, issued_at FROM verification_codes WHERE user_id = ?", {user.id});
     if (!old) return old.error();
     // ... within an hour of the first code: five guesses an hour cannot find a 6-digit code.
-    int64_t attempts = old->empty() || now - old->front().int_at(1) >= attempt_window
-                           ? 0
-                           : old->front().int_at(0);
+    int64_t attempts =
+        old->empty() || now - old->front().int_at(1) >= attempt_window ? 0 : old->front().int_at(0);
     if (!old->empty() && now - old->front().int_at(1) < cfg_.resend_interval.count())
       return make_error(errc::too_many_requests, "resend_too_soon",
                         "a code was sent moments ago; wait before asking again",

@@ -128,15 +128,15 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                  }),
              limited("resend"));
 
-  routes.add(verb::post, "/api/v1/auth/login",
-             json_handler<session_tokens>(
-                 b,
-                 [](fields& f, ctx_ref ctx) {
-                   return login_request{f.take("login", 254), f.take("password", 1024),
-                                        ctx.client_ip};
-                 },
-                 tokens_reply),
-             limited("login"));
+  routes.add(
+      verb::post, "/api/v1/auth/login",
+      json_handler<session_tokens>(
+          b,
+          [](fields& f, ctx_ref ctx) {
+            return login_request{f.take("login", 254), f.take("password", 1024), ctx.client_ip};
+          },
+          tokens_reply),
+      limited("login"));
 
   routes.add(
       verb::post, "/api/v1/auth/refresh",

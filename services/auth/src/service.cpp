@@ -48,9 +48,9 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
   cfg.refresh_ttl = std::chrono::duration_cast<std::chrono::seconds>(*refresh);
   if (cfg.access_ttl.count() < 1 || cfg.refresh_ttl.count() < 1)
     return make_error(errc::invalid_argument, "bad_config", "token lifetimes must be at least 1s");
-  for (auto [name, field] : {std::pair{"login-failures-per-ip", &cfg.login_failures_per_ip},
-                             std::pair{"login-failures-per-account",
-                                       &cfg.login_failures_per_account}}) {
+  for (auto [name, field] :
+       {std::pair{"login-failures-per-ip", &cfg.login_failures_per_ip},
+        std::pair{"login-failures-per-account", &cfg.login_failures_per_account}}) {
     auto v = opts.get_int(name);
     if (!v) return v.error();
     if (*v < 1 || *v > 1'000'000)
@@ -98,7 +98,7 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_login ON login_failures (login, at);
 )sql"},
-                                                  {2, R"sql(
+                                                   {2, R"sql(
 ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';
 CREATE INDEX login_failures_login_ip ON login_failures (login, ip, at);
 ALTER TABLE verification_codes ADD COLUMN issued_at BIGINT NOT NULL DEFAULT 0;

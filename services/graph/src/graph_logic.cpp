@@ -248,9 +248,12 @@ result<done> logic::delete_comment(const delete_comment_request& req) {
   if (!rows) return rows.error();
   if (rows->empty()) return make_error(errc::not_found, "comment_not_found", "no such comment");
   const auto& r = rows->front();
-  if (r.int_at(0) != req.who.user_id && r.int_at(1) != req.who.user_id && !req.who.admin)
+  if (r.int_at(0) != req.who.user_id && r.int_at(1) != req.who.user_id && !req.who.admin) {
+    // A photo the caller cannot see has no comments for them (404), as on every other route.
+    if (auto p = photo(req.photo_id, req.who); !p) return p.error();
     return make_error(errc::forbidden, "not_allowed",
                       "only the comment's author or the photo's owner can delete it");
+  }
   if (auto d = db_->query("DELETE FROM comments WHERE id = ?", {req.comment_id}); !d)
     return d.error();
   return done{};

@@ -270,9 +270,8 @@ result<process_reply> logic::process(const process_request& req) {
                       "the request waited too long in the queue; try again later", 1);
   }
   // The caller stops waiting at its deadline: work past it would be wasted.
-  imaging::deadline_scope budget{
-      std::chrono::steady_clock::now() +
-      std::min(cfg_.operation_timeout, std::chrono::milliseconds(left))};
+  imaging::deadline_scope budget{std::chrono::steady_clock::now() +
+                                 std::min(cfg_.operation_timeout, std::chrono::milliseconds(left))};
   auto params = imaging::validate_text(req.operation, req.params);
   if (!params) return params.error();
   auto& m = processing_metrics::get();
@@ -399,6 +398,8 @@ result<job_view> logic::get_job(const get_job_request& req) {
 result<job_list> logic::list_jobs(const list_jobs_request& req) {
   auto photo = media_.get_photo(req.photo_id, req.who);
   if (!photo) return photo.error();
+  if (photo->owner_id != req.who.user_id && !req.who.admin)
+    return make_error(errc::forbidden, "not_owner", "only the photo's owner can see its jobs");
   auto rows = db_->query(std::string("SELECT ") + job_columns +
                              " FROM jobs WHERE photo_id = ? ORDER BY id DESC LIMIT 100",
                          {req.photo_id});

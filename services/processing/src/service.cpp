@@ -4,8 +4,8 @@
 #include <unistd.h>
 #include <caf/all.hpp>
 
-#include "pixhive/core/log.hpp"
 #include "pixhive/core/ask.hpp"
+#include "pixhive/core/log.hpp"
 #include "pixhive/core/worker_pool.hpp"
 #include "pixhive/processing/processing.hpp"
 #include "processing_logic.hpp"

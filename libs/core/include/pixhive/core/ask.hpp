@@ -18,8 +18,8 @@ inline constexpr std::chrono::seconds default_request_timeout{10};
 /// arguments) or `on_error(caf::error&)`, on a CAF worker thread. Used by HTTP handlers, which
 /// must not block.
 template <class Handle, class OnValue, class OnError, class... Ts>
-void ask_within(caf::actor_system& sys, caf::duration timeout, const Handle& dest,
-                OnValue on_value, OnError on_error, Ts&&... xs) {
+void ask_within(caf::actor_system& sys, caf::duration timeout, const Handle& dest, OnValue on_value,
+                OnError on_error, Ts&&... xs) {
   // `dest` is passed as a spawn argument rather than captured: CAF 0.17 dereferences a null
   // argument tuple for argument-less spawns, which UBSan reports.
   sys.spawn(

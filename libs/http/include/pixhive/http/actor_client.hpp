@@ -30,7 +30,8 @@ class actor_client {
   void call_within(std::chrono::milliseconds timeout, responder respond, Request req,
                    Render render) const {
     ask_within(
-        *sys_, caf::duration{timeout}, service_, [respond, render](Reply& r) { respond(render(r)); },
+        *sys_, caf::duration{timeout}, service_,
+        [respond, render](Reply& r) { respond(render(r)); },
         [respond](caf::error& e) { respond(error_response(e)); }, std::move(req));
   }
 

@@ -29,8 +29,7 @@ struct multipart_limits {
 /// Splits a multipart/form-data body (RFC 7578) using the boundary from `content_type`.
 /// A missing boundary or a malformed body is 400 `malformed_multipart`; more parts than allowed
 /// is 400 `too_many_parts`; a field or part header over its bound is 400 `field_too_long`.
-result<std::vector<form_part>> parse_multipart(std::string_view body,
-                                               std::string_view content_type,
+result<std::vector<form_part>> parse_multipart(std::string_view body, std::string_view content_type,
                                                const multipart_limits& limits = {});
 
 }  // namespace pixhive::http

@@ -25,8 +25,8 @@ class rate_limiter {
  public:
   explicit rate_limiter(rate r, size_t max_keys = 100'000);
   /// Takes one token for `key`: 0 when allowed, else the seconds to wait before retrying.
-  int64_t take(const std::string& key, std::chrono::steady_clock::time_point now =
-                                           std::chrono::steady_clock::now());
+  int64_t take(const std::string& key,
+               std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
  private:
   struct bucket {
