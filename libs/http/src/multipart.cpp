@@ -21,7 +21,7 @@ std::string param(std::string_view header, std::string_view key) {
     while (pos < header.size() && header[pos] == ' ') ++pos;
     // The '=' first: Boost 1.81's iequals reads one byte past a mismatch in its last byte, so
     // it is only called where a byte follows (found by the multipart fuzzer).
-    if (header.substr(pos + key.size(), 1) != "=" ||
+    if (pos + key.size() >= header.size() || header[pos + key.size()] != '=' ||
         !boost::beast::iequals(header.substr(pos, key.size()), key))
       continue;
     auto v = header.substr(pos + key.size() + 1);
