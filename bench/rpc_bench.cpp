@@ -22,8 +22,9 @@ using echo_actor = caf::typed_actor<caf::replies_to<int64_t>::with<int64_t>>;
 using clock_type = std::chrono::steady_clock;
 constexpr auto timeout = std::chrono::seconds(30);
 
-echo_actor::behavior_type echo() {
-  return {[](int64_t x) { return x; }};
+// Takes an argument: CAF 0.17 dereferences a null argument tuple for argument-less spawns.
+echo_actor::behavior_type echo(int64_t step) {
+  return {[step](int64_t x) { return x + step; }};
 }
 
 void configure(caf::actor_system_config& cfg) {
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
     return args.size() > i ? std::stoll(args[i]) : fallback;
   };
   if (args[0] == "serve") {
-    auto actor = sys.spawn(echo);
+    auto actor = sys.spawn(echo, int64_t{0});
     auto port = sys.middleman().publish(actor, 0, "127.0.0.1", true);
     if (!port) {
       std::cerr << sys.render(port.error()) << "\n";
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args[0] == "local") {
-    auto dest = sys.spawn(echo);
+    auto dest = sys.spawn(echo, int64_t{0});
     measure(sys, dest, "local", arg(1, 200000), arg(2, 256));
     caf::anon_send_exit(dest, caf::exit_reason::user_shutdown);
     return 0;

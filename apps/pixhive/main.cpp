@@ -26,6 +26,7 @@
 #include "pixhive/feed/feed.hpp"
 #include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
+#include "pixhive/links/link.hpp"
 #include "pixhive/media/media.hpp"
 #include "pixhive/processing/processing.hpp"
 #include "pixhive/search/search.hpp"
@@ -56,16 +57,13 @@ void declare_common(options& opts) {
       .add("bus", "",
            "event bus: empty for in-process (all-in-one), or redis://host:port (Redis Streams)")
       .add("media-actor", "",
-           "host:port of the media service's actor port, for `pixhive processing`, `graph`, "
-           "`feed` or `search` on their own, and for `pixhive auth` (profiles' photo counts)")
-      .add("auth-actor", "",
-           "host:port of the auth service's actor port, for `pixhive graph` or `pixhive feed` on "
-           "their own")
+           "where the media service's actor port is, for the services that need it when this "
+           "process does not run media: host:port, host:port,host:port, or a DNS name whose "
+           "records are every replica (a Kubernetes headless Service); re-resolved every 5s")
+      .add("auth-actor", "", "where the auth service's actor port is (as --media-actor)")
       .add("graph-actor", "",
-           "host:port of the graph service's actor port, for `pixhive feed` or `search` on their "
-           "own, "
-           "and for `pixhive media` and `auth` on their own: photos then carry like and comment "
-           "counts, profiles follower counts");
+           "where the graph service's actor port is (as --media-actor); media and auth on their "
+           "own use it for like, comment and follower counts");
   http::server_config::declare(opts);
   auth::auth_config::declare(opts);
   media::media_config::declare(opts);
@@ -150,24 +148,6 @@ result<std::shared_ptr<bus::event_bus>> open_bus(const std::string& url) {
   auto b = bus::make_redis_bus(cfg);
   if (!b) return b.error();
   return std::shared_ptr<bus::event_bus>(std::move(*b));
-}
-
-/// A service of another process, published on its --actor-port (`where` is host:port, from
-/// the option `option`).
-template <class Handle>
-result<Handle> connect_remote(caf::actor_system& sys, const std::string& where,
-                              const std::string& option) {
-  auto colon = where.rfind(':');
-  if (where.empty() || colon == std::string::npos)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "this mode needs --" + option + " host:port (that service's --actor-port)");
-  auto port = std::atoi(where.c_str() + colon + 1);
-  auto handle =
-      sys.middleman().remote_actor<Handle>(where.substr(0, colon), static_cast<uint16_t>(port));
-  if (!handle)
-    return make_error(errc::unavailable, "service_unavailable",
-                      "cannot reach --" + option + " " + where + ": " + sys.render(handle.error()));
-  return *handle;
 }
 
 struct runtime {
@@ -286,14 +266,23 @@ int run_services(const std::string& mode, const options& opts) {
     };
   }
 
-  // A service of another process, connected through its actor port (the option names it) when
-  // this process does not run it.
-  auto need = [&sys, &opts](auto& handle, const char* option) -> result<void> {
+  // A service of another process, reached through a link to every replica the option names
+  // (a DNS name or host:port list of their actor ports). The process starts whether or not they
+  // are up, and is ready once they are.
+  std::vector<std::shared_ptr<links::link>> remote_links;
+  auto need = [&sys, &opts, &remote_links](auto& handle, const char* option) -> result<void> {
     if (handle) return caf::unit;
     using handle_type = std::decay_t<decltype(handle)>;
-    auto remote = connect_remote<handle_type>(sys, opts.get(option), option);
-    if (!remote) return remote.error();
-    handle = *remote;
+    if (opts.get(option).empty())
+      return make_error(errc::invalid_argument, "bad_config",
+                        std::string("this mode needs --") + option +
+                            " (that service's --actor-port: host:port, a list, or a DNS name)");
+    std::string name = option;
+    name = name.substr(0, name.find('-'));
+    auto l = links::link::remote(sys, {name, opts.get(option), option});
+    if (!l) return l.error();
+    remote_links.push_back(*l);
+    handle = caf::actor_cast<handle_type>((*l)->handle());
     return caf::unit;
   };
 
@@ -393,16 +382,18 @@ int run_services(const std::string& mode, const options& opts) {
   }
 
   http::server server{*server_cfg, routes};
-  server.add_standard_routes([pings](std::function<void(bool)> done) {
-    // Ready when every service answers; the first failure decides.
-    auto left = std::make_shared<std::atomic<int>>(static_cast<int>(pings.size()));
-    auto failed = std::make_shared<std::atomic<bool>>(false);
-    for (auto& p : pings)
-      p([done, left, failed](bool ok) {
-        if (!ok && !failed->exchange(true)) return done(false);
-        if (--*left == 0 && !*failed) done(true);
-      });
-  });
+  server.add_standard_routes(
+      [pings](std::function<void(bool)> done) {
+        // Ready when every service answers; the first failure decides.
+        auto left = std::make_shared<std::atomic<int>>(static_cast<int>(pings.size()));
+        auto failed = std::make_shared<std::atomic<bool>>(false);
+        for (auto& p : pings)
+          p([done, left, failed](bool ok) {
+            if (!ok && !failed->exchange(true)) return done(false);
+            if (--*left == 0 && !*failed) done(true);
+          });
+      },
+      [remote_links](bool& ready) { return links::links_json(remote_links, ready); });
   auto port = server.listen();
   if (!port) return fail(port.error());
   log::info("listening", {{"port", *port},

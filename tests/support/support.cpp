@@ -339,13 +339,13 @@ std::string latest_code(const std::string& data_dir, const std::string& email) {
   return {};
 }
 
-namespace {
-
 uint16_t free_port() {
   net::io_context ioc;
   tcp::acceptor acc{ioc, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}};
   return acc.local_endpoint().port();
 }
+
+namespace {
 
 std::string find_pg_bin() {
   std::vector<fs::path> found;

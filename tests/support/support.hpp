@@ -138,6 +138,9 @@ class http_connection {
 reply call(uint16_t port, bhttp::verb method, const std::string& target,
            const nlohmann::json& json_body = nullptr, const std::string& token = {});
 
+/// A loopback port that was free a moment ago (for services that must know a port in advance).
+uint16_t free_port();
+
 /// True when a TCP connection to 127.0.0.1:port is accepted.
 bool can_connect(uint16_t port);
 

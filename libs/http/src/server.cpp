@@ -836,23 +836,30 @@ server::server(server_config cfg, std::shared_ptr<router> routes)
 
 server::~server() = default;
 
-void server::add_standard_routes(readiness_check check) {
+void server::add_standard_routes(readiness_check check, link_report links) {
   std::weak_ptr<impl> weak = impl_;
   auto healthz = [](std::shared_ptr<context>, responder respond) {
     respond(json_response(200, {{"status", "ok"}}));
   };
-  auto readyz = [weak, check](std::shared_ptr<context>, responder respond) {
+  auto readyz = [weak, check, links](std::shared_ptr<context>, responder respond) {
     auto self = weak.lock();
     if (!self || self->draining) return respond(json_response(503, {{"status", "shutting_down"}}));
-    if (!check) return respond(json_response(200, {{"status", "ready"}}));
-    check([respond, weak](bool ok) {
+    auto answer = [respond, weak, links](bool ok) {
       // A shutdown may have begun while the stores were asked.
       auto self = weak.lock();
       if (!self || self->draining)
         return respond(json_response(503, {{"status", "shutting_down"}}));
-      respond(ok ? json_response(200, {{"status", "ready"}})
-                 : json_response(503, {{"status", "not_ready"}}));
-    });
+      nlohmann::json body{{"status", "ready"}};
+      if (links) {
+        bool linked = true;
+        body["links"] = links(linked);
+        ok = ok && linked;
+      }
+      if (!ok) body["status"] = "not_ready";
+      respond(json_response(ok ? 200 : 503, body));
+    };
+    if (!check) return answer(true);
+    check(answer);
   };
   auto metrics_handler = [](std::shared_ptr<context>, responder respond) {
     response res{bhttp::status::ok, 11};

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/error.hpp"
 #include "pixhive/http/client_ip.hpp"
@@ -57,6 +59,10 @@ struct server_config {
 /// Reports readiness: call the callback with true when the stores and bus answer.
 using readiness_check = std::function<void(std::function<void(bool)>)>;
 
+/// Describes this process's links to other services for /readyz and clears `ready` when a
+/// required one is down.
+using link_report = std::function<nlohmann::json(bool& ready)>;
+
 /// A Boost.Beast HTTP/1.1 server in the shape of Beast's advanced server: a strand per
 /// connection, keep-alive, per-route body limits, header, body-progress and idle timeouts,
 /// connection caps (total and per client address), authentication and rate limits decided from
@@ -71,8 +77,9 @@ class server {
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
-  /// Adds /healthz, /readyz and /metrics to the router; `check` decides readiness.
-  void add_standard_routes(readiness_check check);
+  /// Adds /healthz, /readyz and /metrics to the router; `check` and `links` decide readiness,
+  /// and /readyz lists each link's state.
+  void add_standard_routes(readiness_check check, link_report links = nullptr);
 
   /// Binds and listens; returns the bound port (the chosen one when the port is 0).
   result<uint16_t> listen();

@@ -1,0 +1,276 @@
+#include "pixhive/links/link.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <random>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "pixhive/core/log.hpp"
+
+namespace pixhive::links {
+
+class link_status {
+ public:
+  explicit link_status(link_state s) : state_(std::move(s)) {}
+  link_state get() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return state_;
+  }
+  template <class F>
+  void update(F&& f) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    f(state_);
+  }
+
+ private:
+  mutable std::mutex mtx_;
+  link_state state_;
+};
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("link_tick")>;
+using clock_type = std::chrono::steady_clock;
+constexpr auto tick_every = std::chrono::milliseconds(200);
+
+struct replica {
+  endpoint at;
+  caf::actor handle;
+  int failures = 0;
+  bool connecting = false;
+  clock_type::time_point retry_at{};
+};
+
+struct proxy_state {
+  std::vector<replica> replicas;
+  size_t next = 0;
+  clock_type::time_point resolve_at{};
+  std::mt19937 rng{std::random_device{}()};
+  static inline const char* name = "pixhive_link";
+};
+
+using proxy_actor = caf::stateful_actor<proxy_state>;
+
+std::string describe(const endpoint& e) {
+  return e.host + ":" + std::to_string(e.port);
+}
+
+/// Every address a target names now: an IP stays itself, a DNS name gives all its records.
+std::vector<endpoint> resolve(const std::vector<endpoint>& targets, std::string& error) {
+  namespace net = boost::asio;
+  std::vector<endpoint> out;
+  net::io_context ioc;
+  net::ip::tcp::resolver resolver{ioc};
+  for (const auto& t : targets) {
+    boost::system::error_code ec;
+    auto found = resolver.resolve(t.host, std::to_string(t.port), ec);
+    if (ec) {
+      error = "cannot resolve " + t.host + ": " + ec.message();
+      continue;
+    }
+    for (const auto& r : found) {
+      endpoint e{r.endpoint().address().to_string(), t.port};
+      if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+    }
+  }
+  return out;
+}
+
+/// Backoff before the next connection attempt: 100 ms doubling to 5 s, jittered ±50 % so that
+/// replicas that lost a neighbour together do not reconnect together.
+clock_type::duration backoff(int failures, std::mt19937& rng) {
+  auto base = std::min<int64_t>(5000, int64_t{100} << std::min(failures, 6));
+  std::uniform_real_distribution<double> jitter{0.5, 1.5};
+  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(base) * jitter(rng)));
+}
+
+void publish_state(proxy_actor* self, link_status& status) {
+  size_t connected = 0;
+  for (const auto& r : self->state.replicas) connected += r.handle ? 1 : 0;
+  status.update([&](link_state& s) {
+    s.known = self->state.replicas.size();
+    s.connected = connected;
+  });
+}
+
+void connect_due(proxy_actor* self, const link_config& cfg,
+                 const std::shared_ptr<link_status>& status) {
+  auto now = clock_type::now();
+  for (auto& r : self->state.replicas) {
+    if (r.handle || r.connecting || now < r.retry_at) continue;
+    r.connecting = true;
+    auto at = r.at;
+    self->request(self->system().middleman().actor_handle(), cfg.connect_timeout,
+                  caf::connect_atom::value, at.host, at.port)
+        .then(
+            [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+              for (auto& x : self->state.replicas) {
+                if (!(x.at == at)) continue;
+                x.connecting = false;
+                if (!ptr) {
+                  x.retry_at = clock_type::now() + backoff(++x.failures, self->state.rng);
+                  continue;
+                }
+                x.handle = caf::actor_cast<caf::actor>(std::move(ptr));
+                x.failures = 0;
+                self->monitor(x.handle);
+                log::info("link_connected", {{"link", cfg.name}, {"replica", describe(at)}});
+              }
+              publish_state(self, *status);
+            },
+            [=](caf::error& e) {
+              auto why = describe(at) + ": " + self->system().render(e);
+              for (auto& x : self->state.replicas)
+                if (x.at == at) {
+                  x.connecting = false;
+                  x.retry_at = clock_type::now() + backoff(++x.failures, self->state.rng);
+                  if (x.failures == 1)
+                    log::warn("link_connect_failed", {{"link", cfg.name}, {"error", why}});
+                }
+              status->update([&](link_state& s) { s.last_error = why; });
+              publish_state(self, *status);
+            });
+  }
+}
+
+void refresh(proxy_actor* self, const link_config& cfg, const std::vector<endpoint>& targets,
+             const std::shared_ptr<link_status>& status) {
+  std::string error;
+  auto found = resolve(targets, error);
+  if (!error.empty()) status->update([&](link_state& s) { s.last_error = error; });
+  auto& replicas = self->state.replicas;
+  // A name that stops resolving keeps its last replicas: DNS hiccups must not drop live links.
+  if (!found.empty())
+    std::erase_if(replicas, [&](const replica& r) {
+      return std::find(found.begin(), found.end(), r.at) == found.end();
+    });
+  for (auto& e : found)
+    if (std::none_of(replicas.begin(), replicas.end(), [&](auto& r) { return r.at == e; }))
+      replicas.push_back(replica{e});
+  publish_state(self, *status);
+}
+
+caf::behavior proxy(proxy_actor* self, link_config cfg, std::vector<endpoint> targets,
+                    std::shared_ptr<link_status> status) {
+  self->set_down_handler([=](caf::down_msg& dm) {
+    for (auto& r : self->state.replicas)
+      if (r.handle && r.handle.address() == dm.source) {
+        r.handle = nullptr;
+        r.retry_at = clock_type::now() + backoff(++r.failures, self->state.rng);
+        auto why = describe(r.at) + " went down";
+        log::warn("link_replica_down", {{"link", cfg.name}, {"replica", describe(r.at)}});
+        status->update([&](link_state& s) { s.last_error = why; });
+      }
+    publish_state(self, *status);
+  });
+  // Every other message is a request for the dependency: handed to the next live replica,
+  // which answers the caller directly.
+  self->set_default_handler(
+      [=](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+        auto& st = self->state;
+        for (size_t i = 0; i < st.replicas.size(); ++i) {
+          auto& r = st.replicas[(st.next + i) % st.replicas.size()];
+          if (!r.handle) continue;
+          st.next = (st.next + i + 1) % st.replicas.size();
+          auto rp = self->make_response_promise();
+          rp.delegate(r.handle, x.move_content_to_message());
+          return rp;
+        }
+        return make_error(errc::unavailable, "service_unavailable",
+                          "the " + cfg.name + " service is unavailable: no replica is reachable");
+      });
+  self->send(self, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        auto now = clock_type::now();
+        if (now >= self->state.resolve_at) {
+          refresh(self, cfg, targets, status);
+          self->state.resolve_at = now + cfg.resolve_every;
+        }
+        connect_due(self, cfg, status);
+        self->delayed_send(self, tick_every, tick_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+nlohmann::json link_state::to_json() const {
+  return {{"name", name},      {"ready", ready()},       {"required", required},
+          {"replicas", known}, {"connected", connected}, {"last_error", last_error}};
+}
+
+result<std::vector<endpoint>> parse_targets(const std::string& text, const std::string& option) {
+  std::vector<endpoint> out;
+  auto bad = [&] {
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --" + option +
+                          " must be host:port or host:port,host:port (a DNS name gives every "
+                          "replica it resolves to)");
+  };
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    auto comma = text.find(',', pos);
+    if (comma == std::string::npos) comma = text.size();
+    auto item = text.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (item.empty()) continue;
+    auto colon = item.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) return bad();
+    auto host = item.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    int port = 0;
+    for (char c : item.substr(colon + 1)) {
+      if (c < '0' || c > '9') return bad();
+      port = port * 10 + (c - '0');
+      if (port > 65535) return bad();
+    }
+    if (port == 0) return bad();
+    out.push_back({host, static_cast<uint16_t>(port)});
+  }
+  if (out.empty()) return bad();
+  return out;
+}
+
+std::shared_ptr<link> link::local(std::string name, caf::actor handle) {
+  link_state s;
+  s.name = std::move(name);
+  s.known = s.connected = 1;
+  return std::shared_ptr<link>(
+      new link(std::move(handle), std::make_shared<link_status>(std::move(s))));
+}
+
+result<std::shared_ptr<link>> link::remote(caf::actor_system& sys, link_config cfg) {
+  auto targets = parse_targets(cfg.targets, cfg.option);
+  if (!targets) return targets.error();
+  link_state s;
+  s.name = cfg.name;
+  s.required = cfg.required;
+  s.last_error = "not connected yet";
+  auto status = std::make_shared<link_status>(std::move(s));
+  // Detached: resolving a DNS name blocks, and must block only this proxy.
+  auto handle = sys.spawn<caf::detached>(proxy, std::move(cfg), std::move(*targets), status);
+  return std::shared_ptr<link>(new link(caf::actor_cast<caf::actor>(handle), status));
+}
+
+link_state link::state() const {
+  return status_->get();
+}
+
+nlohmann::json links_json(const std::vector<std::shared_ptr<link>>& links, bool& ready) {
+  auto out = nlohmann::json::array();
+  ready = true;
+  for (const auto& l : links) {
+    auto s = l->state();
+    ready = ready && s.ready();
+    out.push_back(s.to_json());
+  }
+  return out;
+}
+
+}  // namespace pixhive::links
