@@ -31,6 +31,7 @@ void configure(caf::actor_system_config& cfg) {
   cfg.load<caf::io::middleman>();
   // The settings pixhive itself runs with (apps/pixhive/main.cpp).
   cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("middleman.workers", size_t{0});
   cfg.set("logger.verbosity", caf::atom("quiet"));
 }
 

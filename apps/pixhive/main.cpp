@@ -183,6 +183,10 @@ result<runtime> open_runtime(const options& opts) {
   rt.caf_cfg->load<caf::io::middleman>();
   // The sharing policy measured fastest for request/reply between few actors on 2 cores.
   rt.caf_cfg->set("scheduler.policy", caf::atom("sharing"));
+  // Messages from other processes are deserialised on the middleman's own thread instead of
+  // being handed to deserialisation workers: on 2 cores the hand-off cost more than it saved
+  // (bench/rpc_bench.sh: ~30k → ~50k pipelined requests/s).
+  rt.caf_cfg->set("middleman.workers", size_t{0});
   rt.caf_cfg->set("logger.verbosity", caf::atom("quiet"));
   rt.sys = std::make_unique<caf::actor_system>(*rt.caf_cfg);
   return rt;
