@@ -482,7 +482,8 @@ int admin_reindex(const options& opts) {
   auto s = search::spawn(sys, rt->db, events, {m, a, {}}, *search_cfg);
   caf::scoped_actor self{sys};
   int rc = 0;
-  self->request(s, caf::infinite, contracts::reindex_request{})
+  // Rebuilding reads every user and photo: minutes on a large site, never forever.
+  self->request(s, std::chrono::seconds(3600), contracts::reindex_request{})
       .receive(
           [&](contracts::reindex_result& r) {
             std::cout << "reindexed " << r.users << " users and " << r.photos << " photos\n";

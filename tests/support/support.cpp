@@ -510,36 +510,35 @@ bool raw_connection::send(std::string_view bytes) {
   return true;
 }
 
+ssize_t raw_connection::receive_some(std::chrono::steady_clock::time_point end, std::string& into) {
+  auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now())
+          .count();
+  if (left <= 0) return -1;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(left)) <= 0) return -1;
+  char buf[65536];
+  auto n = ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) return 0;
+  into.append(buf, static_cast<size_t>(n));
+  return n;
+}
+
 std::string raw_connection::read(std::chrono::milliseconds timeout, std::string_view until) {
   std::string got;
   auto end = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    end - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) return got;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return got;
-    char buf[65536];
-    auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) return got;
-    got.append(buf, static_cast<size_t>(n));
-    if (!until.empty() && got.find(until) != std::string::npos) return got;
-  }
+  while (receive_some(end, got) > 0)
+    if (!until.empty() && got.find(until) != std::string::npos) break;
+  return got;
 }
 
 bool raw_connection::closed_within(std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
+  std::string ignored;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    end - std::chrono::steady_clock::now())
-                    .count();
-    if (left <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
-    char buf[4096];
-    auto n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) return true;
+    auto n = receive_some(end, ignored);
+    if (n <= 0) return n == 0;
+    ignored.clear();
   }
 }
 

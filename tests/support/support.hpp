@@ -164,6 +164,10 @@ class raw_connection {
   bool closed_within(std::chrono::milliseconds timeout);
 
  private:
+  /// Appends what one receive before `end` brings: its size, 0 when the peer closed, -1 when
+  /// nothing came in time.
+  ssize_t receive_some(std::chrono::steady_clock::time_point end, std::string& into);
+
   int fd_ = -1;
 };
 

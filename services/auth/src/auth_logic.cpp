@@ -179,12 +179,12 @@ result<void> logic::issue_code(const user_view& user) {
         c.query("SELECT attempts, issued_at FROM verification_codes WHERE user_id = ?", {user.id});
     if (!old) return old.error();
     // ... within an hour of the first code: five guesses an hour cannot find a 6-digit code.
-    int64_t attempts =
-        old->empty() || now - old->front().int_at(1) >= attempt_window ? 0 : old->front().int_at(0);
-    if (!old->empty() && now - old->front().int_at(1) < cfg_.resend_interval.count())
+    auto since = old->empty() ? attempt_window : now - old->front().int_at(1);
+    int64_t attempts = since >= attempt_window ? 0 : old->front().int_at(0);
+    if (since < cfg_.resend_interval.count())
       return make_error(errc::too_many_requests, "resend_too_soon",
                         "a code was sent moments ago; wait before asking again",
-                        cfg_.resend_interval.count() - (now - old->front().int_at(1)));
+                        cfg_.resend_interval.count() - since);
     if (auto r = c.query("DELETE FROM verification_codes WHERE user_id = ?", {user.id}); !r)
       return r.error();
     if (auto r = c.query("INSERT INTO verification_codes (user_id, code_hash, expires_at, "

@@ -60,7 +60,6 @@ class memory_budget {
 
   /// Bytes leased now.
   size_t in_use() const;
-  size_t total() const { return total_; }
 
  private:
   void release(size_t bytes);
