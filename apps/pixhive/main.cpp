@@ -144,7 +144,8 @@ result<std::shared_ptr<bus::event_bus>> open_bus(const std::string& url) {
   if (colon != std::string::npos) cfg.port = std::atoi(hostport.c_str() + colon + 1);
   char host[256] = "pixhive";
   ::gethostname(host, sizeof host - 1);
-  cfg.consumer = host;  // the pod name on Kubernetes: unique per replica
+  // The pod name on Kubernetes; with the pid, replicas sharing a host are told apart too.
+  cfg.consumer = std::string(host) + ":" + std::to_string(::getpid());
   auto b = bus::make_redis_bus(cfg);
   if (!b) return b.error();
   return std::shared_ptr<bus::event_bus>(std::move(*b));

@@ -387,32 +387,42 @@ postgres_server::postgres_server() {
     auto rc = initdb.wait_exit(std::chrono::seconds(120));
     if (rc != 0) throw std::runtime_error("initdb failed:\n" + initdb.output());
   }
+  bin_ = bin;
+  user_ = user;
   port_ = free_port();
-  auto proc =
-      new child_process({bin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p",
-                         std::to_string(port_), "-c", "listen_addresses=127.0.0.1", "-c",
-                         "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"},
-                        {}, user);
+  if (!start()) throw std::runtime_error("PostgreSQL did not start:\n" + why_);
+}
+
+bool postgres_server::start() {
+  auto proc = std::make_unique<child_process>(
+      std::vector<std::string>{bin_ + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p",
+                               std::to_string(port_), "-c", "listen_addresses=127.0.0.1", "-c",
+                               "fsync=off", "-c", "synchronous_commit=off", "-c",
+                               "full_page_writes=off"},
+      std::map<std::string, std::string>{}, user_);
   auto ready = proc->wait_for_line(
       [](const std::string& l) {
         return l.find("ready to accept connections") != std::string::npos;
       },
       std::chrono::seconds(60));
   if (!ready) {
-    auto out = proc->output();
-    delete proc;
-    throw std::runtime_error("PostgreSQL did not start:\n" + out);
+    why_ = proc->output();
+    return false;
   }
   pid_ = proc->pid();
-  process_.reset(proc);
+  process_ = std::move(proc);
+  return true;
+}
+
+void postgres_server::stop() {
+  if (!process_) return;
+  process_->signal(SIGINT);  // fast shutdown
+  process_->wait_exit(std::chrono::seconds(30));
+  process_.reset();
 }
 
 postgres_server::~postgres_server() {
-  if (process_) {
-    process_->signal(SIGINT);  // fast shutdown
-    process_->wait_exit(std::chrono::seconds(30));
-    process_.reset();
-  }
+  stop();
   if (!dir_.empty()) {
     std::error_code ec;
     fs::remove_all(dir_, ec);
@@ -446,21 +456,43 @@ s3rver_server::s3rver_server() {
   port_ = static_cast<uint16_t>(std::stoi(m[1]));
 }
 
-redis_server::redis_server() {
+redis_server::redis_server(bool persistent) : persistent_(persistent) {
   const std::string bin = "/usr/bin/redis-server";
   if (!fs::exists(bin)) {
     why_ = "redis-server is not installed; run scripts/bootstrap";
     return;
   }
-  auto port = free_port();
-  proc_ = std::make_unique<child_process>(
-      std::vector<std::string>{bin, "--port", std::to_string(port), "--bind", "127.0.0.1", "--save",
-                               "", "--appendonly", "no", "--dir", dir_.path()});
+  port_ = free_port();
+  if (!start()) throw std::runtime_error("redis-server did not start:\n" + why_);
+}
+
+bool redis_server::start() {
+  std::vector<std::string> argv{"/usr/bin/redis-server",
+                                "--port",
+                                std::to_string(port_),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--dir",
+                                dir_.path()};
+  for (auto a : persistent_
+                    ? std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "always"}
+                    : std::vector<std::string>{"--appendonly", "no"})
+    argv.push_back(a);
+  proc_ = std::make_unique<child_process>(argv);
   auto ready = proc_->wait_for_line([](const std::string& l) {
     return l.find("Ready to accept connections") != std::string::npos;
   });
-  if (!ready) throw std::runtime_error("redis-server did not start:\n" + proc_->output());
-  port_ = port;
+  if (!ready) why_ = proc_->output();
+  return ready.has_value();
+}
+
+void redis_server::stop() {
+  if (!proc_) return;
+  proc_->signal(SIGTERM);
+  proc_->wait_exit();
+  proc_.reset();
 }
 
 postgres_server& shared_postgres() {

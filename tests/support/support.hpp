@@ -192,8 +192,14 @@ class postgres_server {
   const std::string& why() const { return why_; }
   /// A URL for a new, empty database.
   std::string new_database();
+  /// Stops the server (fast shutdown: clients are disconnected), for a test of an outage.
+  void stop();
+  /// Starts it again on the same port and data; false when it did not come up.
+  bool start();
 
  private:
+  std::string bin_;
+  std::string user_;
   std::string dir_;
   std::string why_;
   std::unique_ptr<child_process> process_;
@@ -219,15 +225,21 @@ class s3rver_server {
   uint16_t port_ = 0;
 };
 
-/// redis-server on a free loopback port, no persistence, in a temp dir.
+/// redis-server on a free loopback port in a temp dir; with `persistent`, every write is in the
+/// append-only file before Redis answers (as scripts/cluster runs it), so a restart keeps it.
 class redis_server {
  public:
-  redis_server();
+  explicit redis_server(bool persistent = false);
   bool available() const { return port_ != 0; }
   const std::string& why() const { return why_; }
   uint16_t port() const { return port_; }
+  /// Stops Redis (SIGTERM: it writes what it holds and exits).
+  void stop();
+  /// Starts it again on the same port and directory; false when it did not come up.
+  bool start();
 
  private:
+  bool persistent_;
   temp_dir dir_;
   std::unique_ptr<child_process> proc_;
   std::string why_;

@@ -20,8 +20,9 @@ class in_process_bus final : public event_bus {
   explicit in_process_bus(int max_attempts) : max_attempts_(max_attempts) {}
   ~in_process_bus() override { stop(); }
 
-  result<void> publish(const std::string& type, std::string payload) override {
-    event e{next_id(), type, std::move(payload), unix_now(), 1};
+  using event_bus::publish;
+  result<void> publish(const std::string& type, std::string payload, int64_t id) override {
+    event e{id, type, std::move(payload), unix_now(), 1};
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopping_) return make_error(errc::unavailable, "bus_stopped", "the event bus is stopping");
     for (auto& [name, g] : groups_)
@@ -123,6 +124,10 @@ class in_process_bus final : public event_bus {
 
 std::unique_ptr<event_bus> make_in_process_bus(int max_attempts) {
   return std::make_unique<in_process_bus>(max_attempts);
+}
+
+result<void> event_bus::publish(const std::string& type, std::string payload) {
+  return publish(type, std::move(payload), next_id());
 }
 
 }  // namespace pixhive::bus

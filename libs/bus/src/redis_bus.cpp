@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <vector>
@@ -94,8 +95,9 @@ class redis_bus final : public event_bus {
     return listeners_->add(topic, std::move(fn));
   }
 
-  result<void> publish(const std::string& type, std::string payload) override {
-    auto id = std::to_string(next_id());
+  using event_bus::publish;
+  result<void> publish(const std::string& type, std::string payload, int64_t event_id) override {
+    auto id = std::to_string(event_id);
     auto at = std::to_string(unix_now());
     std::lock_guard<std::mutex> guard{publish_mtx_};
     reply_ptr r{static_cast<redisReply*>(
@@ -173,6 +175,8 @@ class redis_bus final : public event_bus {
                const std::string& consumer, int batch) {
     context_ptr c;
     std::string cursor = "0-0";
+    // Where this consumer's re-read of its own pending events stands ("" once done).
+    std::string own_pending;
     while (!stopping_) {
       if (!c) {
         auto fresh = connect(cfg_);
@@ -183,6 +187,7 @@ class redis_bus final : public event_bus {
           continue;
         }
         c = std::move(*fresh);
+        own_pending = "0-0";
         // Starting at 0 means a group created after events were published still sees them.
         reply_ptr r{static_cast<redisReply*>(redisCommand(c.get(), "XGROUP CREATE %s %s 0 MKSTREAM",
                                                           cfg_.stream.c_str(), group.c_str()))};
@@ -191,12 +196,57 @@ class redis_bus final : public event_bus {
           continue;
         }
       }
+      if (retry_at_ && std::chrono::steady_clock::now() >= *retry_at_) {
+        retry_at_.reset();
+        own_pending = "0-0";
+      }
+      if (!own_pending.empty() &&
+          !handle_own_pending(c.get(), group, wanted, fn, consumer, batch, own_pending)) {
+        log::warn("bus_connection_lost", {{"group", group}, {"error", c->errstr}});
+        c.reset();
+        continue;
+      }
       if (!claim_and_handle(c.get(), group, wanted, fn, consumer, batch, cursor) ||
           !read_and_handle(c.get(), group, wanted, fn, consumer, batch)) {
         log::warn("bus_connection_lost", {{"group", group}, {"error", c->errstr}});
         c.reset();
       }
     }
+  }
+
+  /// After a (re)connect, handles again the events this consumer was given but never
+  /// acknowledged (an XACK lost with the connection, or a crash of a replica with a stable name):
+  /// at once, rather than after claim_after. `after` walks its pending list and becomes empty
+  /// once the list is done. False when Redis is gone.
+  bool handle_own_pending(redisContext* c, const std::string& group,
+                          const std::set<std::string>& wanted, const handler& fn,
+                          const std::string& consumer, int batch, std::string& after) {
+    reply_ptr r{static_cast<redisReply*>(
+        redisCommand(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group.c_str(),
+                     consumer.c_str(), batch, cfg_.stream.c_str(), after.c_str()))};
+    if (!r) return false;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || r->element[0]->elements < 2 ||
+        r->element[0]->element[1]->elements == 0) {
+      after.clear();
+      return true;
+    }
+    auto* entries = r->element[0]->element[1];
+    for (size_t i = 0; i < entries->elements; ++i) {
+      auto* entry = entries->element[i];
+      after = str(entry->element[0]);
+      if (entry->elements < 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) {
+        // Trimmed from the stream while pending: nothing left to handle.
+        reply_ptr ack{static_cast<redisReply*>(
+            redisCommand(c, "XACK %s %s %s", cfg_.stream.c_str(), group.c_str(), after.c_str()))};
+        if (!ack) return false;
+        continue;
+      }
+      std::string id;
+      auto e = to_event(entry, id);
+      e.attempt = delivery_count(c, group, id);
+      if (!handle(c, group, wanted, fn, id, e)) return false;
+    }
+    return true;
   }
 
   /// Takes over events another consumer (or this one) left unacknowledged for too long.
@@ -263,7 +313,11 @@ class redis_bus final : public event_bus {
     if (wanted.count(e.type)) {
       auto r = fn(e);
       if (!r) {
-        if (e.attempt < cfg_.max_attempts) return true;
+        if (e.attempt < cfg_.max_attempts) {
+          // Left pending; this consumer takes it up again shortly (see consume()).
+          if (!retry_at_) retry_at_ = std::chrono::steady_clock::now() + retry_after;
+          return true;
+        }
         log::error("event_dead_lettered", {{"group", group},
                                            {"type", e.type},
                                            {"event_id", e.id},
@@ -281,6 +335,12 @@ class redis_bus final : public event_bus {
     return ack != nullptr;
   }
 
+  /// Delay before a consumer handles its failed events again; past max_attempts they are
+  /// dead-lettered. Another consumer takes them over only after claim_after (this one died).
+  static constexpr std::chrono::seconds retry_after{1};
+  /// When the consumer of this thread retries its failed events (none pending: empty).
+  static thread_local std::optional<std::chrono::steady_clock::time_point> retry_at_;
+
   redis_bus_config cfg_;
   std::mutex publish_mtx_;
   context_ptr publisher_;
@@ -289,6 +349,8 @@ class redis_bus final : public event_bus {
   std::string wake_channel_;
   std::shared_ptr<listeners> listeners_ = std::make_shared<listeners>();
 };
+
+thread_local std::optional<std::chrono::steady_clock::time_point> redis_bus::retry_at_;
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "postgres_connection.hpp"
 
+#include <poll.h>
+
 #include "pixhive/core/log.hpp"
 
 #include <cstdlib>
@@ -33,6 +35,14 @@ result<std::unique_ptr<connection>> postgres_connection::open(const std::string&
 
 postgres_connection::~postgres_connection() {
   PQfinish(conn_);
+}
+
+bool postgres_connection::still_open() {
+  if (PQstatus(conn_) != CONNECTION_OK) return false;
+  // An idle connection that never LISTENs has nothing to read: anything readable is the
+  // server's goodbye (a termination notice, then EOF) after a restart or a dropped session.
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
 }
 
 caf::error postgres_connection::failure(PGresult* res) {

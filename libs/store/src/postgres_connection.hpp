@@ -20,6 +20,7 @@ class postgres_connection final : public connection {
   std::string_view begin_statement() const override { return "BEGIN"; }
   store::dialect dialect() const override { return dialect::postgres; }
   bool healthy() const override { return PQstatus(conn_) == CONNECTION_OK; }
+  bool still_open() override;
 
  private:
   explicit postgres_connection(PGconn* c) : conn_(c) {}

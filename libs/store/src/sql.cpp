@@ -52,10 +52,11 @@ result<std::unique_ptr<connection>> database::acquire() {
   if (!cv_.wait_for(lock, std::chrono::seconds(10),
                     [&] { return !idle_.empty() || open_ < pool_size_; }))
     return make_error(errc::unavailable, "db_busy", "no database connection became free in time");
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
-    return c;
+    if (c->still_open()) return c;
+    --open_;  // the server went away (a restart): connect afresh below
   }
   ++open_;
   lock.unlock();

@@ -111,6 +111,7 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<bus::event_bus
              const auth_config& cfg)
     : db_(std::move(db)),
       events_(std::move(events)),
+      outbox_(std::make_shared<bus::outbox>("auth", db_, events_)),
       cfg_(cfg),
       mail_(cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password,
             cfg.data_dir + "/outbox") {
@@ -143,10 +144,14 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
   auto hash = crypto::password_hash(password);
   if (!hash) return make_error(errc::internal, "internal", "password hashing failed");
   user_view u{next_id(), *username, *email, "", "", role, verified, false, unix_now()};
-  auto inserted = db_->query(
-      "INSERT INTO users (id, username, email, password_hash, display_name, bio, role, verified, "
-      "disabled, created_at) VALUES (?, ?, ?, ?, '', '', ?, ?, 0, ?)",
-      {u.id, u.username, u.email, *hash, u.role, int64_t{verified ? 1 : 0}, u.created_at});
+  auto inserted = db_->transaction([&](store::connection& c) -> result<void> {
+    auto r = c.query(
+        "INSERT INTO users (id, username, email, password_hash, display_name, bio, role, "
+        "verified, disabled, created_at) VALUES (?, ?, ?, ?, '', '', ?, ?, 0, ?)",
+        {u.id, u.username, u.email, *hash, u.role, int64_t{verified ? 1 : 0}, u.created_at});
+    if (!r) return r.error();
+    return announce(c, "user.created", u);
+  });
   if (!inserted) {
     // Lost a race with a concurrent signup for the same name or address.
     if (to_problem(inserted.error()).kind == errc::conflict)
@@ -154,19 +159,17 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
                         "that username or email is already taken");
     return inserted.error();
   }
-  announce("user.created", u);
+  outbox_->wake();
   return u;
 }
 
-void logic::announce(const char* type, const user_view& user) {
-  if (!events_) return;
+result<void> logic::announce(store::connection& c, const char* type, const user_view& user) {
   nlohmann::json event{{"user_id", std::to_string(user.id)},
                        {"username", user.username},
                        {"display_name", user.display_name},
                        {"disabled", user.disabled},
                        {"created_at", user.created_at}};
-  if (auto r = events_->publish(type, event.dump()); !r)
-    log::error("event_publish_failed", {{"type", type}, {"user_id", user.id}});
+  return outbox_->add(c, type, event.dump());
 }
 
 result<void> logic::issue_code(const user_view& user) {
@@ -397,10 +400,15 @@ result<user_view> logic::update_profile(const update_profile_request& req) {
   if (!user) return user.error();
   if (req.set_display_name) user->display_name = req.display_name;
   if (req.set_bio) user->bio = req.bio;
-  auto r = db_->query("UPDATE users SET display_name = ?, bio = ? WHERE id = ?",
-                      {user->display_name, user->bio, user->id});
+  auto r = db_->transaction([&](store::connection& c) -> result<void> {
+    if (auto u = c.query("UPDATE users SET display_name = ?, bio = ? WHERE id = ?",
+                         {user->display_name, user->bio, user->id});
+        !u)
+      return u.error();
+    return announce(c, "user.updated", *user);
+  });
   if (!r) return r.error();
-  announce("user.updated", *user);
+  outbox_->wake();
   return user;
 }
 
@@ -447,15 +455,17 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
     if (req.disabled)
       if (auto d = c.query("DELETE FROM refresh_tokens WHERE user_id = ?", {user->id}); !d)
         return d.error();
-    return caf::unit;
+    auto changed = *user;
+    changed.disabled = req.disabled;
+    return announce(c, "user.updated", changed);
   });
   if (!r) return r.error();
+  outbox_->wake();
   user->disabled = req.disabled;
   // Every replica of every service refuses the account's access tokens from now on.
   if (events_)
     events_->broadcast(http::revocation_list::topic,
                        http::revocation_list::message(user->id, req.disabled, unix_now()));
-  announce("user.updated", *user);
   log::info(req.disabled ? "user_disabled" : "user_enabled", {{"user_id", user->id}});
   return user;
 }

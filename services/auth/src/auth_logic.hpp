@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pixhive/bus/outbox.hpp"
+
 #include <memory>
 
 #include "mailer.hpp"
@@ -37,10 +39,12 @@ class logic {
   result<contracts::session_tokens> issue_tokens(const contracts::user_view& user);
   result<contracts::user_view> find_by_id(int64_t id);
   /// Announces a new or changed user (search indexes names from these events).
-  void announce(const char* type, const contracts::user_view& user);
+  /// Stores the event announcing `user` in the transaction `c` runs (relayed by the outbox).
+  result<void> announce(store::connection& c, const char* type, const contracts::user_view& user);
 
   std::shared_ptr<store::database> db_;
   std::shared_ptr<bus::event_bus> events_;
+  std::shared_ptr<bus::outbox> outbox_;
   auth_config cfg_;
   mailer mail_;
 };

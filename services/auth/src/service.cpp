@@ -103,7 +103,8 @@ ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';
 CREATE INDEX login_failures_login_ip ON login_failures (login, ip, at);
 ALTER TABLE verification_codes ADD COLUMN issued_at BIGINT NOT NULL DEFAULT 0;
 )sql"}};
-  return store::migrate(db, "auth", steps);
+  if (auto m = store::migrate(db, "auth", steps); !m) return m;
+  return bus::outbox::migrate(db, "auth");
 }
 
 namespace {

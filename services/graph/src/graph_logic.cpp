@@ -72,7 +72,7 @@ logic::logic(caf::actor_system& sys, std::shared_ptr<store::database> db,
              std::shared_ptr<bus::event_bus> events, auth_actor auth, media_actor media)
     : sys_(&sys),
       db_(std::move(db)),
-      events_(std::move(events)),
+      outbox_(std::make_shared<bus::outbox>("graph", db_, std::move(events))),
       auth_(std::move(auth)),
       media_(std::move(media)) {}
 
@@ -116,11 +116,11 @@ result<follow_state> logic::follow(const follow_request& req) {
       if (!r) return r.error();
       if (r->empty()) return false;
       if (auto n = count_follow(c, req.who.user_id, target->id, 1); !n) return n.error();
+      if (auto o = outbox_->add(c, "follow.created", event.dump()); !o) return o.error();
       return true;
     });
     if (!changed) return changed.error();
-    if (*changed)
-      if (auto p = events_->publish("follow.created", event.dump()); !p) return p.error();
+    if (*changed) outbox_->wake();
   } else {
     auto changed = db_->transaction([&](store::connection& c) -> result<bool> {
       auto r = c.query("DELETE FROM follows WHERE follower_id = ? AND followee_id = ? RETURNING id",
@@ -128,11 +128,11 @@ result<follow_state> logic::follow(const follow_request& req) {
       if (!r) return r.error();
       if (r->empty()) return false;
       if (auto n = count_follow(c, req.who.user_id, target->id, -1); !n) return n.error();
+      if (auto o = outbox_->add(c, "follow.deleted", event.dump()); !o) return o.error();
       return true;
     });
     if (!changed) return changed.error();
-    if (*changed)
-      if (auto p = events_->publish("follow.deleted", event.dump()); !p) return p.error();
+    if (*changed) outbox_->wake();
   }
   return follow_state_of(*target, req.who.user_id);
 }
@@ -161,21 +161,23 @@ result<like_state> logic::like(const like_request& req) {
              {"photo_owner_id", std::to_string(p->owner_id)},
              {"user_id", std::to_string(req.who.user_id)},
              {"username", req.who.username}};
-  if (req.like) {
-    auto r = db_->query(
-        "INSERT INTO likes (id, photo_id, user_id, username, created_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (photo_id, user_id) DO NOTHING RETURNING id",
-        {next_id(), p->id, req.who.user_id, req.who.username, unix_now()});
+  // The like and its announcement commit together; liking twice keeps one row and one event.
+  auto changed = db_->transaction([&](store::connection& c) -> result<bool> {
+    auto r = req.like ? c.query(
+                            "INSERT INTO likes (id, photo_id, user_id, username, created_at) "
+                            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (photo_id, user_id) DO NOTHING "
+                            "RETURNING id",
+                            {next_id(), p->id, req.who.user_id, req.who.username, unix_now()})
+                      : c.query("DELETE FROM likes WHERE photo_id = ? AND user_id = ? RETURNING id",
+                                {p->id, req.who.user_id});
     if (!r) return r.error();
-    if (!r->empty())
-      if (auto e = events_->publish("like.created", event.dump()); !e) return e.error();
-  } else {
-    auto r = db_->query("DELETE FROM likes WHERE photo_id = ? AND user_id = ? RETURNING id",
-                        {p->id, req.who.user_id});
-    if (!r) return r.error();
-    if (!r->empty())
-      if (auto e = events_->publish("like.deleted", event.dump()); !e) return e.error();
-  }
+    if (r->empty()) return false;
+    if (auto o = outbox_->add(c, req.like ? "like.created" : "like.deleted", event.dump()); !o)
+      return o.error();
+    return true;
+  });
+  if (!changed) return changed.error();
+  if (*changed) outbox_->wake();
   auto n = db_->query(
       "SELECT COUNT(*), COALESCE(SUM(CASE WHEN user_id = ? THEN 1 ELSE 0 END), 0) FROM likes "
       "WHERE photo_id = ?",
@@ -207,18 +209,22 @@ result<comment_view> logic::comment(const comment_request& req) {
   auto p = photo(req.photo_id, req.who);
   if (!p) return p.error();
   comment_view c{next_id(), p->id, req.who.user_id, req.who.username, req.text, unix_now()};
-  auto r = db_->query(
-      "INSERT INTO comments (id, photo_id, photo_owner_id, author_id, author_username, text, "
-      "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      {c.id, c.photo_id, p->owner_id, c.author_id, c.author_username, c.text, c.created_at});
-  if (!r) return r.error();
   json event{{"comment_id", std::to_string(c.id)},
              {"photo_id", std::to_string(c.photo_id)},
              {"photo_owner_id", std::to_string(p->owner_id)},
              {"author_id", std::to_string(c.author_id)},
              {"author_username", c.author_username},
              {"text", c.text}};
-  if (auto e = events_->publish("comment.created", event.dump()); !e) return e.error();
+  auto stored = db_->transaction([&](store::connection& conn) -> result<void> {
+    auto r = conn.query(
+        "INSERT INTO comments (id, photo_id, photo_owner_id, author_id, author_username, text, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        {c.id, c.photo_id, p->owner_id, c.author_id, c.author_username, c.text, c.created_at});
+    if (!r) return r.error();
+    return outbox_->add(conn, "comment.created", event.dump());
+  });
+  if (!stored) return stored.error();
+  outbox_->wake();
   return c;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "pixhive/bus/outbox.hpp"
 #include "pixhive/graph/graph.hpp"
 
 namespace pixhive::graph {
@@ -35,7 +36,7 @@ class logic {
 
   caf::actor_system* sys_;
   std::shared_ptr<store::database> db_;
-  std::shared_ptr<bus::event_bus> events_;
+  std::shared_ptr<bus::outbox> outbox_;
   contracts::auth_actor auth_;
   contracts::media_actor media_;
 };

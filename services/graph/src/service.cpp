@@ -86,7 +86,8 @@ CREATE INDEX notifications_user ON notifications (user_id, id);
                                                    // Counts kept with each follow change: the feed
                                                    // asks for every followee's on each home read.
                                                    {2, follow_counts_sql}};
-  return store::migrate(db, "graph", steps);
+  if (auto m = store::migrate(db, "graph", steps); !m) return m;
+  return bus::outbox::migrate(db, "graph");
 }
 
 namespace {

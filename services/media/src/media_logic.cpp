@@ -166,6 +166,7 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
     : db_(std::move(db)),
       blobs_(std::move(blobs)),
       events_(std::move(events)),
+      outbox_(std::make_shared<bus::outbox>("media", db_, events_)),
       cfg_(cfg),
       cache_(cfg.cache_bytes,
              cfg.cache_policy_lru ? store::cache_policy::lru : store::cache_policy::random) {
@@ -241,16 +242,19 @@ result<photo_view> logic::upload(upload_request& req) {
     stats.upload("failed");
     return r.error();
   }
-  if (auto r = db_->query("UPDATE photos SET status = ? WHERE id = ?", {p.status, p.id}); !r) {
+  // The photo becomes `processing` together with its announcement: once this commits, the
+  // upload is acknowledged and processing will hear of it even if the bus is down right now.
+  auto committed = db_->transaction([&](store::connection& c) -> result<void> {
+    if (auto r = c.query("UPDATE photos SET status = ? WHERE id = ?", {p.status, p.id}); !r)
+      return r.error();
+    return outbox_->add(c, "photo.uploaded", uploaded_event(p, blob_key));
+  });
+  if (!committed) {
     undo();
     stats.upload("failed");
-    return r.error();
+    return committed.error();
   }
-  if (auto r = events_->publish("photo.uploaded", uploaded_event(p, blob_key)); !r) {
-    undo();
-    stats.upload("failed");
-    return r.error();
-  }
+  outbox_->wake();
   stats.upload("accepted");
   stats.upload_bytes.Observe(static_cast<double>(p.size));
   log::info("photo_uploaded", {{"photo_id", p.id}, {"owner_id", p.owner_id}, {"bytes", p.size}});
@@ -393,6 +397,8 @@ result<done> logic::remove(const delete_photo_request& req) {
   if (!req.who.admin && req.who.user_id != p->owner_id)
     return make_error(errc::forbidden, "forbidden",
                       "only the owner or an admin may delete a photo");
+  nlohmann::json event = {{"photo_id", std::to_string(p->id)},
+                          {"owner_id", std::to_string(p->owner_id)}};
   auto keys = db_->transaction([&](store::connection& c) -> result<store::rows> {
     // On PostgreSQL, locking the photo waits for variant writes in flight (they hold a key-share
     // lock on it), so the list read next is complete; SQLite runs one writer at a time anyway.
@@ -404,6 +410,7 @@ result<done> logic::remove(const delete_photo_request& req) {
     if (auto r = c.query("DELETE FROM photo_variants WHERE photo_id = ?", {p->id}); !r)
       return r.error();
     if (auto r = c.query("DELETE FROM photos WHERE id = ?", {p->id}); !r) return r.error();
+    if (auto o = outbox_->add(c, "photo.deleted", event.dump()); !o) return o.error();
     return k;
   });
   if (!keys) return keys.error();
@@ -413,10 +420,7 @@ result<done> logic::remove(const delete_photo_request& req) {
   for (auto& k : blob_keys)
     if (auto r = timed(*blobs_, "delete", [&] { return blobs_->remove(k); }); !r)
       log::error("blob_delete_failed", {{"photo_id", p->id}, {"key", k}});
-  nlohmann::json event = {{"photo_id", std::to_string(p->id)},
-                          {"owner_id", std::to_string(p->owner_id)}};
-  if (auto r = events_->publish("photo.deleted", event.dump()); !r)
-    log::error("event_publish_failed", {{"type", "photo.deleted"}, {"photo_id", p->id}});
+  outbox_->wake();
   return done{};
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pixhive/bus/outbox.hpp"
+
 #include "pixhive/media/media.hpp"
 #include "pixhive/store/blob_cache.hpp"
 
@@ -46,6 +48,7 @@ class logic {
   std::shared_ptr<store::database> db_;
   std::shared_ptr<store::blob_store> blobs_;
   std::shared_ptr<bus::event_bus> events_;
+  std::shared_ptr<bus::outbox> outbox_;
   media_config cfg_;
   store::blob_cache cache_;
 };

@@ -121,7 +121,8 @@ ALTER TABLE photos ADD COLUMN ocr_text TEXT NOT NULL DEFAULT '';
 ALTER TABLE photos ADD COLUMN phash TEXT NOT NULL DEFAULT '';
 ALTER TABLE photos ADD COLUMN duplicate_of BIGINT NOT NULL DEFAULT 0;
 )sql"}};
-  return store::migrate(db, "media", steps);
+  if (auto m = store::migrate(db, "media", steps); !m) return m;
+  return bus::outbox::migrate(db, "media");
 }
 
 namespace {

@@ -203,6 +203,7 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
     : db_(std::move(db)),
       blobs_(std::move(blobs)),
       events_(std::move(events)),
+      outbox_(std::make_shared<bus::outbox>("processing", db_, events_)),
       media_(std::move(media)),
       cfg_(cfg),
       cache_(cfg.cache_bytes, store::cache_policy::lru, "pixhive_processing_cache"),
@@ -362,19 +363,20 @@ result<job_list> logic::submit(submit_jobs_request& req) {
       }
       input_key = k;
     }
-    auto r = db_->query(
-        "INSERT INTO jobs (id, photo_id, owner_id, operation, params, format, status, attempts, "
-        "error, worker, created_at, started_at, finished_at, result_url, data, input_key) "
-        "VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, '', '', ?, 0, 0, '', '', ?)",
-        {j.id, j.photo_id, j.owner_id, j.operation, j.params, j.format, j.created_at, input_key});
+    // The job and its announcement commit together: an acknowledged job is never left queued
+    // with nobody told, whatever the bus is doing.
+    auto r = db_->transaction([&](store::connection& c) -> result<void> {
+      auto q = c.query(
+          "INSERT INTO jobs (id, photo_id, owner_id, operation, params, format, status, "
+          "attempts, error, worker, created_at, started_at, finished_at, result_url, data, "
+          "input_key) VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, '', '', ?, 0, 0, '', '', ?)",
+          {j.id, j.photo_id, j.owner_id, j.operation, j.params, j.format, j.created_at, input_key});
+      if (!q) return q.error();
+      return outbox_->add(c, "job.requested", json{{"job_id", std::to_string(j.id)}}.dump());
+    });
     if (!r) return r.error();
     record(j.id, "queued", {{"operation", j.operation}, {"photo_id", std::to_string(j.photo_id)}});
-    if (auto p = events_->publish("job.requested", json{{"job_id", std::to_string(j.id)}}.dump());
-        !p) {
-      (void)db_->query("UPDATE jobs SET status = 'failed', error = ? WHERE id = ?",
-                       {reason(p.error()), j.id});
-      return p.error();
-    }
+    outbox_->wake();
     out.jobs.push_back(std::move(j));
   }
   refresh_queue_depth();

@@ -117,7 +117,8 @@ CREATE TABLE job_events (
   PRIMARY KEY (job_id, seq)
 );
 )sql"}};
-  return store::migrate(db, "processing", steps);
+  if (auto m = store::migrate(db, "processing", steps); !m) return m;
+  return bus::outbox::migrate(db, "processing");
 }
 
 namespace {

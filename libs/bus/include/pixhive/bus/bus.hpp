@@ -29,8 +29,11 @@ using handler = std::function<result<void>(const event&)>;
 class event_bus {
  public:
   virtual ~event_bus() = default;
-  /// Publishes an event; returns once the bus has it.
-  virtual result<void> publish(const std::string& type, std::string payload) = 0;
+  /// Publishes an event under `id` (a stable id lets consumers recognise a republished event:
+  /// the outbox relays each stored event with its row id); returns once the bus has it.
+  virtual result<void> publish(const std::string& type, std::string payload, int64_t id) = 0;
+  /// Publishes an event under a new id.
+  result<void> publish(const std::string& type, std::string payload);
   /// Subscribes `group` to `types`. The handler runs on `concurrency` threads of the bus, each
   /// with one event at a time; with more than one, events of the group are handled in parallel
   /// (a worker pool) and no longer in publish order.

@@ -48,6 +48,9 @@ class connection {
   virtual store::dialect dialect() const = 0;
   /// False once the connection is known to be broken, so the pool drops it.
   virtual bool healthy() const = 0;
+  /// Looks, without blocking, whether the server closed the connection while it sat idle (a
+  /// database restart), so the pool hands out a fresh one instead of failing a request.
+  virtual bool still_open() { return healthy(); }
 };
 
 /// A thread-safe pool of connections to one database (SQLite file or PostgreSQL server).
