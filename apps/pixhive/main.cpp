@@ -1,6 +1,6 @@
 // The single PixHive binary: `pixhive [all]` runs every service in one process, `pixhive auth`
-// runs one service, `pixhive admin …` does operator tasks. Components are wired here from the
-// configuration; each declares its own options next to its config struct.
+// runs one service, `pixhive admin …` does operator tasks. A mode is a subset of the service
+// table (modules.cpp); what a row needs and this process does not run is linked to its replicas.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "modules.hpp"
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/bus/bus.hpp"
 #include "pixhive/bus/redis_bus.hpp"
@@ -65,12 +66,7 @@ void declare_common(options& opts) {
            "where the graph service's actor port is (as --media-actor); media and auth on their "
            "own use it for like, comment and follower counts");
   http::server_config::declare(opts);
-  auth::auth_config::declare(opts);
-  media::media_config::declare(opts);
-  processing::processing_config::declare(opts);
-  graph::graph_config::declare(opts);
-  feed::feed_config::declare(opts);
-  search::search_config::declare(opts);
+  app::declare_options(opts);
 }
 
 /// OpenCV reads its decoder pixel limit from the environment once, when the library loads (before
@@ -158,8 +154,9 @@ struct runtime {
   std::unique_ptr<caf::actor_system> sys;
 };
 
-/// Opens the data folder, the database and the actor system shared by every mode.
-result<runtime> open_runtime(const options& opts) {
+/// Opens the data folder, the database (with `connections` pooled) and the actor system shared
+/// by every mode.
+result<runtime> open_runtime(const options& opts, size_t connections) {
   runtime rt;
   std::error_code ec;
   std::filesystem::create_directories(opts.get("data-dir"), ec);
@@ -171,8 +168,7 @@ result<runtime> open_runtime(const options& opts) {
   rt.jwt_key = *key;
   auto url =
       opts.get("db").empty() ? "sqlite:" + opts.get("data-dir") + "/pixhive.db" : opts.get("db");
-  auto workers = opts.get_int("auth-workers");
-  auto db = store::database::open(url, workers ? static_cast<size_t>(*workers) + 2 : 4);
+  auto db = store::database::open(url, connections);
   if (!db) return db.error();
   rt.db = *db;
   rt.caf_cfg = std::make_unique<caf::actor_system_config>();
@@ -193,47 +189,41 @@ result<runtime> open_runtime(const options& opts) {
   return rt;
 }
 
+/// Links `handle` to the replicas named by the service's --<name>-actor option.
+template <class Handle>
+result<void> link_to(caf::actor_system& sys, const options& opts, const std::string& name,
+                     bool required, Handle& handle,
+                     std::vector<std::shared_ptr<links::link>>& made) {
+  auto option = name + "-actor";
+  if (opts.get(option).empty())
+    return make_error(errc::invalid_argument, "bad_config",
+                      "this mode needs --" + option +
+                          " (that service's --actor-port: host:port, a list, or a DNS name)");
+  links::link_config cfg{name, opts.get(option), option};
+  cfg.required = required;
+  auto l = links::link::remote(sys, cfg);
+  if (!l) return l.error();
+  made.push_back(*l);
+  handle = caf::actor_cast<Handle>((*l)->handle());
+  return caf::unit;
+}
+
 int run_services(const std::string& mode, const options& opts) {
   auto server_cfg = http::server_config::from(opts);
   if (!server_cfg) return fail(server_cfg.error());
-  auto media_cfg = media::media_config::from(opts);
-  if (!media_cfg) return fail(media_cfg.error());
-  auto processing_cfg = processing::processing_config::from(opts);
-  if (!processing_cfg) return fail(processing_cfg.error());
-  auto graph_cfg = graph::graph_config::from(opts);
-  if (!graph_cfg) return fail(graph_cfg.error());
-  auto feed_cfg = feed::feed_config::from(opts);
-  if (!feed_cfg) return fail(feed_cfg.error());
-  auto search_cfg = search::search_config::from(opts);
-  if (!search_cfg) return fail(search_cfg.error());
-  auto rt = open_runtime(opts);
+  auto selected = app::modules_of(mode);
+  // Checked before anything opens: a bad option stops start-up with its message.
+  auto checked = app::configs::from(opts, std::string(32, 'k'));
+  if (!checked) return fail(checked.error());
+  size_t connections = 2;
+  for (auto* m : selected) connections += m->connections(*checked);
+  auto rt = open_runtime(opts, connections);
   if (!rt) return fail(rt.error());
+  auto cfg = app::configs::from(opts, rt->jwt_key);
+  if (!cfg) return fail(cfg.error());
   server_cfg->service = mode;
   server_cfg->jwt_key = rt->jwt_key;
-  auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
-  if (!auth_cfg) return fail(auth_cfg.error());
   auto& sys = *rt->sys;
-  bool with_auth = mode == "all" || mode == "auth";
-  bool with_media = mode == "all" || mode == "media";
-  bool with_processing = mode == "all" || mode == "processing";
-  bool with_graph = mode == "all" || mode == "graph";
-  bool with_feed = mode == "all" || mode == "feed";
-  bool with_search = mode == "all" || mode == "search";
-
-  auto routes = std::make_shared<http::router>();
-  // Each service in this process and how to ask it whether its stores answer.
-  std::vector<std::function<void(std::function<void(bool)>)>> pings;
-  caf::actor published;
-  auto ping = [&sys](auto handle) {
-    return [&sys, handle](std::function<void(bool)> done) {
-      ask(
-          sys, handle, [done](contracts::done&) { done(true); },
-          [done](caf::error&) { done(false); }, contracts::ping_request{});
-    };
-  };
-  std::vector<caf::actor> actors;
-  // Publishing needs the typed handle: the middleman sends its interface to the other side.
-  std::function<caf::expected<uint16_t>(uint16_t, const char*)> publish;
   auto events = open_bus(opts.get("bus"));
   if (!events) return fail(events.error());
   // A disabled account's tokens stop working here as soon as auth says so.
@@ -241,152 +231,64 @@ int run_services(const std::string& mode, const options& opts) {
       http::revocation_list::topic,
       [list = server_cfg->revoked](const std::string& message) { list->apply(message); });
 
-  contracts::auth_actor auth_handle;
-  if (with_auth) {
-    if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
-    auto a = auth::spawn(sys, rt->db, *events, *auth_cfg);
-    auth_handle = a;
-    pings.push_back(ping(a));
-    actors.push_back(caf::actor_cast<caf::actor>(a));
-    publish = [&sys, a](uint16_t port, const char* addr) {
-      return sys.middleman().publish(a, port, addr, true);
-    };
+  app::handles peers;
+  app::context ctx{sys, opts, *cfg, rt->db, *events, peers, nullptr};
+  // Every service another row needs and this process does not run is a link to its replicas
+  // (required: the process is ready only while one answers); a wanted one only when its option
+  // is given. The process starts whether or not they are up.
+  std::set<std::string> local, required, wanted;
+  for (auto* m : selected) local.insert(m->name);
+  for (auto* m : selected) {
+    for (auto& n : m->needs)
+      if (!local.count(n)) required.insert(n);
+    for (auto& n : m->wants)
+      if (!local.count(n) && !opts.get(n + "-actor").empty()) wanted.insert(n);
   }
-  // Media and processing share the blob store: originals, variants, ad-hoc job files.
-  std::shared_ptr<store::blob_store> blobs;
-  if (with_media || with_processing) {
-    auto opened = media::open_blob_store(*media_cfg);
-    if (!opened) return fail(opened.error());
-    blobs = std::move(*opened);
-  }
-  contracts::media_actor media_handle;
-  if (with_media) {
-    if (auto m = media::migrate(*rt->db); !m) return fail(m.error());
-    auto m = media::spawn(sys, rt->db, blobs, *events, *media_cfg);
-    media_handle = m;
-    pings.push_back(ping(m));
-    actors.push_back(caf::actor_cast<caf::actor>(m));
-    publish = [&sys, m](uint16_t port, const char* addr) {
-      return sys.middleman().publish(m, port, addr, true);
-    };
-  }
-
-  // A service of another process, reached through a link to every replica the option names
-  // (a DNS name or host:port list of their actor ports). The process starts whether or not they
-  // are up, and is ready once they are.
   std::vector<std::shared_ptr<links::link>> remote_links;
-  auto need = [&sys, &opts, &remote_links](auto& handle, const char* option) -> result<void> {
-    if (handle) return caf::unit;
-    using handle_type = std::decay_t<decltype(handle)>;
-    if (opts.get(option).empty())
-      return make_error(errc::invalid_argument, "bad_config",
-                        std::string("this mode needs --") + option +
-                            " (that service's --actor-port: host:port, a list, or a DNS name)");
-    std::string name = option;
-    name = name.substr(0, name.find('-'));
-    auto l = links::link::remote(sys, {name, opts.get(option), option});
-    if (!l) return l.error();
-    remote_links.push_back(*l);
-    handle = caf::actor_cast<handle_type>((*l)->handle());
-    return caf::unit;
-  };
+  for (const auto& n : required) wanted.erase(n);
+  for (auto* names : {&required, &wanted})
+    for (const auto& n : *names) {
+      bool req = names == &required;
+      auto r = n == "auth"    ? link_to(sys, opts, n, req, peers.auth, remote_links)
+               : n == "media" ? link_to(sys, opts, n, req, peers.media, remote_links)
+                              : link_to(sys, opts, n, req, peers.graph, remote_links);
+      if (!r) return fail(r.error());
+    }
 
-  if (with_processing) {
-    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
-    if (auto m = processing::migrate(*rt->db); !m) return fail(m.error());
-    auto p = processing::spawn(sys, rt->db, blobs, *events, media_handle, *processing_cfg);
-    processing::add_routes(*routes, sys, p, *events, *processing_cfg);
-    pings.push_back(ping(p));
-    actors.push_back(caf::actor_cast<caf::actor>(p));
-    publish = [&sys, p](uint16_t port, const char* addr) {
-      return sys.middleman().publish(p, port, addr, true);
-    };
+  std::vector<app::started> running;
+  std::vector<const app::module*> ordered = app::start_order(selected);
+  for (auto* m : ordered) {
+    if (auto r = m->migrate(*rt->db); !r) return fail(r.error());
+    auto s = m->start(ctx);
+    if (!s) return fail(s.error());
+    running.push_back(std::move(*s));
   }
-
-  contracts::graph_actor graph_handle;
-  if (with_graph) {
-    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
-    if (auto r = need(auth_handle, "auth-actor"); !r) return fail(r.error());
-    if (auto m = graph::migrate(*rt->db); !m) return fail(m.error());
-    auto g = graph::spawn(sys, rt->db, *events, auth_handle, media_handle, *graph_cfg);
-    graph::add_routes(*routes, sys, g);
-    graph_handle = g;
-    pings.push_back(ping(g));
-    actors.push_back(caf::actor_cast<caf::actor>(g));
-    publish = [&sys, g](uint16_t port, const char* addr) {
-      return sys.middleman().publish(g, port, addr, true);
-    };
-  }
-
-  if (with_feed) {
-    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
-    if (auto r = need(auth_handle, "auth-actor"); !r) return fail(r.error());
-    if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
-    if (auto m = feed::migrate(*rt->db); !m) return fail(m.error());
-    auto timelines = feed::open_timelines(rt->db, *feed_cfg);
-    if (!timelines) return fail(timelines.error());
-    auto f = feed::spawn(sys, rt->db, *events, *timelines,
-                         {media_handle, auth_handle, graph_handle}, *feed_cfg);
-    feed::add_routes(*routes, sys, f);
-    pings.push_back(ping(f));
-    actors.push_back(caf::actor_cast<caf::actor>(f));
-    publish = [&sys, f](uint16_t port, const char* addr) {
-      return sys.middleman().publish(f, port, addr, true);
-    };
-  }
-
-  if (with_search) {
-    if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
-    if (auto r = need(auth_handle, "auth-actor"); !r) return fail(r.error());
-    if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
-    if (auto m = search::migrate(*rt->db); !m) return fail(m.error());
-    auto s =
-        search::spawn(sys, rt->db, *events, {media_handle, auth_handle, graph_handle}, *search_cfg);
-    search::add_routes(*routes, sys, s);
-    pings.push_back(ping(s));
-    actors.push_back(caf::actor_cast<caf::actor>(s));
-    publish = [&sys, s](uint16_t port, const char* addr) {
-      return sys.middleman().publish(s, port, addr, true);
-    };
-  }
-
-  if (with_auth) {
-    // Registered after graph and media: public profiles carry their follower and photo counts.
-    if (!opts.get("graph-actor").empty())
-      if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
-    if (!opts.get("media-actor").empty())
-      if (auto r = need(media_handle, "media-actor"); !r) return fail(r.error());
-    auth::add_routes(*routes, sys, auth_handle, {graph_handle, media_handle});
-  }
-
-  if (with_media) {
-    // Registered after graph, so that the photos media answers carry their social counts.
-    if (!opts.get("graph-actor").empty())
-      if (auto r = need(graph_handle, "graph-actor"); !r) return fail(r.error());
-    media::add_routes(*routes, sys, media_handle, *media_cfg, graph_handle);
-  }
+  auto routes = std::make_shared<http::router>();
+  for (size_t i = 0; i < ordered.size(); ++i) ordered[i]->add_routes(ctx, running[i], *routes);
 
   uint16_t actor_port = 0;
   if (!opts.get("actor-port").empty()) {
-    if (actors.size() != 1) {
+    if (running.size() != 1) {
       std::cerr
           << "pixhive: --actor-port publishes one service: run one service, e.g. `pixhive media`\n";
       return 2;
     }
     auto port = opts.get_int("actor-port");
     if (!port) return fail(port.error());
-    auto result = publish(static_cast<uint16_t>(*port), opts.get("actor-address").c_str());
+    auto result =
+        running.front().publish(static_cast<uint16_t>(*port), opts.get("actor-address").c_str());
     if (!result) {
       std::cerr << "pixhive: cannot publish actors on port " << *port << ": "
                 << sys.render(result.error()) << "\n";
       return 2;
     }
     actor_port = *result;
-    published = actors.front();
     log::info("actors_published", {{"actor_port", actor_port}, {"service", mode}});
   }
 
   http::server server{*server_cfg, routes};
+  std::vector<std::function<void(std::function<void(bool)>)>> pings;
+  for (auto& s : running) pings.push_back(s.ping);
   server.add_standard_routes(
       [pings](std::function<void(bool)> done) {
         // Ready when every service answers; the first failure decides.
@@ -406,13 +308,14 @@ int run_services(const std::string& mode, const options& opts) {
                           {"address", server_cfg->address},
                           {"mode", mode},
                           {"version", version()},
+                          {"database_connections", connections},
                           {"url", "http://localhost:" + std::to_string(*port)}});
   server.run();
 
-  if (actor_port) sys.middleman().unpublish(published, actor_port);
+  if (actor_port) sys.middleman().unpublish(running.front().actor, actor_port);
   // The bus first: its consumers hand events to the actors until what is queued is delivered.
   (*events)->stop();
-  for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  for (auto& s : running) caf::anon_send_exit(s.actor, caf::exit_reason::user_shutdown);
   // A worker may still be busy with requests whose clients are gone (a long queue of image
   // operations); the actor system waits for it, so bound that wait by the shutdown timeout.
   std::thread([timeout = server_cfg->shutdown_timeout] {
@@ -425,7 +328,7 @@ int run_services(const std::string& mode, const options& opts) {
 }
 
 int admin_create_user(const options& opts) {
-  auto rt = open_runtime(opts);
+  auto rt = open_runtime(opts, 4);
   if (!rt) return fail(rt.error());
   auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
   if (!auth_cfg) return fail(auth_cfg.error());
@@ -464,7 +367,7 @@ int admin_create_user(const options& opts) {
 /// Rebuilds the search index from what auth and media hold, over the same stores a server uses
 /// (safe while it runs: the index is replaced in place and events keep it current after).
 int admin_reindex(const options& opts) {
-  auto rt = open_runtime(opts);
+  auto rt = open_runtime(opts, 4);
   if (!rt) return fail(rt.error());
   auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
   if (!auth_cfg) return fail(auth_cfg.error());
@@ -529,8 +432,7 @@ int main(int argc, char** argv) {
   put_decoder_limit_in_force(opts, argv);
   crypto::init();
 
-  if (mode == "all" || mode == "auth" || mode == "media" || mode == "processing" ||
-      mode == "graph" || mode == "feed" || mode == "search") {
+  if (!app::modules_of(mode).empty()) {
     if (!opts.positional().empty()) {
       std::cerr << "pixhive: unexpected argument '" << opts.positional()[0] << "'\n" << usage;
       return 2;
