@@ -19,6 +19,7 @@
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/bus/bus.hpp"
 #include "pixhive/bus/redis_bus.hpp"
+#include "pixhive/contracts/idempotent.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/crypto.hpp"
@@ -201,6 +202,7 @@ result<void> link_to(caf::actor_system& sys, const options& opts, const std::str
                           " (that service's --actor-port: host:port, a list, or a DNS name)");
   links::link_config cfg{name, opts.get(option), option};
   cfg.required = required;
+  cfg.idempotent = contracts::is_idempotent;
   auto l = links::link::remote(sys, cfg);
   if (!l) return l.error();
   made.push_back(*l);

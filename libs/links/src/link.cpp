@@ -1,6 +1,7 @@
 #include "pixhive/links/link.hpp"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <random>
 
@@ -34,6 +35,9 @@ class link_status {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("link_tick")>;
+// Never sent: a response handler for it makes every reply reach the error handler (see
+// dispatch()).
+using no_reply_atom = caf::atom_constant<caf::atom("link_none")>;
 using clock_type = std::chrono::steady_clock;
 constexpr auto tick_every = std::chrono::milliseconds(200);
 
@@ -43,11 +47,23 @@ struct replica {
   int failures = 0;
   bool connecting = false;
   clock_type::time_point retry_at{};
+  /// Requests sent to it and not answered yet.
+  size_t outstanding = 0;
+};
+
+/// A request the proxy passed on and answers when its replica does.
+struct in_flight {
+  caf::message msg;
+  caf::response_promise promise;
+  bool may_retry = false;
+  caf::actor_addr on;
 };
 
 struct proxy_state {
   std::vector<replica> replicas;
   size_t next = 0;
+  uint64_t last_request = 0;
+  std::map<uint64_t, in_flight> requests;
   clock_type::time_point resolve_at{};
   std::mt19937 rng{std::random_device{}()};
   static inline const char* name = "pixhive_link";
@@ -154,34 +170,115 @@ void refresh(proxy_actor* self, const link_config& cfg, const std::vector<endpoi
   publish_state(self, *status);
 }
 
+caf::error unavailable(const link_config& cfg, const std::string& why) {
+  return make_error(errc::unavailable, "service_unavailable",
+                    "the " + cfg.name + " service is unavailable: " + why);
+}
+
+void dispatch(proxy_actor* self, const link_config& cfg, uint64_t id, const caf::actor_addr& avoid);
+
+/// The end of request `id` on the replica at `from`: an answer, a failure, or nothing more to
+/// wait for (the replica went down).
+void finish(proxy_actor* self, const link_config& cfg, uint64_t id, const caf::actor_addr& from,
+            caf::error& e) {
+  auto& st = self->state;
+  auto it = st.requests.find(id);
+  // Already answered or moved to another replica: a late word from this one changes nothing.
+  if (it == st.requests.end() || it->second.on != from) return;
+  for (auto& r : st.replicas)
+    if (r.handle && r.handle.address() == from && r.outstanding > 0) --r.outstanding;
+  auto& req = it->second;
+  if (e == caf::sec::unexpected_response) {
+    // The replica's answer, whatever its type (see dispatch()).
+    req.promise.deliver(e.context());
+  } else if (e.category() == caf::atom("system") && req.may_retry) {
+    // Transport trouble (a timeout, a lost node), not the service's own error: once more,
+    // elsewhere.
+    req.may_retry = false;
+    dispatch(self, cfg, id, from);
+    return;
+  } else {
+    req.promise.deliver(e);
+  }
+  st.requests.erase(it);
+}
+
+/// Sends request `id` to the live replica with the fewest outstanding requests, not `avoid`
+/// unless it is the only one; answers 503 at once when none is live.
+void dispatch(proxy_actor* self, const link_config& cfg, uint64_t id,
+              const caf::actor_addr& avoid) {
+  auto& st = self->state;
+  auto it = st.requests.find(id);
+  if (it == st.requests.end()) return;
+  replica* best = nullptr;
+  size_t n = st.replicas.size(), chosen = 0;
+  for (int pass = 0; pass < 2 && !best; ++pass)
+    for (size_t i = 0; i < n; ++i) {
+      auto& r = st.replicas[(st.next + i) % n];
+      if (!r.handle || (pass == 0 && avoid && r.handle.address() == avoid)) continue;
+      if (!best || r.outstanding < best->outstanding) {
+        best = &r;
+        chosen = (st.next + i) % n;
+      }
+    }
+  if (!best) {
+    it->second.promise.deliver(unavailable(cfg, "no replica is reachable"));
+    st.requests.erase(it);
+    return;
+  }
+  st.next = (chosen + 1) % n;
+  ++best->outstanding;
+  auto from = best->handle.address();
+  it->second.on = from;
+  // CAF matches replies against typed handlers; the proxy passes on every type, so its only
+  // handler is one no reply matches, and CAF hands each reply to the error handler as
+  // `unexpected_response` with the reply as the error's context.
+  self->request(best->handle, cfg.request_timeout, it->second.msg)
+      .then([](no_reply_atom) {}, [=](caf::error& e) { finish(self, cfg, id, from, e); });
+}
+
 caf::behavior proxy(proxy_actor* self, link_config cfg, std::vector<endpoint> targets,
                     std::shared_ptr<link_status> status) {
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& r : self->state.replicas)
       if (r.handle && r.handle.address() == dm.source) {
         r.handle = nullptr;
+        r.outstanding = 0;
         r.retry_at = clock_type::now() + backoff(++r.failures, self->state.rng);
         auto why = describe(r.at) + " went down";
         log::warn("link_replica_down", {{"link", cfg.name}, {"replica", describe(r.at)}});
         status->update([&](link_state& s) { s.last_error = why; });
       }
+    // What that replica had not answered will not be answered: retried elsewhere when that is
+    // safe, refused now otherwise.
+    std::vector<uint64_t> lost;
+    for (auto& [id, req] : self->state.requests)
+      if (req.on == dm.source) lost.push_back(id);
+    for (auto id : lost) {
+      auto& req = self->state.requests[id];
+      if (req.may_retry) {
+        req.may_retry = false;
+        dispatch(self, cfg, id, dm.source);
+      } else {
+        req.promise.deliver(unavailable(cfg, "its replica went down while answering"));
+        self->state.requests.erase(id);
+      }
+    }
     publish_state(self, *status);
   });
-  // Every other message is a request for the dependency: handed to the next live replica,
-  // which answers the caller directly.
+  // Every other message is a request for the dependency.
   self->set_default_handler(
       [=](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         auto& st = self->state;
-        for (size_t i = 0; i < st.replicas.size(); ++i) {
-          auto& r = st.replicas[(st.next + i) % st.replicas.size()];
-          if (!r.handle) continue;
-          st.next = (st.next + i + 1) % st.replicas.size();
-          auto rp = self->make_response_promise();
-          rp.delegate(r.handle, x.move_content_to_message());
-          return rp;
-        }
-        return make_error(errc::unavailable, "service_unavailable",
-                          "the " + cfg.name + " service is unavailable: no replica is reachable");
+        auto id = ++st.last_request;
+        in_flight req;
+        req.msg = x.move_content_to_message();
+        req.may_retry = cfg.idempotent && cfg.idempotent(req.msg);
+        req.promise = self->make_response_promise();
+        auto promise = req.promise;
+        st.requests.emplace(id, std::move(req));
+        dispatch(self, cfg, id, {});
+        return promise;
       });
   self->send(self, tick_atom::value);
   return {

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/message.hpp>
 #include <nlohmann/json.hpp>
 
 #include "pixhive/core/error.hpp"
@@ -45,6 +47,11 @@ struct link_config {
   bool required = true;
   std::chrono::milliseconds resolve_every{5000};
   std::chrono::milliseconds connect_timeout{2000};
+  /// Deadline of one request to one replica (callers keep their own, usually shorter).
+  std::chrono::milliseconds request_timeout{30000};
+  /// True for requests that may run twice (reads): when their replica goes down or does not
+  /// answer, they are sent once more, to another replica.
+  std::function<bool(const caf::message&)> idempotent;
 };
 
 class link_status;
@@ -52,10 +59,11 @@ class link_status;
 /// A dependency of this process: a handle that is either the local actor or a local proxy
 /// actor in front of every remote replica. The proxy resolves the targets again every
 /// `resolve_every`, connects to each replica lazily and again with jittered backoff, stops
-/// routing to a replica as soon as its node goes down, and passes each request round-robin to
-/// a live replica (which answers the caller directly). With no live replica a request fails at
-/// once with 503 `service_unavailable` naming the dependency; the caller's own deadline covers a
-/// replica that dies while answering. Callers cast handle() to the service's typed handle.
+/// routing to a replica as soon as its node goes down, and passes each request to the live
+/// replica with the fewest requests outstanding (round-robin among equals). A request whose
+/// replica goes down is retried once on another when it is idempotent, and fails with 503
+/// otherwise; with no live replica a request fails at once with 503 `service_unavailable`
+/// naming the dependency. Callers cast handle() to the service's typed handle.
 class link {
  public:
   /// A dependency served by this process.
