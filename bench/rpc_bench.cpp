@@ -11,10 +11,13 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+
+#include "pixhive/links/link.hpp"
 
 namespace {
 
@@ -103,7 +106,9 @@ void measure(caf::actor_system& sys, echo_actor dest, const std::string& label, 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cerr << "usage: rpc_bench serve | remote PORT [N] [WINDOW] | local [N] [WINDOW]\n";
+    std::cerr << "usage: rpc_bench serve | remote PORT [N] [WINDOW] | linked PORT [N] [WINDOW] | "
+                 "local [N] "
+                 "[WINDOW]\n";
     return 2;
   }
   caf::actor_system_config cfg;
@@ -133,6 +138,22 @@ int main(int argc, char** argv) {
       return 1;
     }
     measure(sys, *dest, "remote", arg(2, 200000), arg(3, 256));
+    return 0;
+  }
+  if (args[0] == "linked" && args.size() >= 2) {
+    // The path services take: a link's proxy in front of the replica (balancing, in-flight
+    // tracking for retries) instead of the bare remote actor.
+    auto l = pixhive::links::link::remote(
+        sys, {"echo", "127.0.0.1:" + args[1], "echo-actor", true, std::chrono::seconds(5)});
+    if (!l) {
+      std::cerr << "cannot make the link\n";
+      return 1;
+    }
+    for (int i = 0; i < 100 && (*l)->state().connected == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    measure(sys, caf::actor_cast<echo_actor>((*l)->handle()), "linked", arg(2, 200000),
+            arg(3, 256));
+    caf::anon_send_exit((*l)->handle(), caf::exit_reason::user_shutdown);
     return 0;
   }
   if (args[0] == "local") {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-process actor requests (CAF middleman, BASP over loopback TCP) next to the same calls in
-# one process: pipelined requests/s from one caller and blocking round-trip latency.
+# one process: pipelined requests/s from one caller and blocking round-trip latency. `linked`
+# is the path services take: the same remote calls through a link's proxy actor.
 #
 #   bench/rpc_bench.sh [requests] [window]     (defaults 200000, 256; about 30 s on 2 cores)
 #
@@ -30,4 +31,5 @@ port=$(sed -n 's/^port //p' "$work/port")
 [ -n "$port" ] || { echo "rpc_bench serve did not start" >&2; cat "$work/port" >&2; exit 1; }
 "$bin" local "$n" "$window"
 "$bin" remote "$port" "$n" "$window"
+"$bin" linked "$port" "$n" "$window"
 exec 3>&-

@@ -47,25 +47,20 @@ void declare_options(options& opts) {
 
 result<configs> configs::from(const options& opts, const std::string& jwt_key) {
   configs c;
-  auto a = auth::auth_config::from(opts, jwt_key);
-  if (!a) return a.error();
-  c.auth = std::move(*a);
-  auto m = media::media_config::from(opts);
-  if (!m) return m.error();
-  c.media = std::move(*m);
-  auto p = processing::processing_config::from(opts);
-  if (!p) return p.error();
-  c.processing = std::move(*p);
-  auto g = graph::graph_config::from(opts);
-  if (!g) return g.error();
-  c.graph = std::move(*g);
-  auto f = feed::feed_config::from(opts);
-  if (!f) return f.error();
-  c.feed = std::move(*f);
-  auto s = search::search_config::from(opts);
-  if (!s) return s.error();
-  c.search = std::move(*s);
-  return c;
+  caf::error err;
+  auto take = [&err](auto& out, auto parsed) {
+    if (!parsed) err = parsed.error();
+    if (parsed) out = std::move(*parsed);
+    return static_cast<bool>(parsed);
+  };
+  if (take(c.auth, auth::auth_config::from(opts, jwt_key)) &&
+      take(c.media, media::media_config::from(opts)) &&
+      take(c.processing, processing::processing_config::from(opts)) &&
+      take(c.graph, graph::graph_config::from(opts)) &&
+      take(c.feed, feed::feed_config::from(opts)) &&
+      take(c.search, search::search_config::from(opts)))
+    return c;
+  return err;
 }
 
 result<std::shared_ptr<store::blob_store>> context::blobs() {

@@ -241,12 +241,18 @@ class redis_bus final : public event_bus {
         if (!ack) return false;
         continue;
       }
-      std::string id;
-      auto e = to_event(entry, id);
-      e.attempt = delivery_count(c, group, id);
-      if (!handle(c, group, wanted, fn, id, e)) return false;
+      if (!handle_again(c, group, wanted, fn, entry)) return false;
     }
     return true;
+  }
+
+  /// Handles an entry delivered before; its attempt number is Redis's delivery count.
+  bool handle_again(redisContext* c, const std::string& group, const std::set<std::string>& wanted,
+                    const handler& fn, const redisReply* entry) {
+    std::string id;
+    auto e = to_event(entry, id);
+    e.attempt = delivery_count(c, group, id);
+    return handle(c, group, wanted, fn, id, e);
   }
 
   /// Takes over events another consumer (or this one) left unacknowledged for too long.
@@ -269,10 +275,7 @@ class redis_bus final : public event_bus {
       if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
           entry->element[1]->type != REDIS_REPLY_ARRAY)
         continue;
-      std::string id;
-      auto e = to_event(entry, id);
-      e.attempt = delivery_count(c, group, id);
-      if (!handle(c, group, wanted, fn, id, e)) return false;
+      if (!handle_again(c, group, wanted, fn, entry)) return false;
     }
     return true;
   }
