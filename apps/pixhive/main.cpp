@@ -318,6 +318,7 @@ int run_services(const std::string& mode, const options& opts) {
   // The bus first: its consumers hand events to the actors until what is queued is delivered.
   (*events)->stop();
   for (auto& s : running) caf::anon_send_exit(s.actor, caf::exit_reason::user_shutdown);
+  for (auto& l : remote_links) caf::anon_send_exit(l->handle(), caf::exit_reason::user_shutdown);
   // A worker may still be busy with requests whose clients are gone (a long queue of image
   // operations); the actor system waits for it, so bound that wait by the shutdown timeout.
   std::thread([timeout = server_cfg->shutdown_timeout] {

@@ -123,4 +123,9 @@ TEST(split_processing, services_start_in_any_order_and_follow_restarts) {
         return call(media->port(), verb::get, "/api/v1/photos/" + id).json()["status"] == "ready";
       },
       60s));
+
+  // A process with links stops at once on SIGTERM, well inside --shutdown-timeout (30 s): its
+  // link proxies exit with it instead of holding the actor system open.
+  search->process().signal(SIGTERM);
+  EXPECT_TRUE(search->process().wait_exit(15s).has_value());
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,12 @@
 #include "pixhive/core/log.hpp"
 
 namespace pixhive::links {
+
+/// Lets a resolve's result travel in a (local) message.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, endpoint& x) {
+  return f(caf::meta::type_name("pixhive_endpoint"), x.host, x.port);
+}
 
 class link_status {
  public:
@@ -35,6 +42,7 @@ class link_status {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("link_tick")>;
+using resolved_atom = caf::atom_constant<caf::atom("link_res")>;
 // Never sent: a response handler for it makes every reply reach the error handler (see
 // dispatch()).
 using no_reply_atom = caf::atom_constant<caf::atom("link_none")>;
@@ -65,6 +73,7 @@ struct proxy_state {
   uint64_t last_request = 0;
   std::map<uint64_t, in_flight> requests;
   clock_type::time_point resolve_at{};
+  bool resolving = false;
   std::mt19937 rng{std::random_device{}()};
   static inline const char* name = "pixhive_link";
 };
@@ -153,10 +162,9 @@ void connect_due(proxy_actor* self, const link_config& cfg,
   }
 }
 
-void refresh(proxy_actor* self, const link_config& cfg, const std::vector<endpoint>& targets,
+/// Takes in what a resolve found.
+void refresh(proxy_actor* self, const std::vector<endpoint>& found, const std::string& error,
              const std::shared_ptr<link_status>& status) {
-  std::string error;
-  auto found = resolve(targets, error);
   if (!error.empty()) status->update([&](link_state& s) { s.last_error = error; });
   auto& replicas = self->state.replicas;
   // A name that stops resolving keeps its last replicas: DNS hiccups must not drop live links.
@@ -284,12 +292,23 @@ caf::behavior proxy(proxy_actor* self, link_config cfg, std::vector<endpoint> ta
   return {
       [=](tick_atom) {
         auto now = clock_type::now();
-        if (now >= self->state.resolve_at) {
-          refresh(self, cfg, targets, status);
+        if (now >= self->state.resolve_at && !self->state.resolving) {
+          // Resolving a DNS name blocks: on a thread of its own, never on the scheduler's.
+          self->state.resolving = true;
           self->state.resolve_at = now + cfg.resolve_every;
+          std::thread([me = caf::actor_cast<caf::actor>(self), targets] {
+            std::string error;
+            auto found = resolve(targets, error);
+            caf::anon_send(me, resolved_atom::value, std::move(found), std::move(error));
+          }).detach();
         }
         connect_due(self, cfg, status);
         self->delayed_send(self, tick_every, tick_atom::value);
+      },
+      [=](resolved_atom, std::vector<endpoint>& found, std::string& error) {
+        self->state.resolving = false;
+        refresh(self, found, error, status);
+        connect_due(self, cfg, status);
       },
   };
 }
@@ -350,8 +369,7 @@ result<std::shared_ptr<link>> link::remote(caf::actor_system& sys, link_config c
   s.required = cfg.required;
   s.last_error = "not connected yet";
   auto status = std::make_shared<link_status>(std::move(s));
-  // Detached: resolving a DNS name blocks, and must block only this proxy.
-  auto handle = sys.spawn<caf::detached>(proxy, std::move(cfg), std::move(*targets), status);
+  auto handle = sys.spawn(proxy, std::move(cfg), std::move(*targets), status);
   return std::shared_ptr<link>(new link(caf::actor_cast<caf::actor>(handle), status));
 }
 
