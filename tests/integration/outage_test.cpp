@@ -1,11 +1,14 @@
 // Redis and PostgreSQL go away and come back under a running server: what was acknowledged
 // during the outage is announced once they are back, exactly once, and the server needs no
 // restart.
+#include <future>
+
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include "images.hpp"
+#include "pixhive/store/sql.hpp"
 #include "support.hpp"
 
 using namespace pixhive::testing;
@@ -120,6 +123,25 @@ TEST(outage, writes_acknowledged_while_redis_is_down_are_announced_once_it_is_ba
   // Nothing is announced twice once things settle.
   for (auto kind : {"follow", "like", "comment"})
     EXPECT_EQ(count_notifications(server.port(), alice, kind), 1) << kind;
+  // And the process still stops on SIGTERM: its bus lets go of connections made after the
+  // restart (the shutdown watchdog only starts once the bus has stopped).
+  server.process().signal(SIGTERM);
+  EXPECT_TRUE(server.process().wait_exit(15s).has_value()) << "SIGTERM did not stop the server";
+}
+
+TEST(outage, replicas_starting_together_on_an_empty_database_all_migrate) {
+  auto& pg = shared_postgres();
+  if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + pg.why());
+  auto url = pg.new_database();
+  std::vector<std::future<std::string>> replicas;
+  for (int i = 0; i < 8; ++i)
+    replicas.push_back(std::async(std::launch::async, [url]() -> std::string {
+      auto db = pixhive::store::database::open(url, 1);
+      if (!db) return pixhive::to_problem(db.error()).message;
+      auto m = pixhive::store::migrate(**db, "race", {{1, "CREATE TABLE race (id BIGINT)"}});
+      return m ? "" : pixhive::to_problem(m.error()).message;
+    }));
+  for (auto& r : replicas) EXPECT_EQ(r.get(), "");
 }
 
 TEST(outage, a_postgres_restart_costs_no_request_after_it_is_back) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
 
 #include "listeners.hpp"
 #include "pixhive/bus/redis_handles.hpp"
@@ -68,9 +69,7 @@ const std::string broadcast_prefix = "pixhive:broadcast:";
 class redis_bus final : public event_bus {
  public:
   redis_bus(redis_bus_config cfg, context_ptr publisher)
-      : cfg_(std::move(cfg)),
-        publisher_(std::move(publisher)),
-        wake_channel_(broadcast_prefix + "wake:" + std::to_string(next_id())) {
+      : cfg_(std::move(cfg)), publisher_(std::move(publisher)) {
     threads_.emplace_back([this] { relay_broadcasts(); });
   }
   ~redis_bus() override { stop(); }
@@ -134,10 +133,10 @@ class redis_bus final : public event_bus {
   void stop() override {
     if (stopping_.exchange(true)) return;
     {
-      // Wakes the broadcast relay out of its blocking read.
-      std::lock_guard<std::mutex> guard{publish_mtx_};
-      reply_ptr r{static_cast<redisReply*>(
-          redisCommand(publisher_.get(), "PUBLISH %s stop", wake_channel_.c_str()))};
+      // Wakes the broadcast relay out of its blocking read, whatever state Redis is in (a
+      // message would need a working connection: after a Redis restart there may be none).
+      std::lock_guard<std::mutex> guard{relay_fd_mtx_};
+      if (relay_fd_ >= 0) ::shutdown(relay_fd_, SHUT_RDWR);
     }
     for (auto& t : threads_)
       if (t.joinable()) t.join();
@@ -152,8 +151,21 @@ class redis_bus final : public event_bus {
         std::this_thread::sleep_for(cfg_.block);
         continue;
       }
-      // Blocks until a message comes; stop() sends one on wake_channel_.
+      // Blocks until a message comes; stop() shuts the socket down to end the wait.
       redisSetTimeout(c->get(), timeval{0, 0});
+      {
+        std::lock_guard<std::mutex> guard{relay_fd_mtx_};
+        if (stopping_) break;
+        relay_fd_ = (*c)->fd;
+      }
+      // Forgotten before the connection closes, so stop() never touches a reused descriptor.
+      struct forget_fd {
+        redis_bus* bus;
+        ~forget_fd() {
+          std::lock_guard<std::mutex> guard{bus->relay_fd_mtx_};
+          bus->relay_fd_ = -1;
+        }
+      } forget{this};
       auto pattern = broadcast_prefix + "*";
       reply_ptr sub{
           static_cast<redisReply*>(redisCommand(c->get(), "PSUBSCRIBE %s", pattern.c_str()))};
@@ -165,7 +177,6 @@ class redis_bus final : public event_bus {
         // pmessage: [kind, pattern, channel, payload]
         if (msg->type != REDIS_REPLY_ARRAY || msg->elements != 4) continue;
         auto channel = str(msg->element[2]);
-        if (channel == wake_channel_) continue;
         listeners_->dispatch(channel.substr(broadcast_prefix.size()), str(msg->element[3]));
       }
     }
@@ -349,7 +360,9 @@ class redis_bus final : public event_bus {
   context_ptr publisher_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
-  std::string wake_channel_;
+  std::mutex relay_fd_mtx_;
+  /// The broadcast relay's socket while it waits for messages (-1 otherwise).
+  int relay_fd_ = -1;
   std::shared_ptr<listeners> listeners_ = std::make_shared<listeners>();
 };
 

@@ -1,6 +1,8 @@
 #include "pixhive/store/sql.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
@@ -61,6 +63,15 @@ result<std::unique_ptr<connection>> database::acquire() {
   ++open_;
   lock.unlock();
   auto c = connect();
+  // A PostgreSQL server that restarts refuses connections for a few seconds ("shutting down",
+  // "starting up", refused): the request waits that out instead of failing.
+  auto until = std::chrono::steady_clock::now() + reconnect_wait;
+  for (auto pause = std::chrono::milliseconds(50);
+       !c && dialect_ == dialect::postgres && std::chrono::steady_clock::now() + pause < until;
+       pause = std::min(pause * 2, std::chrono::milliseconds(500))) {
+    std::this_thread::sleep_for(pause);
+    c = connect();
+  }
   if (!c) {
     std::lock_guard<std::mutex> guard{mtx_};
     --open_;
@@ -86,11 +97,20 @@ result<rows> database::query(std::string_view sql, const std::vector<value>& par
 }
 
 result<void> migrate(database& db, std::string_view service, const std::vector<migration>& steps) {
-  if (auto r = db.query(
-          "CREATE TABLE IF NOT EXISTS schema_migrations (service TEXT NOT NULL, version BIGINT NOT "
-          "NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (service, version))");
-      !r)
-    return r.error();
+  // Replicas starting together on an empty PostgreSQL database would race on creating the
+  // table itself (CREATE TABLE IF NOT EXISTS is not atomic there): they take turns.
+  auto table = db.transaction([](connection& c) -> result<void> {
+    if (c.dialect() == dialect::postgres)
+      if (auto r = c.query("SELECT pg_advisory_xact_lock(hashtext('schema_migrations'))"); !r)
+        return r.error();
+    if (auto r = c.query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (service TEXT NOT NULL, version BIGINT "
+            "NOT NULL, applied_at BIGINT NOT NULL, PRIMARY KEY (service, version))");
+        !r)
+      return r.error();
+    return caf::unit;
+  });
+  if (!table) return table.error();
   for (const auto& step : steps) {
     auto applied = db.transaction([&](connection& c) -> result<bool> {
       if (c.dialect() == dialect::postgres) {

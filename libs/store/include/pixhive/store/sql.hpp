@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -94,6 +95,9 @@ class database : public std::enable_shared_from_this<database> {
     std::unique_ptr<connection> conn;
     ~lease() { owner->release(std::move(conn)); }
   };
+
+  /// How long a request waits for PostgreSQL to take connections again (a restart).
+  static constexpr std::chrono::seconds reconnect_wait{5};
 
   database(std::string url, store::dialect d, size_t pool_size);
   result<std::unique_ptr<connection>> acquire();
