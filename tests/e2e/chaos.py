@@ -456,7 +456,7 @@ def main():
         events = []  # {"what", "kill", "restart", "ready", "next"}
         time.sleep(20)  # the pre-kill baseline of the first kill
         for svc in SERVICES:
-            ev = {"what": "kill -9 %s-1" % svc, "wall": time.time()}
+            ev = {"what": "kill -9 %s-1" % svc, "wall": time.time(), "begin": now()}
             lines, done = cluster.step("kill", svc, "1")
             ev["kill"] = cluster.when(lines, "killed", done)
             time.sleep(args.pause)
@@ -467,6 +467,7 @@ def main():
             time.sleep(args.pause)
         for infra in ("redis", "postgres"):
             ev = {"what": "restart %s" % infra, "wall": time.time(), "restart": now()}
+            ev["begin"] = ev["restart"]
             lines, ev["ready"] = cluster.step("restart", infra)
             ev["kill"] = cluster.when(lines, "stopping", ev["restart"])
             events.append(ev)
@@ -476,7 +477,7 @@ def main():
         t_end = now()
         timings["load"] = t_end - t_load
         for i, ev in enumerate(events):
-            ev["next"] = events[i + 1]["kill"] if i + 1 < len(events) else t_end
+            ev["next"] = events[i + 1]["begin"] if i + 1 < len(events) else t_end
         records = rec.records
         print("load: %d requests in %.1f s (%.1f/s)" % (len(records), timings["load"], len(records) / timings["load"]), flush=True)
 
@@ -745,6 +746,8 @@ def main():
         else:
             print("all checks passed")
     finally:
+        if violations and not args.logs:
+            args.logs = tempfile.mkdtemp(prefix="pixhive-chaos-logs-")
         if args.logs and os.path.isdir(os.path.join(cluster.dir, "logs")):
             shutil.copytree(os.path.join(cluster.dir, "logs"), args.logs, dirs_exist_ok=True)
             print("logs copied to %s" % args.logs)
