@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tests/readme_session_test.sh (all-in-one server) and tests/e2e/cluster_readme_test.sh
 # (the split cluster behind its ingress): extracting the README's curl session and checking what
 # it printed. Source it; it defines functions only.
