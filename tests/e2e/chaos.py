@@ -729,7 +729,7 @@ def main():
                   ", ".join("%s=%s" % kv for kv in sorted(last.items())), dup_notes))
         failures_all = [r for r in records if failed(r)]
         if failures_all:
-            print("\nfailed requests (first 25 of %d):" % len(failures_all))
+            print("\nfailed requests (%d%s):" % (len(failures_all), ", the first 25" if len(failures_all) > 25 else ""))
             for r in failures_all[:25]:
                 print("  +%6.1f s %-7s %-6s %-45s -> %s %s" % (r["t0"] - t_load, r["kind"], r["method"], r["path"][:45],
                                                             r["status"], r.get("error", "").strip()[:150]))
