@@ -101,6 +101,8 @@ class Cluster:
         lines = []
         for line in p.stdout:
             lines.append((now(), line.rstrip()))
+            if "WARNING" in line:
+                print("scripts/cluster %s: %s" % (" ".join(args), line.rstrip()), flush=True)
         rc = p.wait()
         if rc != 0:
             raise SystemExit("scripts/cluster %s failed (%.1f s):\n%s" % (
@@ -113,6 +115,9 @@ class Cluster:
 
     def up(self):
         out = self.run("up").stdout.strip().splitlines()
+        for line in out:
+            if "WARNING" in line:
+                print("scripts/cluster up: " + line, flush=True)
         return out[-1]
 
     def down(self):
