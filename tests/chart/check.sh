@@ -6,7 +6,7 @@
 #   helm lint --strict; helm template; every document validated (validate.mjs: schemas, and
 #   unknown fields of built-in kinds); the Ingress against files/ingress-routes.tsv
 #   (ingress_check.py); promtool check rules on the PrometheusRule's spec.
-# Also: KEDA and prometheus-adapter together must be refused.
+# Also: KEDA and prometheus-adapter together, and an unknown values key, must be refused.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -56,6 +56,14 @@ if "$helm" template pixhive "$chart" -f "$here/values-keda.yaml" \
   fail=1
 else
   grep -q 'not both' "$tmp/err.txt" && echo ok || { cat "$tmp/err.txt"; fail=1; }
+fi
+
+echo "== values.schema.json refuses an unknown key"
+if "$helm" template pixhive "$chart" --set services.media.replica=3 >/dev/null 2>"$tmp/err.txt"; then
+  echo "FAIL: rendered with services.media.replica"
+  fail=1
+else
+  grep -q 'replica is not allowed' "$tmp/err.txt" && echo ok || { cat "$tmp/err.txt"; fail=1; }
 fi
 
 [ "$fail" -eq 0 ] && echo "chart check: PASS" || echo "chart check: FAIL"
