@@ -6,7 +6,8 @@
 #   helm lint --strict; helm template; every document validated (validate.mjs: schemas, and
 #   unknown fields of built-in kinds); the Ingress against files/ingress-routes.tsv
 #   (ingress_check.py); promtool check rules on the PrometheusRule's spec.
-# Also: KEDA and prometheus-adapter together, and an unknown values key, must be refused.
+# Also: a dashboard JSON becomes a labelled ConfigMap; KEDA and prometheus-adapter together, and
+# an unknown values key, must be refused.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,6 +58,15 @@ if "$helm" template pixhive "$chart" -f "$here/values-keda.yaml" \
 else
   grep -q 'not both' "$tmp/err.txt" && echo ok || { cat "$tmp/err.txt"; fail=1; }
 fi
+
+echo "== files/dashboards/*.json become ConfigMaps for Grafana's sidecar (a copy with a stand-in dashboard)"
+cp -r "$chart" "$tmp/chart"
+mkdir -p "$tmp/chart/files/dashboards"
+echo '{"title": "Stand-in", "panels": []}' >"$tmp/chart/files/dashboards/stand_in.json"
+"$helm" template pixhive "$tmp/chart" -s templates/dashboards/configmaps.yaml >"$tmp/dash.yaml" 2>"$tmp/err.txt" &&
+  node "$here/validate.mjs" "$tmp/dash.yaml" | grep -v '^ok ' &&
+  grep -q 'name: pixhive-dashboard-stand-in' "$tmp/dash.yaml" && grep -q 'grafana_dashboard: "1"' "$tmp/dash.yaml" &&
+  grep -q '"title": "Stand-in"' "$tmp/dash.yaml" && echo ok || { cat "$tmp/err.txt"; echo "FAIL: dashboards"; fail=1; }
 
 echo "== values.schema.json refuses an unknown key"
 if "$helm" template pixhive "$chart" --set services.media.replica=3 >/dev/null 2>"$tmp/err.txt"; then
