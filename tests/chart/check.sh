@@ -68,6 +68,20 @@ echo '{"title": "Stand-in", "panels": []}' >"$tmp/chart/files/dashboards/stand_i
   grep -q 'name: pixhive-dashboard-stand-in' "$tmp/dash.yaml" && grep -q 'grafana_dashboard: "1"' "$tmp/dash.yaml" &&
   grep -q '"title": "Stand-in"' "$tmp/dash.yaml" && echo ok || { cat "$tmp/err.txt"; echo "FAIL: dashboards"; fail=1; }
 
+echo "== NOTES.txt (rendered through a copy: helm template leaves NOTES out)"
+echo 'notes: {{ include "pixhive.notes" . | toJson }}' >"$tmp/chart/templates/notes-check.yaml"
+notes() { "$helm" template pixhive "$tmp/chart" -s templates/notes-check.yaml "$@" | node -e '
+  const y = require("fs").readFileSync(0, "utf8"); console.log(JSON.parse(y.slice(y.indexOf("notes: ") + 7)))'; }
+if notes >"$tmp/notes.txt" && grep -q 'migrates its own' "$tmp/notes.txt" && grep -q 'WARNING: no CPU request' "$tmp/notes.txt" &&
+  notes -f "$chart/values-eks.yaml" --set-string defaults.resources.requests.cpu=100m >"$tmp/notes-eks.txt" &&
+  ! grep -q 'WARNING\|TRIAL' "$tmp/notes-eks.txt"; then
+  echo ok
+else
+  echo "FAIL: NOTES.txt"
+  cat "$tmp/notes.txt" "$tmp/notes-eks.txt" 2>/dev/null
+  fail=1
+fi
+
 echo "== values.schema.json refuses an unknown key"
 if "$helm" template pixhive "$chart" --set services.media.replica=3 >/dev/null 2>"$tmp/err.txt"; then
   echo "FAIL: rendered with services.media.replica"
