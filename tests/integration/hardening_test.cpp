@@ -245,7 +245,8 @@ TEST(hardening, accept_backs_off_when_descriptors_run_out) {
   EXPECT_GE(log_lines(server, "accept_failed"), 1u);
   flood.clear();
   ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
-  EXPECT_TRUE(eventually([&] { return healthy(server.port()); }, 10s));
+  EXPECT_TRUE(eventually([&] { return healthy(server.port()); }, 10s))
+      << server.process().output().substr(0, 6000);
 }
 
 TEST(hardening, rate_limits_use_the_client_address_behind_a_trusted_proxy) {

@@ -832,7 +832,22 @@ void server::impl::session_ended(const std::string& ip) {
 }
 
 server::server(server_config cfg, std::shared_ptr<router> routes)
-    : impl_(std::make_shared<impl>(std::move(cfg), std::move(routes))) {}
+    : impl_(std::make_shared<impl>(std::move(cfg), std::move(routes))) {
+  // Every error code an I/O thread may meet is made once here, while descriptors are free:
+  // UBSan's first check of an object's dynamic type needs a pipe, and out of descriptors (the
+  // accept back-off test) it reported asio's misc category as an invalid object and stopped the
+  // process. Release builds have no such check; this costs nothing there.
+  for (boost::system::error_code ec :
+       {boost::system::error_code(net::error::eof),
+        boost::system::error_code(net::error::host_not_found),
+        boost::system::error_code(net::error::service_not_found),
+        boost::system::error_code(net::error::no_descriptors),
+        boost::system::error_code(net::error::operation_aborted),
+        boost::system::error_code(beast::http::error::end_of_stream),
+        boost::system::error_code(beast::error::timeout),
+        boost::system::error_code(ENFILE, boost::system::generic_category())})
+    (void)ec.message();
+}
 
 server::~server() = default;
 
