@@ -215,14 +215,13 @@ int run_services(const std::string& mode, const options& opts) {
   if (!server_cfg) return fail(server_cfg.error());
   auto selected = app::modules_of(mode);
   // Checked before anything opens: a bad option stops start-up with its message.
-  auto checked = app::configs::from(opts, std::string(32, 'k'));
-  if (!checked) return fail(checked.error());
+  auto cfg = app::configs::from(opts);
+  if (!cfg) return fail(cfg.error());
   size_t connections = 2;
-  for (auto* m : selected) connections += m->connections(*checked);
+  for (auto* m : selected) connections += m->connections(*cfg);
   auto rt = open_runtime(opts, connections);
   if (!rt) return fail(rt.error());
-  auto cfg = app::configs::from(opts, rt->jwt_key);
-  if (!cfg) return fail(cfg.error());
+  cfg->auth.jwt_key = rt->jwt_key;
   server_cfg->service = mode;
   server_cfg->jwt_key = rt->jwt_key;
   auto& sys = *rt->sys;

@@ -45,7 +45,7 @@ void declare_options(options& opts) {
   search::search_config::declare(opts);
 }
 
-result<configs> configs::from(const options& opts, const std::string& jwt_key) {
+result<configs> configs::from(const options& opts) {
   configs c;
   caf::error err;
   auto take = [&err](auto& out, auto parsed) {
@@ -53,7 +53,7 @@ result<configs> configs::from(const options& opts, const std::string& jwt_key) {
     if (parsed) out = std::move(*parsed);
     return static_cast<bool>(parsed);
   };
-  if (take(c.auth, auth::auth_config::from(opts, jwt_key)) &&
+  if (take(c.auth, auth::auth_config::from(opts, "")) &&
       take(c.media, media::media_config::from(opts)) &&
       take(c.processing, processing::processing_config::from(opts)) &&
       take(c.graph, graph::graph_config::from(opts)) &&

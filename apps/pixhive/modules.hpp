@@ -30,8 +30,9 @@ struct configs {
   graph::graph_config graph;
   feed::feed_config feed;
   search::search_config search;
-  /// Parses every service's options (the JWT key is resolved by then).
-  static result<configs> from(const options& opts, const std::string& jwt_key);
+  /// Parses every service's options; `auth.jwt_key` is left for the caller to fill in once the
+  /// key is resolved (it comes from the data folder when no option gives it).
+  static result<configs> from(const options& opts);
 };
 
 /// The handles of the services others call: local actors, or links to other processes.
