@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -340,9 +341,21 @@ std::string latest_code(const std::string& data_dir, const std::string& email) {
 }
 
 uint16_t free_port() {
+  // Below the kernel's ephemeral range (32768-60999): a port the kernel hands out may become
+  // some process's outgoing connection's local port before the service binds it (the split
+  // tests' links connect while later services are still starting), and then the bind fails.
+  thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pick{20000, 32767};
   net::io_context ioc;
-  tcp::acceptor acc{ioc, tcp::endpoint{net::ip::make_address("127.0.0.1"), 0}};
-  return acc.local_endpoint().port();
+  for (int i = 0; i < 1000; ++i) {
+    auto port = static_cast<uint16_t>(pick(rng));
+    tcp::acceptor acc{ioc};
+    boost::system::error_code ec;
+    acc.open(tcp::v4(), ec);
+    if (!ec) acc.bind(tcp::endpoint{net::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec) return port;
+  }
+  throw std::runtime_error("free_port: no free port in 20000-32767");
 }
 
 namespace {

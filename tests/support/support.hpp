@@ -138,7 +138,8 @@ class http_connection {
 reply call(uint16_t port, bhttp::verb method, const std::string& target,
            const nlohmann::json& json_body = nullptr, const std::string& token = {});
 
-/// A loopback port that was free a moment ago (for services that must know a port in advance).
+/// A loopback port below the ephemeral range that was free a moment ago (for services that
+/// must know a port in advance).
 uint16_t free_port();
 
 /// True when a TCP connection to 127.0.0.1:port is accepted.

@@ -1,6 +1,9 @@
 #include "pixhive/bus/redis_bus.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <cstdarg>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -14,10 +17,34 @@
 #include "pixhive/bus/redis_handles.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
+#include "pixhive/metrics/metrics.hpp"
 
 namespace pixhive::bus {
 
 namespace {
+
+prometheus::Family<prometheus::Histogram>& command_seconds() {
+  static auto& f = prometheus::BuildHistogram()
+                       .Name("pixhive_redis_command_seconds")
+                       .Help("Round trip of one Redis command (blocking reads excepted)")
+                       .Register(metrics::registry());
+  return f;
+}
+
+/// redisCommand, its round trip recorded under `name`. Blocking XREADGROUPs stay untimed: their
+/// time is the wait for events, not Redis's latency.
+redisReply* timed(const char* name, redisContext* c, const char* format, ...) {
+  thread_local std::map<const char*, prometheus::Histogram*> by_name;
+  auto& h = by_name[name];
+  if (!h) h = &command_seconds().Add({{"command", name}}, metrics::latency_buckets());
+  auto start = std::chrono::steady_clock::now();
+  va_list ap;
+  va_start(ap, format);
+  auto* r = static_cast<redisReply*>(redisvCommand(c, format, ap));
+  va_end(ap);
+  h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return r;
+}
 
 result<context_ptr> connect(const redis_bus_config& cfg) {
   timeval timeout{5, 0};
@@ -71,6 +98,7 @@ class redis_bus final : public event_bus {
   redis_bus(redis_bus_config cfg, context_ptr publisher)
       : cfg_(std::move(cfg)), publisher_(std::move(publisher)) {
     threads_.emplace_back([this] { relay_broadcasts(); });
+    threads_.emplace_back([this] { watch_groups(); });
   }
   ~redis_bus() override { stop(); }
 
@@ -80,9 +108,8 @@ class redis_bus final : public event_bus {
   void broadcast(const std::string& topic, const std::string& message) override {
     auto channel = broadcast_prefix + topic;
     std::lock_guard<std::mutex> guard{publish_mtx_};
-    reply_ptr r{
-        static_cast<redisReply*>(redisCommand(publisher_.get(), "PUBLISH %b %b", channel.data(),
-                                              channel.size(), message.data(), message.size()))};
+    reply_ptr r{timed("PUBLISH", publisher_.get(), "PUBLISH %b %b", channel.data(), channel.size(),
+                      message.data(), message.size())};
     if (!r) {
       log::warn("broadcast_failed", {{"topic", topic}, {"error", publisher_->errstr}});
       if (auto fresh = connect(cfg_)) publisher_ = std::move(*fresh);
@@ -99,12 +126,11 @@ class redis_bus final : public event_bus {
     auto id = std::to_string(event_id);
     auto at = std::to_string(unix_now());
     std::lock_guard<std::mutex> guard{publish_mtx_};
-    reply_ptr r{static_cast<redisReply*>(
-        redisCommand(publisher_.get(),
-                     "XADD %s MAXLEN ~ 1000000 * type %b payload %b id %s "
-                     "published_at %s",
-                     cfg_.stream.c_str(), type.data(), type.size(), payload.data(), payload.size(),
-                     id.c_str(), at.c_str()))};
+    reply_ptr r{timed("XADD", publisher_.get(),
+                      "XADD %s MAXLEN ~ 1000000 * type %b payload %b id %s "
+                      "published_at %s",
+                      cfg_.stream.c_str(), type.data(), type.size(), payload.data(), payload.size(),
+                      id.c_str(), at.c_str())};
     if (!r || r->type == REDIS_REPLY_ERROR) {
       auto err = redis_error(publisher_.get(), r.get());
       // A broken connection is replaced, so the next publish can succeed.
@@ -133,6 +159,10 @@ class redis_bus final : public event_bus {
   void stop() override {
     if (stopping_.exchange(true)) return;
     {
+      std::lock_guard<std::mutex> guard{stop_mtx_};
+      stop_cv_.notify_all();
+    }
+    {
       // Wakes the broadcast relay out of its blocking read, whatever state Redis is in (a
       // message would need a working connection: after a Redis restart there may be none).
       std::lock_guard<std::mutex> guard{relay_fd_mtx_};
@@ -143,6 +173,53 @@ class redis_bus final : public event_bus {
   }
 
  private:
+  /// Exports, every group_poll, each consumer group's lag (entries not yet delivered to it) and
+  /// pending count: every process on the bus exports every group, so the lag of a group whose
+  /// consumers are all stopped stays visible (an HPA or KEDA scales on it; an alert fires).
+  void watch_groups() {
+    static auto& lag = prometheus::BuildGauge()
+                           .Name("pixhive_bus_consumer_lag")
+                           .Help("Events in the stream not yet delivered to the consumer group")
+                           .Register(metrics::registry());
+    static auto& pending = prometheus::BuildGauge()
+                               .Name("pixhive_bus_consumer_pending")
+                               .Help("Events delivered to the consumer group, not yet acknowledged")
+                               .Register(metrics::registry());
+    context_ptr c;
+    std::unique_lock<std::mutex> lock{stop_mtx_};
+    while (!stopping_) {
+      lock.unlock();
+      if (!c)
+        if (auto fresh = connect(cfg_)) c = std::move(*fresh);
+      if (c) {
+        reply_ptr r{timed("XINFO", c.get(), "XINFO GROUPS %s", cfg_.stream.c_str())};
+        if (!r) c.reset();
+        for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; ++i) {
+          auto* g = r->element[i];
+          std::string name;
+          std::optional<double> lag_value, pending_value;
+          for (size_t k = 0; g->type == REDIS_REPLY_ARRAY && k + 1 < g->elements; k += 2) {
+            auto key = str(g->element[k]);
+            auto* v = g->element[k + 1];
+            if (key == "name") name = str(v);
+            if (key == "pending" && v->type == REDIS_REPLY_INTEGER)
+              pending_value = static_cast<double>(v->integer);
+            // Redis reports no lag when it cannot tell (entries deleted mid-stream): leave
+            // the last value rather than report 0.
+            if (key == "lag" && v->type == REDIS_REPLY_INTEGER)
+              lag_value = static_cast<double>(v->integer);
+          }
+          if (name.empty()) continue;
+          std::map<std::string, std::string> labels{{"stream", cfg_.stream}, {"group", name}};
+          if (lag_value) lag.Add(labels).Set(*lag_value);
+          if (pending_value) pending.Add(labels).Set(*pending_value);
+        }
+      }
+      lock.lock();
+      stop_cv_.wait_for(lock, group_poll, [&] { return stopping_.load(); });
+    }
+  }
+
   /// Relays Redis pub/sub broadcasts to this process's listeners until stop().
   void relay_broadcasts() {
     while (!stopping_) {
@@ -200,8 +277,8 @@ class redis_bus final : public event_bus {
         c = std::move(*fresh);
         own_pending = "0-0";
         // Starting at 0 means a group created after events were published still sees them.
-        reply_ptr r{static_cast<redisReply*>(redisCommand(c.get(), "XGROUP CREATE %s %s 0 MKSTREAM",
-                                                          cfg_.stream.c_str(), group.c_str()))};
+        reply_ptr r{timed("XGROUP", c.get(), "XGROUP CREATE %s %s 0 MKSTREAM", cfg_.stream.c_str(),
+                          group.c_str())};
         if (!r) {
           c.reset();
           continue;
@@ -232,9 +309,8 @@ class redis_bus final : public event_bus {
   bool handle_own_pending(redisContext* c, const std::string& group,
                           const std::set<std::string>& wanted, const handler& fn,
                           const std::string& consumer, int batch, std::string& after) {
-    reply_ptr r{static_cast<redisReply*>(
-        redisCommand(c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", group.c_str(),
-                     consumer.c_str(), batch, cfg_.stream.c_str(), after.c_str()))};
+    reply_ptr r{timed("XREADGROUP", c, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
+                      group.c_str(), consumer.c_str(), batch, cfg_.stream.c_str(), after.c_str())};
     if (!r) return false;
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0 || r->element[0]->elements < 2 ||
         r->element[0]->element[1]->elements == 0) {
@@ -247,8 +323,8 @@ class redis_bus final : public event_bus {
       after = str(entry->element[0]);
       if (entry->elements < 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) {
         // Trimmed from the stream while pending: nothing left to handle.
-        reply_ptr ack{static_cast<redisReply*>(
-            redisCommand(c, "XACK %s %s %s", cfg_.stream.c_str(), group.c_str(), after.c_str()))};
+        reply_ptr ack{
+            timed("XACK", c, "XACK %s %s %s", cfg_.stream.c_str(), group.c_str(), after.c_str())};
         if (!ack) return false;
         continue;
       }
@@ -272,10 +348,9 @@ class redis_bus final : public event_bus {
   bool claim_and_handle(redisContext* c, const std::string& group,
                         const std::set<std::string>& wanted, const handler& fn,
                         const std::string& consumer, int batch, std::string& cursor) {
-    reply_ptr r{static_cast<redisReply*>(
-        redisCommand(c, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", cfg_.stream.c_str(), group.c_str(),
-                     consumer.c_str(), static_cast<long long>(cfg_.claim_after.count()),
-                     cursor.c_str(), batch))};
+    reply_ptr r{timed("XAUTOCLAIM", c, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", cfg_.stream.c_str(),
+                      group.c_str(), consumer.c_str(),
+                      static_cast<long long>(cfg_.claim_after.count()), cursor.c_str(), batch)};
     if (!r) return false;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return true;
     cursor = str(r->element[0]);
@@ -312,8 +387,8 @@ class redis_bus final : public event_bus {
   }
 
   int delivery_count(redisContext* c, const std::string& group, const std::string& id) {
-    reply_ptr r{static_cast<redisReply*>(redisCommand(
-        c, "XPENDING %s %s %s %s 1", cfg_.stream.c_str(), group.c_str(), id.c_str(), id.c_str()))};
+    reply_ptr r{timed("XPENDING", c, "XPENDING %s %s %s %s 1", cfg_.stream.c_str(), group.c_str(),
+                      id.c_str(), id.c_str())};
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements == 0) return 1;
     auto* item = r->element[0];
     if (item->type != REDIS_REPLY_ARRAY || item->elements < 4) return 1;
@@ -337,21 +412,22 @@ class redis_bus final : public event_bus {
                                            {"event_id", e.id},
                                            {"attempts", e.attempt},
                                            {"error", to_problem(r.error()).message}});
-        reply_ptr d{static_cast<redisReply*>(
-            redisCommand(c, "XADD %s * group %s type %b payload %b stream_id %s",
-                         cfg_.dead_letter_stream.c_str(), group.c_str(), e.type.data(),
-                         e.type.size(), e.payload.data(), e.payload.size(), id.c_str()))};
+        reply_ptr d{timed("XADD", c, "XADD %s * group %s type %b payload %b stream_id %s",
+                          cfg_.dead_letter_stream.c_str(), group.c_str(), e.type.data(),
+                          e.type.size(), e.payload.data(), e.payload.size(), id.c_str())};
         if (!d) return false;
       }
     }
-    reply_ptr ack{static_cast<redisReply*>(
-        redisCommand(c, "XACK %s %s %s", cfg_.stream.c_str(), group.c_str(), id.c_str()))};
+    reply_ptr ack{
+        timed("XACK", c, "XACK %s %s %s", cfg_.stream.c_str(), group.c_str(), id.c_str())};
     return ack != nullptr;
   }
 
   /// Delay before a consumer handles its failed events again; past max_attempts they are
   /// dead-lettered. Another consumer takes them over only after claim_after (this one died).
   static constexpr std::chrono::seconds retry_after{1};
+  /// How often consumer-group lag is read (Prometheus scrapes every 15-30 s).
+  static constexpr std::chrono::seconds group_poll{5};
   /// When the consumer of this thread retries its failed events (none pending: empty).
   static thread_local std::optional<std::chrono::steady_clock::time_point> retry_at_;
 
@@ -360,6 +436,8 @@ class redis_bus final : public event_bus {
   context_ptr publisher_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
+  std::mutex stop_mtx_;
+  std::condition_variable stop_cv_;
   std::mutex relay_fd_mtx_;
   /// The broadcast relay's socket while it waits for messages (-1 otherwise).
   int relay_fd_ = -1;

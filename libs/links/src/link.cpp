@@ -12,6 +12,7 @@
 #include <caf/io/all.hpp>
 
 #include "pixhive/core/log.hpp"
+#include "pixhive/metrics/metrics.hpp"
 
 namespace pixhive::links {
 
@@ -67,7 +68,45 @@ struct in_flight {
   caf::actor_addr on;
 };
 
+/// The link's series, labelled with the service it reaches (`target`).
+struct link_metrics {
+  prometheus::Gauge* replicas = nullptr;
+  prometheus::Gauge* connected = nullptr;
+  prometheus::Gauge* in_flight = nullptr;
+  prometheus::Counter* retries = nullptr;
+  prometheus::Counter* unavailable = nullptr;
+
+  static link_metrics of(const std::string& target) {
+    auto& reg = metrics::registry();
+    static auto& known = prometheus::BuildGauge()
+                             .Name("pixhive_link_replicas")
+                             .Help("Replicas of the linked service this process knows of")
+                             .Register(reg);
+    static auto& connected = prometheus::BuildGauge()
+                                 .Name("pixhive_link_connected_replicas")
+                                 .Help("Replicas of the linked service connected now (0: down)")
+                                 .Register(reg);
+    static auto& in_flight = prometheus::BuildGauge()
+                                 .Name("pixhive_link_requests_in_flight")
+                                 .Help("Requests sent to the linked service, not answered yet")
+                                 .Register(reg);
+    static auto& retries = prometheus::BuildCounter()
+                               .Name("pixhive_link_retries_total")
+                               .Help("Idempotent requests sent again to another replica")
+                               .Register(reg);
+    static auto& unavailable =
+        prometheus::BuildCounter()
+            .Name("pixhive_link_unavailable_total")
+            .Help("Requests answered service_unavailable (no replica, or lost mid-request)")
+            .Register(reg);
+    std::map<std::string, std::string> l{{"target", target}};
+    return {&known.Add(l), &connected.Add(l), &in_flight.Add(l), &retries.Add(l),
+            &unavailable.Add(l)};
+  }
+};
+
 struct proxy_state {
+  link_metrics metrics;
   std::vector<replica> replicas;
   size_t next = 0;
   uint64_t last_request = 0;
@@ -120,6 +159,9 @@ void publish_state(proxy_actor* self, link_status& status) {
     s.known = self->state.replicas.size();
     s.connected = connected;
   });
+  auto& m = self->state.metrics;
+  m.replicas->Set(static_cast<double>(self->state.replicas.size()));
+  m.connected->Set(static_cast<double>(connected));
 }
 
 void connect_due(proxy_actor* self, const link_config& cfg,
@@ -203,12 +245,14 @@ void finish(proxy_actor* self, const link_config& cfg, uint64_t id, const caf::a
     // Transport trouble (a timeout, a lost node), not the service's own error: once more,
     // elsewhere.
     req.may_retry = false;
+    st.metrics.retries->Increment();
     dispatch(self, cfg, id, from);
     return;
   } else {
     req.promise.deliver(e);
   }
   st.requests.erase(it);
+  st.metrics.in_flight->Set(static_cast<double>(st.requests.size()));
 }
 
 /// Sends request `id` to the live replica with the fewest outstanding requests, not `avoid`
@@ -231,7 +275,9 @@ void dispatch(proxy_actor* self, const link_config& cfg, uint64_t id,
     }
   if (!best) {
     it->second.promise.deliver(unavailable(cfg, "no replica is reachable"));
+    st.metrics.unavailable->Increment();
     st.requests.erase(it);
+    st.metrics.in_flight->Set(static_cast<double>(st.requests.size()));
     return;
   }
   st.next = (chosen + 1) % n;
@@ -247,6 +293,7 @@ void dispatch(proxy_actor* self, const link_config& cfg, uint64_t id,
 
 caf::behavior proxy(proxy_actor* self, link_config cfg, std::vector<endpoint> targets,
                     std::shared_ptr<link_status> status) {
+  self->state.metrics = link_metrics::of(cfg.name);
   self->set_down_handler([=](caf::down_msg& dm) {
     for (auto& r : self->state.replicas)
       if (r.handle && r.handle.address() == dm.source) {
@@ -266,9 +313,11 @@ caf::behavior proxy(proxy_actor* self, link_config cfg, std::vector<endpoint> ta
       auto& req = self->state.requests[id];
       if (req.may_retry) {
         req.may_retry = false;
+        self->state.metrics.retries->Increment();
         dispatch(self, cfg, id, dm.source);
       } else {
         req.promise.deliver(unavailable(cfg, "its replica went down while answering"));
+        self->state.metrics.unavailable->Increment();
         self->state.requests.erase(id);
       }
     }
@@ -285,6 +334,7 @@ caf::behavior proxy(proxy_actor* self, link_config cfg, std::vector<endpoint> ta
         req.promise = self->make_response_promise();
         auto promise = req.promise;
         st.requests.emplace(id, std::move(req));
+        st.metrics.in_flight->Set(static_cast<double>(st.requests.size()));
         dispatch(self, cfg, id, {});
         return promise;
       });

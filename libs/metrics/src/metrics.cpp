@@ -1,8 +1,69 @@
 #include "pixhive/metrics/metrics.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <prometheus/text_serializer.h>
 
 namespace pixhive::metrics {
+
+namespace {
+
+prometheus::MetricFamily process_family(std::string name, std::string help,
+                                        prometheus::MetricType type, double value) {
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter)
+    m.counter.value = value;
+  else
+    m.gauge.value = value;
+  return {std::move(name), std::move(help), type, {m}};
+}
+
+/// The standard process_* series (as the Go and Python clients export them), read from /proc at
+/// scrape time: prometheus-cpp has no process collector.
+std::vector<prometheus::MetricFamily> process_families() {
+  std::vector<prometheus::MetricFamily> out;
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis don't.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return out;
+  std::istringstream rest(stat.substr(close + 2));
+  std::vector<std::string> f{"pid", "comm"};
+  for (std::string x; rest >> x;) f.push_back(x);
+  if (f.size() < 24) return out;
+  double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  double cpu = (std::stod(f[13]) + std::stod(f[14])) / ticks;
+  double rss = std::stod(f[23]) * page;
+  double boot = 0;
+  std::ifstream proc_stat("/proc/stat");
+  for (std::string line; std::getline(proc_stat, line);)
+    if (line.rfind("btime ", 0) == 0) boot = std::stod(line.substr(6));
+  double start = boot + std::stod(f[21]) / ticks;
+  std::error_code ec;
+  double fds = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++fds;
+  using prometheus::MetricType;
+  out.push_back(process_family("process_cpu_seconds_total",
+                               "User and system CPU time spent, in seconds", MetricType::Counter,
+                               cpu));
+  out.push_back(process_family("process_resident_memory_bytes", "Resident memory size in bytes",
+                               MetricType::Gauge, rss));
+  out.push_back(
+      process_family("process_open_fds", "Open file descriptors", MetricType::Gauge, fds));
+  out.push_back(process_family("process_start_time_seconds",
+                               "Start time of the process since the Unix epoch, in seconds",
+                               MetricType::Gauge, start));
+  return out;
+}
+
+}  // namespace
 
 prometheus::Registry& registry() {
   static prometheus::Registry instance;
@@ -11,7 +72,9 @@ prometheus::Registry& registry() {
 
 std::string serialize() {
   prometheus::TextSerializer serializer;
-  return serializer.Serialize(registry().Collect());
+  auto families = registry().Collect();
+  for (auto& f : process_families()) families.push_back(std::move(f));
+  return serializer.Serialize(families);
 }
 
 const prometheus::Histogram::BucketBoundaries& latency_buckets() {

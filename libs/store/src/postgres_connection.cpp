@@ -71,7 +71,7 @@ const std::string& postgres_connection::rewrite(std::string_view sql) {
   return rewritten_.emplace(std::string(sql), std::move(out)).first->second;
 }
 
-result<rows> postgres_connection::query(std::string_view sql, const std::vector<value>& params) {
+result<rows> postgres_connection::run(std::string_view sql, const std::vector<value>& params) {
   const auto& text = rewrite(sql);
   std::vector<std::string> storage(params.size());
   std::vector<const char*> values(params.size(), nullptr);

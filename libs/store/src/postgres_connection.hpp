@@ -15,12 +15,14 @@ class postgres_connection final : public connection {
   static result<std::unique_ptr<connection>> open(const std::string& url);
   ~postgres_connection() override;
 
-  result<rows> query(std::string_view sql, const std::vector<value>& params) override;
   result<void> exec_script(std::string_view sql) override;
   std::string_view begin_statement() const override { return "BEGIN"; }
   store::dialect dialect() const override { return dialect::postgres; }
   bool healthy() const override { return PQstatus(conn_) == CONNECTION_OK; }
   bool still_open() override;
+
+ protected:
+  result<rows> run(std::string_view sql, const std::vector<value>& params) override;
 
  private:
   explicit postgres_connection(PGconn* c) : conn_(c) {}

@@ -6,10 +6,58 @@
 
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
+#include "pixhive/metrics/metrics.hpp"
 #include "postgres_connection.hpp"
 #include "sqlite_connection.hpp"
 
 namespace pixhive::store {
+
+namespace {
+
+struct pool_metrics {
+  prometheus::Histogram& wait;
+  prometheus::Gauge& in_use;
+  prometheus::Gauge& size;
+  prometheus::Family<prometheus::Histogram>& statements;
+
+  static pool_metrics& get() {
+    static pool_metrics m{
+        prometheus::BuildHistogram()
+            .Name("pixhive_db_pool_wait_seconds")
+            .Help("Time a caller waited for a pooled database connection (connecting included)")
+            .Register(metrics::registry())
+            .Add({}, metrics::latency_buckets()),
+        prometheus::BuildGauge()
+            .Name("pixhive_db_pool_in_use")
+            .Help("Database connections handed out and not yet returned")
+            .Register(metrics::registry())
+            .Add({}),
+        prometheus::BuildGauge()
+            .Name("pixhive_db_pool_size")
+            .Help("Database connections the pools may open")
+            .Register(metrics::registry())
+            .Add({}),
+        prometheus::BuildHistogram()
+            .Name("pixhive_db_statement_seconds")
+            .Help("Time of one SQL statement, by backend")
+            .Register(metrics::registry())};
+    return m;
+  }
+};
+
+}  // namespace
+
+result<rows> connection::query(std::string_view sql, const std::vector<value>& params) {
+  static auto& pg =
+      pool_metrics::get().statements.Add({{"backend", "postgres"}}, metrics::latency_buckets());
+  static auto& lite =
+      pool_metrics::get().statements.Add({{"backend", "sqlite"}}, metrics::latency_buckets());
+  auto start = std::chrono::steady_clock::now();
+  auto out = run(sql, params);
+  (dialect() == dialect::postgres ? pg : lite)
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return out;
+}
 
 int64_t row::int_at(size_t i) const {
   const auto& v = cols.at(i);
@@ -39,9 +87,13 @@ result<std::shared_ptr<database>> database::open(const std::string& url, size_t 
 }
 
 database::database(std::string url, store::dialect d, size_t pool_size)
-    : url_(std::move(url)), dialect_(d), pool_size_(pool_size) {}
+    : url_(std::move(url)), dialect_(d), pool_size_(pool_size) {
+  pool_metrics::get().size.Increment(static_cast<double>(pool_size_));
+}
 
-database::~database() = default;
+database::~database() {
+  pool_metrics::get().size.Decrement(static_cast<double>(pool_size_));
+}
 
 result<std::unique_ptr<connection>> database::connect() {
   if (dialect_ == dialect::postgres) return postgres_connection::open(url_);
@@ -50,14 +102,25 @@ result<std::unique_ptr<connection>> database::connect() {
 }
 
 result<std::unique_ptr<connection>> database::acquire() {
+  auto& m = pool_metrics::get();
+  auto start = std::chrono::steady_clock::now();
+  auto waited = [&] {
+    m.wait.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
   std::unique_lock<std::mutex> lock{mtx_};
   if (!cv_.wait_for(lock, std::chrono::seconds(10),
-                    [&] { return !idle_.empty() || open_ < pool_size_; }))
+                    [&] { return !idle_.empty() || open_ < pool_size_; })) {
+    waited();
     return make_error(errc::unavailable, "db_busy", "no database connection became free in time");
+  }
   while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
-    if (c->still_open()) return c;
+    if (c->still_open()) {
+      waited();
+      m.in_use.Increment();
+      return c;
+    }
     --open_;  // the server went away (a restart): connect afresh below
   }
   ++open_;
@@ -72,15 +135,19 @@ result<std::unique_ptr<connection>> database::acquire() {
     std::this_thread::sleep_for(pause);
     c = connect();
   }
+  waited();
   if (!c) {
     std::lock_guard<std::mutex> guard{mtx_};
     --open_;
     cv_.notify_one();
+  } else {
+    m.in_use.Increment();
   }
   return c;
 }
 
 void database::release(std::unique_ptr<connection> conn) {
+  pool_metrics::get().in_use.Decrement();
   std::lock_guard<std::mutex> guard{mtx_};
   if (conn && conn->healthy())
     idle_.push_back(std::move(conn));

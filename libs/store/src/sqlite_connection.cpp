@@ -38,7 +38,7 @@ caf::error sqlite_connection::failure(int rc) {
   return make_error(errc::unavailable, "db_error", "database error: " + msg);
 }
 
-result<rows> sqlite_connection::query(std::string_view sql, const std::vector<value>& params) {
+result<rows> sqlite_connection::run(std::string_view sql, const std::vector<value>& params) {
   sqlite3_stmt* stmt = nullptr;
   if (auto it = statements_.find(sql); it != statements_.end()) {
     stmt = it->second;

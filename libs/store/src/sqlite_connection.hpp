@@ -15,11 +15,13 @@ class sqlite_connection final : public connection {
   static result<std::unique_ptr<connection>> open(const std::string& path);
   ~sqlite_connection() override;
 
-  result<rows> query(std::string_view sql, const std::vector<value>& params) override;
   result<void> exec_script(std::string_view sql) override;
   std::string_view begin_statement() const override { return "BEGIN IMMEDIATE"; }
   store::dialect dialect() const override { return dialect::sqlite; }
   bool healthy() const override { return true; }
+
+ protected:
+  result<rows> run(std::string_view sql, const std::vector<value>& params) override;
 
  private:
   explicit sqlite_connection(sqlite3* db) : db_(db) {}

@@ -141,7 +141,7 @@ auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                     login_request, refresh_request, logout_request, get_user_request,
                     get_profile_request, update_profile_request, list_users_request,
                     set_disabled_request, create_user_request, users_by_ids_request>(
-      sys, cfg.workers, worker, impl);
+      sys, "auth", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::auth

@@ -99,7 +99,7 @@ feed_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                     {"photo.processed", "photo.deleted", "follow.created", "follow.deleted"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
   return spawn_pool<feed_actor, ping_request, home_feed_request, public_feed_request>(
-      sys, cfg.workers, worker, impl);
+      sys, "feed", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::feed

@@ -133,7 +133,7 @@ graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                     list_likes_request, comment_request, list_comments_request,
                     delete_comment_request, notifications_request, mark_read_request,
                     photo_social_request, relations_request, follow_counts_request>(
-      sys, cfg.workers, worker, impl);
+      sys, "graph", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::graph

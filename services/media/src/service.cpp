@@ -169,7 +169,8 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                     list_photos_request, photo_by_key_request, photos_by_ids_request,
                     photo_count_request, delete_photo_request, put_variant_request,
                     set_status_request, cache_stats_request, configure_cache_request,
-                    clear_cache_request, media_stats_request>(sys, cfg.workers, worker, impl);
+                    clear_cache_request, media_stats_request>(sys, "media", cfg.workers, worker,
+                                                              impl);
 }
 
 }  // namespace pixhive::media

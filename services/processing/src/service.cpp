@@ -147,7 +147,7 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
                                       media_link{sys, std::move(media)}, cfg);
   auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,
                          get_job_request, list_jobs_request, job_events_request, job_result_request,
-                         handle_event_request>(sys, cfg.workers, worker, impl);
+                         handle_event_request>(sys, "processing", cfg.workers, worker, impl);
   // One bus consumer per worker hands each event to the pool and waits for the outcome, so the
   // bus acknowledges only what a worker finished, and at most `workers` events are taken at once.
   events->subscribe(

@@ -95,7 +95,7 @@ search_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   events->subscribe("search", {"user.created", "user.updated", "photo.processed", "photo.deleted"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
   return spawn_pool<search_actor, ping_request, search_request, tag_request, reindex_request>(
-      sys, cfg.workers, worker, impl);
+      sys, "search", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::search

@@ -1,12 +1,26 @@
 #pragma once
 
+#include <chrono>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include <prometheus/gauge.h>
 #include <caf/actor_system.hpp>
+#include <caf/all.hpp>
 #include <caf/spawn_options.hpp>
 
 namespace pixhive {
+
+/// Asks a pool's actors to record their mailbox size; outside every typed interface, so it
+/// reaches them through their default handlers.
+using mailbox_tick_atom = caf::atom_constant<caf::atom("mbox_tick")>;
+
+/// The gauge of one pool actor's queued messages (pixhive_actor_mailbox_size{actor,worker}).
+prometheus::Gauge& mailbox_gauge(const std::string& actor, const std::string& worker);
+
+/// How often a pool's front asks its workers for their mailbox sizes.
+inline constexpr std::chrono::seconds mailbox_sample_every{1};
 
 /// State of a pool's front actor.
 template <class Handle>
@@ -14,7 +28,29 @@ struct pool_state {
   std::vector<Handle> workers;
   Handle health;
   size_t next = 0;
+  prometheus::Gauge* mailbox = nullptr;
 };
+
+/// Messages in `self`'s mailbox as of its last fetch from the lock-free inbox (every
+/// activation fetches all there is). mailbox().size() would fetch again first, and that
+/// template's node casts trip UBSan's vptr check when compiled into our code.
+template <class Self>
+size_t queued(Self* self) {
+  return self->mailbox().queue().total_task_size();
+}
+
+/// Makes `self` record its mailbox size in `gauge` on each mailbox tick. A worker reads its
+/// own mailbox on its own thread: CAF's mailbox may not be read from another one.
+template <class Self>
+void sample_mailbox_on_tick(Self* self, prometheus::Gauge* gauge) {
+  self->set_default_handler(
+      [self, gauge](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+        if (!x.content().template match_elements<mailbox_tick_atom>())
+          return caf::sec::unexpected_message;
+        gauge->Set(static_cast<double>(queued(self)));
+        return caf::message{};
+      });
+}
 
 /// The front of a worker pool: an event-based actor (it never blocks) that delegates each
 /// request to the next worker, round-robin, so the worker answers the caller directly. `Ping`
@@ -22,11 +58,27 @@ struct pool_state {
 template <class Handle, class Ping, class... Requests>
 typename Handle::behavior_type pool_front(
     typename Handle::template stateful_pointer<pool_state<Handle>> self,
-    std::vector<Handle> workers, Handle health) {
+    std::vector<Handle> workers, Handle health, std::string name) {
   self->state.workers = std::move(workers);
   self->state.health = std::move(health);
+  self->state.mailbox = &mailbox_gauge(name, "front");
   for (auto& w : self->state.workers) self->link_to(w);
   self->link_to(self->state.health);
+  // Every second the front records its own mailbox and asks each worker to record its own.
+  self->set_default_handler(
+      [self](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+        if (!x.content().template match_elements<mailbox_tick_atom>())
+          return caf::sec::unexpected_message;
+        auto& s = self->state;
+        s.mailbox->Set(static_cast<double>(queued(self)));
+        for (auto& w : s.workers)
+          caf::anon_send(caf::actor_cast<caf::actor>(w), mailbox_tick_atom::value);
+        caf::anon_send(caf::actor_cast<caf::actor>(s.health), mailbox_tick_atom::value);
+        caf::delayed_anon_send(caf::actor_cast<caf::actor>(self), mailbox_sample_every,
+                               mailbox_tick_atom::value);
+        return caf::message{};
+      });
+  caf::anon_send(caf::actor_cast<caf::actor>(self), mailbox_tick_atom::value);
   return {
       [self](Requests& r) {
         auto& s = self->state;
@@ -38,13 +90,26 @@ typename Handle::behavior_type pool_front(
 
 /// Spawns `n` detached workers running `worker(self, args...)` (each on its own thread, so their
 /// blocking database and file I/O stalls nobody else), one more for `Ping`, and the front that
-/// callers talk to. `Requests` lists every request type of `Handle` except `Ping`.
+/// callers talk to. `Requests` lists every request type of `Handle` except `Ping`. `name` labels
+/// the pool's mailbox gauges.
 template <class Handle, class Ping, class... Requests, class Worker, class... Args>
-Handle spawn_pool(caf::actor_system& sys, int n, Worker worker, const Args&... args) {
+Handle spawn_pool(caf::actor_system& sys, const std::string& name, int n, Worker worker,
+                  const Args&... args) {
+  // The worker's arguments go through spawn rather than a capture: CAF 0.17 dereferences an
+  // empty argument tuple when a function actor takes none besides `self`.
+  auto spawn_worker = [&](const std::string& label) {
+    return sys.spawn<caf::detached>(
+        [](typename Handle::pointer self, Worker w, prometheus::Gauge* gauge, const Args&... xs) {
+          sample_mailbox_on_tick(self, gauge);
+          return w(self, xs...);
+        },
+        worker, &mailbox_gauge(name, label), args...);
+  };
   std::vector<Handle> workers;
-  for (int i = 0; i < n; ++i) workers.push_back(sys.spawn<caf::detached>(worker, args...));
-  auto health = sys.spawn<caf::detached>(worker, args...);
-  return sys.spawn(pool_front<Handle, Ping, Requests...>, std::move(workers), std::move(health));
+  for (int i = 0; i < n; ++i) workers.push_back(spawn_worker(std::to_string(i)));
+  auto health = spawn_worker("health");
+  return sys.spawn(pool_front<Handle, Ping, Requests...>, std::move(workers), std::move(health),
+                   name);
 }
 
 }  // namespace pixhive

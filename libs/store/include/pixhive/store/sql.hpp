@@ -38,9 +38,10 @@ enum class dialect { sqlite, postgres };
 class connection {
  public:
   virtual ~connection() = default;
-  /// Runs one statement; `?` placeholders are bound to `params` in order.
+  /// Runs one statement; `?` placeholders are bound to `params` in order, and its time is
+  /// recorded in pixhive_db_statement_seconds.
   /// A unique-constraint violation is `errc::conflict`; other failures `errc::unavailable`.
-  virtual result<rows> query(std::string_view sql, const std::vector<value>& params = {}) = 0;
+  result<rows> query(std::string_view sql, const std::vector<value>& params = {});
   /// Runs a script of several statements without parameters (migrations).
   virtual result<void> exec_script(std::string_view sql) = 0;
   /// The statement that opens a write transaction.
@@ -52,6 +53,10 @@ class connection {
   /// Looks, without blocking, whether the server closed the connection while it sat idle (a
   /// database restart), so the pool hands out a fresh one instead of failing a request.
   virtual bool still_open() { return healthy(); }
+
+ protected:
+  /// The engine's own statement execution, behind query().
+  virtual result<rows> run(std::string_view sql, const std::vector<value>& params) = 0;
 };
 
 /// A thread-safe pool of connections to one database (SQLite file or PostgreSQL server).
