@@ -7,7 +7,10 @@
 #   unknown fields of built-in kinds); the Ingress against files/ingress-routes.tsv
 #   (ingress_check.py); promtool check rules on the PrometheusRule's spec.
 # Also: a dashboard JSON becomes a labelled ConfigMap; KEDA and prometheus-adapter together, and
-# an unknown values key, must be refused.
+# an unknown values key, must be refused. The Grafana dashboards (files/dashboards/*.json):
+# dashboards/check.mjs (@grafana/schema types through TypeScript, PromQL parsed with
+# @prometheus-io/lezer-promql, metrics and labels against dashboards/metrics.json), and promtool
+# on every query as a recording rule (Prometheus's own parser and its type checks).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,6 +91,15 @@ if "$helm" template pixhive "$chart" --set services.media.replica=3 >/dev/null 2
   fail=1
 else
   grep -q 'replica is not allowed' "$tmp/err.txt" && echo ok || { cat "$tmp/err.txt"; fail=1; }
+fi
+
+echo "== Grafana dashboards: schema types, PromQL, known metrics and labels (dashboards/check.mjs), promtool"
+if [ -d "$here/node_modules/@grafana/schema" ] && [ -d "$here/node_modules/@prometheus-io/lezer-promql" ]; then
+  node "$here/dashboards/check.mjs" --rules "$tmp/dashboard-rules.json" || fail=1
+  promtool check rules "$tmp/dashboard-rules.json" | sed 's/^/promtool: /' || fail=1
+else
+  echo "FAIL: $here/node_modules lacks @grafana/schema or @prometheus-io/lezer-promql; run scripts/bootstrap"
+  fail=1
 fi
 
 [ "$fail" -eq 0 ] && echo "chart check: PASS" || echo "chart check: FAIL"
