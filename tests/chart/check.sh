@@ -6,6 +6,7 @@
 #   helm lint --strict; helm template; every document validated (validate.mjs: schemas, and
 #   unknown fields of built-in kinds); the Ingress against files/ingress-routes.tsv
 #   (ingress_check.py); promtool check rules on the PrometheusRule's spec.
+# promtool test rules (rules_check.sh, default values); k8s/ against the chart (k8s_check.py).
 # Also: a dashboard JSON becomes a labelled ConfigMap; KEDA and prometheus-adapter together, and
 # an unknown values key, must be refused. The Grafana dashboards (files/dashboards/*.json):
 # dashboards/check.mjs (@grafana/schema types through TypeScript, PromQL parsed with
@@ -46,6 +47,8 @@ run_case() {
     require("fs").writeFileSync(process.argv[2], JSON.stringify(rules[0].spec));
   ' "$tmp/$name.json" "$tmp/$name-rules.json" || { fail=1; return; }
   promtool check rules "$tmp/$name-rules.json" | sed 's/^/promtool: /' || fail=1
+  # promtool unit tests of every alert and recording rule (they expect the default thresholds)
+  if [ "$name" = default ]; then bash "$here/rules_check.sh" "$tmp/$name-rules.json" || fail=1; fi
 }
 
 run_case default
@@ -101,6 +104,9 @@ else
   echo "FAIL: $here/node_modules lacks @grafana/schema or @prometheus-io/lezer-promql; run scripts/bootstrap"
   fail=1
 fi
+
+echo "== k8s/ against the chart and docs/deploy-eks.md"
+python3 "$here/k8s_check.py" "$repo" || fail=1
 
 [ "$fail" -eq 0 ] && echo "chart check: PASS" || echo "chart check: FAIL"
 exit "$fail"
