@@ -44,6 +44,7 @@ constexpr const char* usage =
     "one\n"
     "       pixhive admin create-user --username NAME --email ADDR --password PW [--admin]\n"
     "       pixhive admin reindex   rebuild the search index from the users and photos\n"
+    "       pixhive admin migrate   apply every service's database migrations, then exit\n"
     "       pixhive --version | --help\n";
 
 void declare_common(options& opts) {
@@ -366,6 +367,19 @@ int admin_create_user(const options& opts) {
   return rc;
 }
 
+/// Applies the migrations of every service (and their outboxes) to --db: what a deployment runs
+/// once before new replicas start (the Helm chart's hook Job). Services still migrate their own
+/// tables on start, so running this is never required, only earlier.
+int admin_migrate(const options& opts) {
+  auto rt = open_runtime(opts, 2);
+  if (!rt) return fail(rt.error());
+  for (const auto* m : app::modules_of("all")) {
+    if (auto r = m->migrate(*rt->db); !r) return fail(r.error());
+    std::cout << "migrated " << m->name << "\n";
+  }
+  return 0;
+}
+
 /// Rebuilds the search index from what auth and media hold, over the same stores a server uses
 /// (safe while it runs: the index is replaced in place and events keep it current after).
 int admin_reindex(const options& opts) {
@@ -445,6 +459,7 @@ int main(int argc, char** argv) {
     if (opts.positional() == std::vector<std::string>{"create-user"})
       return admin_create_user(opts);
     if (opts.positional() == std::vector<std::string>{"reindex"}) return admin_reindex(opts);
+    if (opts.positional() == std::vector<std::string>{"migrate"}) return admin_migrate(opts);
     std::cerr << usage;
     return 2;
   }

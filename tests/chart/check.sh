@@ -88,6 +88,17 @@ else
   fail=1
 fi
 
+echo "== the migration hook Job: post-install with the trial database, pre-install with an external one"
+hook() { "$helm" template pixhive "$chart" -s templates/migrations-job.yaml "$@" | grep 'helm.sh/hook:' | tr -d ' '; }
+if [ "$(hook)" = 'helm.sh/hook:post-install,pre-upgrade' ] &&
+  [ "$(hook -f "$chart/values-eks.yaml")" = 'helm.sh/hook:pre-install,pre-upgrade' ] &&
+  "$helm" template pixhive "$chart" -s templates/migrations-job.yaml | grep -q 'args: \[admin, migrate\]'; then
+  echo ok
+else
+  echo "FAIL: migration Job hooks: default '$(hook)', eks '$(hook -f "$chart/values-eks.yaml")'"
+  fail=1
+fi
+
 echo "== values.schema.json refuses an unknown key"
 if "$helm" template pixhive "$chart" --set services.media.replica=3 >/dev/null 2>"$tmp/err.txt"; then
   echo "FAIL: rendered with services.media.replica"

@@ -8,9 +8,9 @@ Watch the pods become ready (/readyz on the metrics port {{ .Values.ports.metric
 service's stores and its links to the other services):
   kubectl -n {{ .Release.Namespace }} get pods -l app.kubernetes.io/instance={{ .Release.Name }} -w
 
-Database migrations: pixhive has no separate migrate command. Each service migrates its own
-tables when it starts (store::migrate records steps per service in schema_migrations and is safe
-when replicas start together), so there is no migration Job{{ if .Values.migrations.job.enabled }} (a hook Job with your own command is enabled){{ end }}.
+Database migrations: {{ if .Values.migrations.job.enabled }}the hook Job {{ include "pixhive.fullname" . }}-migrate runs `pixhive admin migrate`
+({{ if and .Values.database.existingSecret (not .Values.postgresqlTrial.enabled) }}before install and{{ else }}after install, and{{ end }} before every upgrade). {{ end }}Each service also migrates its own
+tables when it starts (recorded per service in schema_migrations, safe when replicas start together).
 {{- if .Values.ingress.enabled }}
 
 The API is routed by the Ingress {{ include "pixhive.fullname" . }} (class {{ .Values.ingress.className | default "default" }}), generated from files/ingress-routes.tsv:
