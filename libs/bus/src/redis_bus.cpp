@@ -407,6 +407,13 @@ class redis_bus final : public event_bus {
           if (!retry_at_) retry_at_ = std::chrono::steady_clock::now() + retry_after;
           return true;
         }
+        static auto& dead = prometheus::BuildCounter()
+                                .Name("pixhive_bus_dead_letters_total")
+                                .Help(
+                                    "Events a consumer group gave up on after max_attempts, "
+                                    "copied to the dead-letter stream")
+                                .Register(metrics::registry());
+        dead.Add({{"group", group}}).Increment();
         log::error("event_dead_lettered", {{"group", group},
                                            {"type", e.type},
                                            {"event_id", e.id},
