@@ -1,6 +1,8 @@
 // Photos stored in an S3-compatible service (s3rver on loopback). s3rver does not reject wrong
-// signatures, so SigV4 itself is proven by the AWS example in tests/unit/sigv4_test.cpp.
+// signatures, so SigV4 itself is proven by the AWS example in tests/unit/sigv4_test.cpp; the IRSA
+// test below uses tests/support/fake_aws.py, which records what signed each request.
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -76,4 +78,64 @@ TEST(media_s3, an_unreachable_store_is_a_503_and_stores_nothing) {
                            {{"Authorization", "Bearer " + token}});
   EXPECT_EQ(list.json()["photos"].size(), 0u);
   EXPECT_NE(server.process().output().find("s3_retry"), std::string::npos);
+}
+
+// EKS IAM Roles for Service Accounts: no static keys, only AWS_ROLE_ARN and the projected token
+// file. Media assumes the role at STS (a stand-in on loopback, which also records what S3 sees)
+// and signs with the temporary keys and their session token; one STS call serves every request
+// until the keys near their expiry. A token STS refuses makes uploads fail with 503.
+TEST(media_s3, a_web_identity_role_is_assumed_for_s3) {
+  temp_dir dir;
+  auto token_file = dir.path() + "/token";
+  std::ofstream(token_file) << "eyJ.projected.token\n";
+  const std::string role = "arn:aws:iam::123456789012:role/pixhive-s3";
+  child_process aws{{"/usr/bin/env", "python3",
+                     std::string(PIXHIVE_SOURCE_DIR) + "/tests/support/fake_aws.py",
+                     "eyJ.projected.token", role}};
+  auto line = aws.wait_for_line([](const std::string& l) { return l.rfind("port ", 0) == 0; });
+  ASSERT_TRUE(line) << aws.output();
+  auto port = static_cast<uint16_t>(std::stoi(line->substr(5)));
+  auto endpoint = "http://127.0.0.1:" + std::to_string(port);
+  std::vector<std::string> args{"--access-log", "false",         "--blob-store",
+                                "s3",           "--s3-endpoint", endpoint,
+                                "--s3-bucket",  "pixhive",       "--s3-path-style"};
+  std::map<std::string, std::string> env{{"AWS_ROLE_ARN", role},
+                                         {"AWS_WEB_IDENTITY_TOKEN_FILE", token_file},
+                                         {"AWS_ENDPOINT_URL_STS", endpoint + "/"}};
+  pixhive_server server(args, "all", env);
+  auto token = create_and_login(server, "irsa");
+  http_connection conn{server.port()};
+  for (int i = 0; i < 2; ++i) {
+    auto up = conn.request(verb::post, "/api/v1/photos", make_bmp(24, 16),
+                           {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token}});
+    ASSERT_EQ(up.status, 201) << up.body << server.process().output();
+  }
+  auto log = nlohmann::json::parse(call(port, verb::get, "/_log").body);
+  int sts = 0, signed_puts = 0;
+  for (auto& r : log) {
+    if (r["kind"] == "sts") {
+      ++sts;
+      EXPECT_EQ(r["form"]["RoleArn"], role);
+      EXPECT_EQ(r["form"]["WebIdentityToken"], "eyJ.projected.token");
+    } else if (r["method"] == "PUT") {
+      EXPECT_EQ(r["access_key"], "ASIAFAKEIRSA") << r.dump();
+      EXPECT_EQ(r["session_token"], "fake-session-token") << r.dump();
+      ++signed_puts;
+    }
+  }
+  EXPECT_EQ(sts, 1) << log.dump();
+  EXPECT_GE(signed_puts, 2) << log.dump();
+
+  // A token STS does not accept: nothing is signed, the upload is refused as unavailable.
+  temp_dir other;
+  std::ofstream(other.path() + "/token") << "forged";
+  env["AWS_WEB_IDENTITY_TOKEN_FILE"] = other.path() + "/token";
+  pixhive_server refused(args, "all", env);
+  auto token2 = create_and_login(refused, "irsa2");
+  http_connection conn2{refused.port()};
+  auto up = conn2.request(verb::post, "/api/v1/photos", make_bmp(24, 16),
+                          {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token2}});
+  EXPECT_EQ(up.status, 503) << up.body;
+  EXPECT_NE(refused.process().output().find("token or role not accepted"), std::string::npos)
+      << refused.process().output();
 }

@@ -3,7 +3,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <mutex>
+#include <optional>
 #include <thread>
+
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -20,6 +25,68 @@ aws_credentials aws_credentials::from_environment() {
     return std::string(v ? v : "");
   };
   return {env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")};
+}
+
+web_identity web_identity::from_environment() {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  return {env("AWS_ROLE_ARN"), env("AWS_WEB_IDENTITY_TOKEN_FILE"), env("AWS_ROLE_SESSION_NAME"),
+          env("AWS_ENDPOINT_URL_STS")};
+}
+
+namespace {
+
+/// The text of the first <tag>…</tag> in `xml` (STS answers are flat and hold no markup inside
+/// these elements; the five entities are decoded in case a message holds one).
+std::optional<std::string> element(std::string_view xml, const std::string& tag) {
+  auto open = xml.find("<" + tag + ">");
+  if (open == std::string_view::npos) return std::nullopt;
+  auto start = open + tag.size() + 2;
+  auto close = xml.find("</" + tag + ">", start);
+  if (close == std::string_view::npos) return std::nullopt;
+  std::string out;
+  auto text = xml.substr(start, close - start);
+  for (size_t i = 0; i < text.size(); ++i) {
+    static const std::pair<std::string_view, char> entities[] = {
+        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    bool replaced = false;
+    for (auto& [name, c] : entities)
+      if (text.substr(i, name.size()) == name) {
+        out += c;
+        i += name.size() - 1;
+        replaced = true;
+        break;
+      }
+    if (!replaced) out += text[i];
+  }
+  return out;
+}
+
+/// "2026-12-03T17:00:00Z" (STS's Expiration; fractional seconds allowed) as a time point.
+std::optional<std::chrono::system_clock::time_point> parse_utc(const std::string& s) {
+  std::tm tm{};
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+}  // namespace
+
+result<temporary_credentials> parse_sts_credentials(std::string_view xml) {
+  auto key = element(xml, "AccessKeyId"), secret = element(xml, "SecretAccessKey"),
+       token = element(xml, "SessionToken"), expiration = element(xml, "Expiration");
+  if (!key || !secret || !token || !expiration || key->empty() || secret->empty()) {
+    auto message = element(xml, "Message");
+    return make_error(
+        errc::unavailable, "sts_error",
+        "STS gave no credentials: " + (message ? *message : std::string(xml.substr(0, 200))));
+  }
+  auto expires = parse_utc(*expiration);
+  if (!expires)
+    return make_error(errc::unavailable, "sts_error", "STS gave an unreadable expiration");
+  return temporary_credentials{{*key, *secret, *token}, *expires};
 }
 
 namespace sigv4 {
@@ -154,14 +221,87 @@ class s3_store final : public blob_store {
                           r.body.substr(0, 300));
   }
 
+  /// The static keys, or temporary ones from STS: fetched when missing or within five minutes
+  /// of expiring (the token file is read each time: the kubelet rotates it). While STS fails,
+  /// keys that have not expired yet are still used.
+  result<aws_credentials> credentials() {
+    if (!cfg_.credentials.access_key.empty()) return cfg_.credentials;
+    std::lock_guard<std::mutex> guard{credentials_mtx_};
+    auto now = std::chrono::system_clock::now();
+    if (temporary_ && temporary_->expires - now > std::chrono::minutes(5))
+      return temporary_->credentials;
+    auto fresh = assume_role();
+    if (fresh) {
+      temporary_ = std::move(*fresh);
+      log::info(
+          "s3_credentials_refreshed",
+          {{"role", cfg_.identity.role_arn},
+           {"expires_in_s",
+            std::chrono::duration_cast<std::chrono::seconds>(temporary_->expires - now).count()}});
+      return temporary_->credentials;
+    }
+    log::warn("s3_credentials_failed", {{"error", to_problem(fresh.error()).message}});
+    if (temporary_ && temporary_->expires > now) return temporary_->credentials;
+    return fresh.error();
+  }
+
+  /// AssumeRoleWithWebIdentity: an unsigned POST to STS with the pod's token.
+  result<temporary_credentials> assume_role() {
+    const auto& id = cfg_.identity;
+    std::ifstream file(id.token_file);
+    std::string token((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back())))
+      token.pop_back();
+    if (token.empty())
+      return make_error(errc::unavailable, "sts_error",
+                        "cannot read the web identity token " + id.token_file);
+    std::string session = id.session_name;
+    if (session.empty()) {
+      char host[64] = {};
+      gethostname(host, sizeof host - 1);
+      session = "pixhive-" + std::string(host);
+    }
+    auto form =
+        "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&DurationSeconds=3600"
+        "&RoleArn=" +
+        sigv4::uri_encode(id.role_arn, true) +
+        "&RoleSessionName=" + sigv4::uri_encode(session.substr(0, 64), true) +
+        "&WebIdentityToken=" + sigv4::uri_encode(token, true);
+    auto url = id.sts_endpoint.empty() ? "https://sts." + cfg_.region + ".amazonaws.com/"
+                                       : id.sts_endpoint;
+    reply out;
+    CURL* curl = curl_easy_init();
+    if (!curl) return make_error(errc::unavailable, "sts_error", "cannot initialise libcurl");
+    curl_slist* headers =
+        curl_slist_append(nullptr, "Content-Type: application/x-www-form-urlencoded");
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.c_str());
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 15L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
+    auto rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    if (rc != CURLE_OK)
+      return make_error(errc::unavailable, "sts_error",
+                        std::string("STS unreachable: ") + curl_easy_strerror(rc));
+    return parse_sts_credentials(out.body);
+  }
+
   /// One request with retries: 5xx answers and connection errors are tried again after
   /// 100 ms, 200 ms, 400 ms … (this runs on a worker thread, so waiting blocks no one else).
   result<reply> call(const char* method, const std::string& key, std::string_view body) {
     if (!valid_blob_key(key))
       return make_error(errc::invalid_argument, "invalid_blob_key", "invalid blob key");
+    auto creds = credentials();
+    if (!creds) return creds.error();
     reply last;
     for (int attempt = 1; attempt <= cfg_.max_attempts; ++attempt) {
-      last = once(method, key, body);
+      last = once(method, key, body, *creds);
       bool retry = !last.transport_error.empty() || last.status >= 500;
       if (!retry) return last;
       log::warn("s3_retry", {{"method", method},
@@ -177,7 +317,8 @@ class s3_store final : public blob_store {
     return last;
   }
 
-  reply once(const char* method, const std::string& key, std::string_view body) {
+  reply once(const char* method, const std::string& key, std::string_view body,
+             const aws_credentials& creds) {
     auto path = path_prefix_ + "/" + sigv4::uri_encode(key, false);
     auto amz_date = format_utc("%Y%m%dT%H%M%SZ");
     auto payload_hash = body.empty() ? empty_sha256 : crypto::sha256_hex(body);
@@ -187,9 +328,9 @@ class s3_store final : public blob_store {
         "",
         {{"host", host_}, {"x-amz-date", amz_date}, {"x-amz-content-sha256", payload_hash}},
         payload_hash};
-    if (!cfg_.credentials.session_token.empty())
-      sreq.headers.emplace_back("x-amz-security-token", cfg_.credentials.session_token);
-    auto auth = sigv4::authorization(sreq, cfg_.credentials, cfg_.region, "s3", amz_date);
+    if (!creds.session_token.empty())
+      sreq.headers.emplace_back("x-amz-security-token", creds.session_token);
+    auto auth = sigv4::authorization(sreq, creds, cfg_.region, "s3", amz_date);
 
     reply out;
     CURL* curl = curl_easy_init();
@@ -231,6 +372,8 @@ class s3_store final : public blob_store {
   }
 
   s3_config cfg_;
+  std::mutex credentials_mtx_;
+  std::optional<temporary_credentials> temporary_;
   std::string scheme_;
   std::string host_;
   std::string path_prefix_;
@@ -242,10 +385,12 @@ result<std::unique_ptr<blob_store>> open_s3_store(s3_config cfg) {
   if (cfg.bucket.empty())
     return make_error(errc::invalid_argument, "bad_config",
                       "the S3 store needs a bucket (--s3-bucket)");
-  if (cfg.credentials.access_key.empty() || cfg.credentials.secret_key.empty())
-    return make_error(
-        errc::invalid_argument, "bad_config",
-        "the S3 store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment");
+  bool keys = !cfg.credentials.access_key.empty() && !cfg.credentials.secret_key.empty();
+  if (!keys && !cfg.identity.configured())
+    return make_error(errc::invalid_argument, "bad_config",
+                      "the S3 store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+                      "AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE (EKS IRSA), in the "
+                      "environment");
   if (!cfg.endpoint.empty() && cfg.endpoint.find("://") == std::string::npos)
     return make_error(errc::invalid_argument, "bad_config",
                       "--s3-endpoint must be a URL such as http://host:9000");

@@ -41,6 +41,7 @@ result<media_config> media_config::from(const options& opts) {
   if (!path_style) return path_style.error();
   cfg.s3.path_style = *path_style;
   cfg.s3.credentials = store::aws_credentials::from_environment();
+  cfg.s3.identity = store::web_identity::from_environment();
   cfg.blob_dir =
       opts.get("blob-dir").empty() ? opts.get("data-dir") + "/blobs" : opts.get("blob-dir");
   auto workers = opts.get_int("media-workers");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,32 @@ struct aws_credentials {
   /// Reads the usual AWS_* environment variables.
   static aws_credentials from_environment();
 };
+
+/// A role to assume with a web identity token (EKS IAM Roles for Service Accounts: the pod gets
+/// AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE; AWS_ROLE_SESSION_NAME and AWS_ENDPOINT_URL_STS
+/// are optional), used when no static keys are set.
+struct web_identity {
+  std::string role_arn;
+  std::string token_file;
+  std::string session_name;
+  /// Empty means https://sts.<region>.amazonaws.com.
+  std::string sts_endpoint;
+
+  /// Reads the variables above.
+  static web_identity from_environment();
+  /// True when a role and a token file are named.
+  bool configured() const { return !role_arn.empty() && !token_file.empty(); }
+};
+
+/// Credentials from STS and the time they stop working.
+struct temporary_credentials {
+  aws_credentials credentials;
+  std::chrono::system_clock::time_point expires;
+};
+
+/// Reads STS's AssumeRoleWithWebIdentity answer (XML); an answer without the four credential
+/// fields is an error carrying STS's own message when it gave one.
+result<temporary_credentials> parse_sts_credentials(std::string_view xml);
 
 /// AWS Signature Version 4 (header form).
 namespace sigv4 {
@@ -53,6 +80,9 @@ struct s3_config {
   /// Address buckets as <endpoint>/<bucket>/key instead of <bucket>.<host>/key.
   bool path_style = false;
   aws_credentials credentials;
+  /// Used when `credentials` has no keys: temporary keys are fetched from STS, and fetched
+  /// again five minutes before they expire.
+  web_identity identity;
   /// Tries per call; 5xx answers and connection errors are retried with exponential backoff.
   int max_attempts = 4;
 };
