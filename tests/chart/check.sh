@@ -122,6 +122,9 @@ for d in list(deps.values()) + load("infra.yaml"):
 aliases = {r.split("\t")[0]: r.rstrip("\n").split("\t")[1:] for r in open(f"{out}/aliases.tsv")}
 for s in svcs:
     assert {f"pixhive-{s}", f"pixhive-{s}-actors"} <= set(aliases[f"pixhive-{s}"]), aliases
+# emptyDirs: one podman volume per pod (podman 4.3 shares volumes by name)
+vols = [l.strip() for l in open(f"{out}/volumes.txt")]
+assert len(vols) == len(set(vols)) and "pixhive-auth-data" in vols, vols
 # every PIXHIVE_*_ACTOR and the database/redis hosts are names some pod gets as an alias
 names = {a for v in aliases.values() for a in v}
 for d in load("services.yaml"):
@@ -129,6 +132,11 @@ for d in load("services.yaml"):
         for k, v in (d.get("data") or {}).items():
             if k.endswith("_ACTOR"):
                 assert v.split(":")[0] in names, (k, v)
+            if k in ("PIXHIVE_BUS", "PIXHIVE_TIMELINES"):
+                assert v.split("//")[1].split(":")[0] in names, (k, v)
+import base64, json
+db = base64.b64decode(json.load(open(f"{out}/secrets/pixhive-database.json"))["database-url"]).decode()
+assert db.split("@")[1].split(":")[0] in names, db
 print("ok")
 PY
 then :; else
