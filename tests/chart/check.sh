@@ -6,7 +6,8 @@
 #   helm lint --strict; helm template; every document validated (validate.mjs: schemas, and
 #   unknown fields of built-in kinds); the Ingress against files/ingress-routes.tsv
 #   (ingress_check.py); promtool check rules on the PrometheusRule's spec.
-# promtool test rules (rules_check.sh, default values); k8s/ against the chart (k8s_check.py).
+# promtool test rules (rules_check.sh, default values); k8s/ against the chart (k8s_check.py);
+# tests/chart/values-podman.yaml through scripts/lib/kube_podman.py (what scripts/kube-play plays).
 # Also: a dashboard JSON becomes a labelled ConfigMap; KEDA and prometheus-adapter together, and
 # an unknown values key, must be refused. The Grafana dashboards (files/dashboards/*.json):
 # dashboards/check.mjs (@grafana/schema types through TypeScript, PromQL parsed with
@@ -96,6 +97,51 @@ if [ "$(hook)" = 'helm.sh/hook:post-install,pre-upgrade' ] &&
   echo ok
 else
   echo "FAIL: migration Job hooks: default '$(hook)', eks '$(hook -f "$chart/values-eks.yaml")'"
+  fail=1
+fi
+
+echo "== scripts/kube-play's values and podman conversion (scripts/lib/kube_podman.py)"
+if "$helm" lint --strict "$chart" -f "$here/values-podman.yaml" >"$tmp/lint.txt" 2>&1 &&
+  "$helm" template pixhive "$chart" --namespace pixhive -f "$here/values-podman.yaml" >"$tmp/podman.yaml" 2>"$tmp/err.txt" &&
+  node "$here/validate.mjs" "$tmp/podman.yaml" | grep -v '^ok ' &&
+  python3 "$repo/scripts/lib/kube_podman.py" "$tmp/podman.yaml" "$tmp/podman" &&
+  python3 - "$tmp/podman" <<'PY'
+import sys, yaml
+out = sys.argv[1]
+load = lambda f: [d for d in yaml.safe_load_all(open(f"{out}/{f}")) if d]
+svcs = ["auth", "media", "processing", "graph", "feed", "search"]
+deps = {d["metadata"]["name"]: d for d in load("services.yaml") if d["kind"] == "Deployment"}
+assert sorted(deps) == sorted(f"pixhive-{s}" for s in svcs), sorted(deps)
+infra = [d["metadata"]["name"] for d in load("infra.yaml")]
+assert sorted(infra) == ["pixhive-postgresql", "pixhive-redis"], infra
+assert [d["kind"] for d in load("migrate.yaml")] == ["Pod"]
+for d in list(deps.values()) + load("infra.yaml"):
+    assert d["spec"]["replicas"] == 1, d["metadata"]["name"]
+    for c in d["spec"]["template"]["spec"]["containers"]:
+        assert "ports" not in c and isinstance(c["livenessProbe"]["httpGet"]["port"] if "livenessProbe" in c else 0, int)
+aliases = {r.split("\t")[0]: r.rstrip("\n").split("\t")[1:] for r in open(f"{out}/aliases.tsv")}
+for s in svcs:
+    assert {f"pixhive-{s}", f"pixhive-{s}-actors"} <= set(aliases[f"pixhive-{s}"]), aliases
+# emptyDirs: one podman volume per pod (podman 4.3 shares volumes by name)
+vols = [l.strip() for l in open(f"{out}/volumes.txt")]
+assert len(vols) == len(set(vols)) and "pixhive-auth-data" in vols, vols
+# every PIXHIVE_*_ACTOR and the database/redis hosts are names some pod gets as an alias
+names = {a for v in aliases.values() for a in v}
+for d in load("services.yaml"):
+    if d["kind"] == "ConfigMap":
+        for k, v in (d.get("data") or {}).items():
+            if k.endswith("_ACTOR"):
+                assert v.split(":")[0] in names, (k, v)
+            if k in ("PIXHIVE_BUS", "PIXHIVE_TIMELINES"):
+                assert v.split("//")[1].split(":")[0] in names, (k, v)
+import base64, json
+db = base64.b64decode(json.load(open(f"{out}/secrets/pixhive-database.json"))["database-url"]).decode()
+assert db.split("@")[1].split(":")[0] in names, db
+print("ok")
+PY
+then :; else
+  cat "$tmp/lint.txt" "$tmp/err.txt" 2>/dev/null
+  echo "FAIL: values-podman.yaml or kube_podman.py"
   fail=1
 fi
 
