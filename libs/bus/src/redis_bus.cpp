@@ -31,6 +31,18 @@ prometheus::Family<prometheus::Histogram>& command_seconds() {
   return f;
 }
 
+/// Events `group` gave up on. Made when the group subscribes, so the series reads 0 rather
+/// than missing until the first dead letter (an alert's increase() needs the 0).
+prometheus::Counter& dead_letters(const std::string& group) {
+  static auto& f = prometheus::BuildCounter()
+                       .Name("pixhive_bus_dead_letters_total")
+                       .Help(
+                           "Events a consumer group gave up on after max_attempts, copied to "
+                           "the dead-letter stream")
+                       .Register(metrics::registry());
+  return f.Add({{"group", group}});
+}
+
 /// redisCommand, its round trip recorded under `name`. Blocking XREADGROUPs stay untimed: their
 /// time is the wait for events, not Redis's latency.
 redisReply* timed(const char* name, redisContext* c, const char* format, ...) {
@@ -144,6 +156,7 @@ class redis_bus final : public event_bus {
   void subscribe(const std::string& group, std::vector<std::string> types, handler fn,
                  int concurrency) override {
     auto wanted = std::set<std::string>(types.begin(), types.end());
+    dead_letters(group);
     auto shared_fn = std::make_shared<handler>(std::move(fn));
     for (int i = 0; i < std::max(1, concurrency); ++i) {
       // Each thread is its own consumer in the group, so Redis spreads events across them.
@@ -407,13 +420,7 @@ class redis_bus final : public event_bus {
           if (!retry_at_) retry_at_ = std::chrono::steady_clock::now() + retry_after;
           return true;
         }
-        static auto& dead = prometheus::BuildCounter()
-                                .Name("pixhive_bus_dead_letters_total")
-                                .Help(
-                                    "Events a consumer group gave up on after max_attempts, "
-                                    "copied to the dead-letter stream")
-                                .Register(metrics::registry());
-        dead.Add({{"group", group}}).Increment();
+        dead_letters(group).Increment();
         log::error("event_dead_lettered", {{"group", group},
                                            {"type", e.type},
                                            {"event_id", e.id},
