@@ -39,7 +39,7 @@ WARNING: s3.accessKeyId is empty: uploads fail until S3 credentials are set.
 {{- if $noCpu }}
 
 WARNING: no CPU request for {{ join ", " $noCpu }}: a CPU-utilization HPA cannot compute its metric
-without one. The chart's requests and limits are still to be measured (issue 12); set
-defaults.resources (or services.<name>.resources) for now.
+without one. Set services.<name>.resources.requests.cpu (the chart's own, measured on the local
+cluster, are in bench/results/resources.md).
 {{- end }}
 {{- end -}}
