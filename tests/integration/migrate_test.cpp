@@ -18,7 +18,8 @@ class migrate : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     if (GetParam() == "postgres") {
       auto& pg = shared_postgres();
-      if (!pg.available()) PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
+      if (!pg.available())
+        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
       db_url_ = pg.new_database();
     } else {
       db_url_ = "sqlite:" + data_.path() + "/pixhive.db";
