@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shared by tests/readme_session_test.sh (all-in-one server) and tests/e2e/cluster_readme_test.sh
-# (the split cluster behind its ingress): extracting the README's curl session and checking what
+# Shared by tests/readme_session_test.sh (all-in-one server), tests/e2e/cluster_readme_test.sh
+# (the split cluster behind its ingress) and tests/e2e/kube_play_test.sh (the chart under podman): extracting the README's curl session and checking what
 # it printed. Source it; it defines functions only.
 
 # Prints the README's curl session (the block between the curl-session markers) with
@@ -9,6 +9,17 @@ readme_session_script() {
   local readme=$1 hostport=$2
   sed -n '/<!-- curl-session -->/,/<!-- \/curl-session -->/p' "$readme" | sed '/^```/d; /^<!--/d' |
     sed "s/localhost:8080/$hostport/g"
+}
+
+# Writes the README's session for host:port $2 to session.sh in the current folder, runs it,
+# prints its output and checks it: returns 1 after printing the first failure, or 0.
+readme_session_run() {
+  local readme=$1 hostport=$2 out
+  readme_session_script "$readme" "$hostport" >session.sh
+  [ -s session.sh ] || { echo "no curl session found in the README"; return 1; }
+  out=$(bash -e session.sh)
+  echo "$out"
+  readme_session_assertions "$out"
 }
 
 # Checks the output of the session ($1): prints the first failure and returns 1, or returns 0.

@@ -22,9 +22,5 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -n "$port" ] || { echo "server did not start"; cat server.log; exit 1; }
-readme_session_script "$readme" "localhost:$port" >session.sh
-[ -s session.sh ] || { echo "no curl session found in the README"; exit 1; }
-out=$(bash -e session.sh)
-echo "$out"
-readme_session_assertions "$out" || exit 1
+readme_session_run "$readme" "localhost:$port" || exit 1
 echo "README session: 1 passed, 0 failed"

@@ -40,13 +40,6 @@ echo "cluster up in ${up_time} s at $url"
 
 cd "$PIXHIVE_CLUSTER_DIR"
 ln -s "$repo/.cache" .cache
-readme_session_script "$readme" "${url#http://}" >session.sh
-[ -s session.sh ] || {
-  echo "no curl session found in the README"
-  exit 1
-}
 start=$SECONDS
-out=$(bash -e session.sh)
-echo "$out"
-readme_session_assertions "$out" || exit 1
+readme_session_run "$readme" "${url#http://}" || exit 1
 echo "README session through the ingress: 1 passed, 0 failed (cluster up ${up_time} s, session $((SECONDS - start)) s)"

@@ -42,13 +42,6 @@ echo "kube play up in ${up_time} s at $url"
 cd "$work"
 ln -s "$repo/.cache" .cache
 ln -s "$("$repo/scripts/kube-play" data-dir auth)" data
-readme_session_script "$readme" "${url#http://}" >session.sh
-[ -s session.sh ] || {
-  echo "no curl session found in the README"
-  exit 1
-}
 start=$SECONDS
-out=$(bash -e session.sh)
-echo "$out"
-readme_session_assertions "$out" || exit 1
+readme_session_run "$readme" "${url#http://}" || exit 1
 echo "README session through podman kube play: 1 passed, 0 failed (up ${up_time} s, session $((SECONDS - start)) s)"
