@@ -20,6 +20,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "pixhive/core/memory.hpp"
 #include "pixhive/imaging/codec.hpp"
 #include "pixhive/imaging/operations.hpp"
 #include "pixhive/imaging/pipeline.hpp"
@@ -59,20 +60,6 @@ double throughput(const std::vector<std::string>& files, int rounds, int threads
   return total / std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-/// JPEG dimensions from the SOF marker, as media stores them with the photo.
-std::pair<int, int> jpeg_size(const std::string& b) {
-  for (size_t i = 2; i + 9 < b.size();) {
-    if (static_cast<unsigned char>(b[i]) != 0xFF) return {0, 0};
-    unsigned char m = b[i + 1];
-    size_t len = (static_cast<unsigned char>(b[i + 2]) << 8) | static_cast<unsigned char>(b[i + 3]);
-    if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
-      return {(static_cast<unsigned char>(b[i + 7]) << 8) | static_cast<unsigned char>(b[i + 8]),
-              (static_cast<unsigned char>(b[i + 5]) << 8) | static_cast<unsigned char>(b[i + 6])};
-    i += 2 + len;
-  }
-  return {0, 0};
-}
-
 /// The parameters process_bench.sh sends with each operation.
 nlohmann::json bench_params(const std::string& op) {
   if (op == "resize") return {{"width", 512}};
@@ -83,6 +70,7 @@ nlohmann::json bench_params(const std::string& op) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_allocator();  // as the server does
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 7 && args[0] == "thumbnails") {
     auto files = jpegs(args[1]);
@@ -90,10 +78,9 @@ int main(int argc, char** argv) {
     auto out = args[6];
     auto rate = throughput(files, std::stoi(args[2]), std::stoi(args[3]), [&](auto& f, size_t i) {
       auto bytes = slurp(f);
-      auto [w, h] = jpeg_size(bytes);
-      auto img = imaging::decode(bytes, imaging::pipeline_reduction(w, h, size, size));
-      auto jpg =
-          imaging::encode(imaging::make_thumbnail(*img, size), imaging::format::jpeg, quality);
+      auto img = imaging::decode_to_fit(bytes, size, size);
+      auto jpg = imaging::encode(imaging::make_thumbnail(img->image, size), imaging::format::jpeg,
+                                 quality);
       std::ofstream{out + "/" + std::to_string(i % files.size()) + ".jpg", std::ios::binary}
           << *jpg;
     });
@@ -103,9 +90,7 @@ int main(int argc, char** argv) {
   if (args.size() == 4 && args[0] == "pipeline") {
     auto files = jpegs(args[1]);
     auto rate = throughput(files, std::stoi(args[2]), std::stoi(args[3]), [&](auto& f, size_t) {
-      auto bytes = slurp(f);
-      auto [w, h] = jpeg_size(bytes);
-      (void)imaging::process_upload(bytes, w, h, {});
+      (void)imaging::process_upload(slurp(f), {});
     });
     std::cout << rate << "\n";
     return 0;

@@ -23,6 +23,7 @@
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/crypto.hpp"
+#include "pixhive/core/memory.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/core/version.hpp"
 #include "pixhive/feed/feed.hpp"
@@ -419,6 +420,7 @@ int admin_reindex(const options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_allocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string mode = "all";
   if (!args.empty() && args[0].rfind("-", 0) != 0) {

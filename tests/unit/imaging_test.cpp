@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <turbojpeg.h>
 
 #include "pixhive/core/hash64.hpp"
 #include "pixhive/imaging/analysis.hpp"
@@ -224,16 +225,114 @@ TEST(imaging_operations, defaults_are_filled_in_canonical_order) {
   EXPECT_EQ(operations().size(), 12u);
 }
 
-/// A JPEG whose EXIF says "rotate 90° clockwise to display" (orientation 6).
-std::string jpeg_with_orientation_6(const cv::Mat& img) {
+/// A JPEG whose EXIF orientation is `orientation` (6: "rotate 90° clockwise to display").
+std::string jpeg_with_orientation(const cv::Mat& img, int orientation) {
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf);
   std::string jpeg(buf.begin(), buf.end());
   std::string tiff("MM\0*\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0", 26);
+  tiff[19] = static_cast<char>(orientation);
   std::string app1 = "Exif" + std::string(2, '\0') + tiff;
   auto len = static_cast<uint16_t>(app1.size() + 2);
   std::string seg = "\xff\xe1" + std::string{char(len >> 8), char(len & 0xff)} + app1;
   return jpeg.substr(0, 2) + seg + jpeg.substr(2);
+}
+
+std::string jpeg_with_orientation_6(const cv::Mat& img) { return jpeg_with_orientation(img, 6); }
+
+std::string_view view(const std::vector<uchar>& buf) {
+  return {reinterpret_cast<const char*>(buf.data()), buf.size()};
+}
+
+/// An image no flip or turn maps onto itself: a gradient with a red block near one corner.
+cv::Mat asymmetric(int rows, int cols) {
+  cv::Mat img(rows, cols, CV_8UC3);
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < cols; ++x)
+      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(x * 255 / cols),
+                                          static_cast<uchar>(y * 255 / rows), 60);
+  cv::rectangle(img, cv::Rect(cols / 10, rows / 8, cols / 5, rows / 6), cv::Scalar(0, 0, 255),
+                cv::FILLED);
+  return img;
+}
+
+TEST(imaging_codec, every_exif_orientation_decodes_as_opencv_displays_it) {
+  auto img = asymmetric(96, 160);
+  for (int o = 1; o <= 8; ++o) {
+    auto bytes = jpeg_with_orientation(img, o);
+    auto ours = decode(bytes);
+    ASSERT_TRUE(ours) << o;
+    cv::Mat reference = cv::imdecode(std::vector<uchar>(bytes.begin(), bytes.end()),
+                                     cv::IMREAD_COLOR);
+    ASSERT_EQ(ours->size(), reference.size()) << o;
+    // libjpeg-turbo's fast DCT against OpenCV's accurate one: a level or two apart, while a
+    // wrong turn or flip moves the red block and the gradients by far more.
+    EXPECT_LT(cv::norm(*ours, reference, cv::NORM_L1) / double(reference.total() * 3), 2.0) << o;
+  }
+}
+
+TEST(imaging_codec, decode_to_fit_picks_the_smallest_dct_scale_that_covers_both_sides) {
+  auto img = asymmetric(1200, 1600);
+  std::vector<uchar> buf;
+  cv::imencode(".jpg", img, buf);
+  // 6/8 is the first scale whose long side reaches 1080; the short side would allow 3/8.
+  auto display = decode_to_fit(view(buf), 320, 1080);
+  ASSERT_TRUE(display);
+  EXPECT_EQ(display->image.size(), cv::Size(1200, 900));
+  EXPECT_EQ(display->full_width, 1600);
+  EXPECT_EQ(display->full_height, 1200);
+  auto thumb = decode_to_fit(view(buf), 320, 320);
+  ASSERT_TRUE(thumb);
+  EXPECT_EQ(thumb->image.size(), cv::Size(600, 450));  // 3/8
+  auto turned = decode_to_fit(jpeg_with_orientation_6(img), 320, 320);
+  ASSERT_TRUE(turned);
+  EXPECT_EQ(turned->image.size(), cv::Size(450, 600));
+  EXPECT_EQ(turned->full_width, 1200);
+  EXPECT_EQ(turned->full_height, 1600);
+  // Small images and other formats decode at full size.
+  auto small = decode_to_fit(jpeg_with_orientation(img(cv::Rect(0, 0, 300, 200)), 1), 320, 1080);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->image.size(), cv::Size(300, 200));
+  cv::imencode(".png", img, buf);
+  auto png = decode_to_fit(view(buf), 320, 320);
+  ASSERT_TRUE(png);
+  EXPECT_EQ(png->image.size(), cv::Size(1600, 1200));
+  EXPECT_EQ(png->full_width, 1600);
+}
+
+TEST(imaging_codec, cmyk_jpeg_falls_back_to_opencv_and_jpeg_encodes_grey_and_bgra) {
+  // libjpeg-turbo's API will not turn CMYK into BGR; OpenCV's reader does.
+  cv::Mat cmyk(64, 96, CV_8UC4, cv::Scalar(0, 255, 255, 0));
+  auto tj = tjInitCompress();
+  unsigned char* out = nullptr;
+  unsigned long size = 0;
+  ASSERT_EQ(tjCompress2(tj, cmyk.data, cmyk.cols, 0, cmyk.rows, TJPF_CMYK, &out, &size,
+                        TJSAMP_444, 90, 0),
+            0);
+  std::string bytes(reinterpret_cast<char*>(out), size);
+  tjFree(out);
+  tjDestroy(tj);
+  auto decoded = decode(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->size(), cv::Size(96, 64));
+  EXPECT_EQ(decoded->channels(), 3);
+
+  cv::Mat grey(40, 60, CV_8UC1, cv::Scalar(128));
+  auto g = encode(grey, format::jpeg);
+  ASSERT_TRUE(g);
+  auto back = cv::imdecode(std::vector<uchar>(g->begin(), g->end()), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(back.channels(), 1);
+  EXPECT_NEAR(back.at<uchar>(20, 30), 128, 2);
+  cv::Mat bgra(40, 60, CV_8UC4, cv::Scalar(200, 100, 50, 0));
+  auto c = encode(bgra, format::jpeg);
+  ASSERT_TRUE(c);
+  back = cv::imdecode(std::vector<uchar>(c->begin(), c->end()), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(back.channels(), 3);
+  EXPECT_NEAR(back.at<cv::Vec3b>(20, 30)[0], 200, 4);
+  auto png = encode(bgra, format::png);
+  ASSERT_TRUE(png);
+  back = cv::imdecode(std::vector<uchar>(png->begin(), png->end()), cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(cv::norm(back, bgra, cv::NORM_INF), 0);
 }
 
 TEST(imaging_codec, exif_orientation_is_applied_and_reduced_decodes_shrink) {
@@ -260,10 +359,7 @@ TEST(imaging_pipeline, renditions_tags_and_hash) {
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf);
   std::string bytes(buf.begin(), buf.end());
-  EXPECT_EQ(pipeline_reduction(2000, 1200, 320, 1080), 1);
-  EXPECT_EQ(pipeline_reduction(3840, 2400, 320, 1080), 2);
-  EXPECT_EQ(pipeline_reduction(8000, 6000, 320, 1080), 4);
-  auto r = process_upload(bytes, 2000, 1200, {});
+  auto r = process_upload(bytes, {});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->variants.size(), 4u);
   EXPECT_EQ(r->variants[0].name, "thumbnail");
@@ -276,7 +372,7 @@ TEST(imaging_pipeline, renditions_tags_and_hash) {
   EXPECT_EQ(r->width, 2000);
   EXPECT_EQ(r->tags, std::vector<std::string>{"blue"});
   EXPECT_TRUE(r->text.empty());
-  auto rotated = process_upload(jpeg_with_orientation_6(img), 2000, 1200, {});
+  auto rotated = process_upload(jpeg_with_orientation_6(img), {});
   ASSERT_TRUE(rotated);
   EXPECT_EQ(rotated->width, 1200);
   EXPECT_EQ(rotated->height, 2000);

@@ -10,13 +10,6 @@
 
 namespace pixhive::imaging {
 
-int pipeline_reduction(int width, int height, int thumb, int display) {
-  int short_side = std::min(width, height), long_side = std::max(width, height);
-  for (int r : {8, 4, 2})
-    if (short_side / r >= thumb && long_side / r >= std::min(display, long_side)) return r;
-  return 1;
-}
-
 cv::Mat make_thumbnail(const cv::Mat& bgr, int size) {
   int side = std::min(bgr.cols, bgr.rows);
   cv::Mat square = bgr(cv::Rect((bgr.cols - side) / 2, (bgr.rows - side) / 2, side, side));
@@ -41,35 +34,26 @@ result<void> add_renditions(upload_result& out, const std::string& name, const c
 
 }  // namespace
 
-result<upload_result> process_upload(std::string_view bytes, int width, int height,
-                                     const pipeline_config& cfg) {
+result<upload_result> process_upload(std::string_view bytes, const pipeline_config& cfg) {
   upload_result out;
-  int reduction = width > 0 && height > 0
-                      ? pipeline_reduction(width, height, cfg.thumbnail_size, cfg.display_size)
-                      : 1;
   auto started = std::chrono::steady_clock::now();
-  auto img = decode(bytes, reduction);
-  if (!img) return img.error();
+  auto decoded = decode_to_fit(bytes, cfg.thumbnail_size, cfg.display_size);
+  if (!decoded) return decoded.error();
   if (deadline_expired()) return timeout_error("the upload pipeline");
   out.decode_us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
-  // The decoded image is oriented; scaling its size back gives the oriented full size.
-  out.width = img->cols * reduction;
-  out.height = img->rows * reduction;
-  if (width > 0 && height > 0) {
-    bool turned = (img->cols > img->rows) != (width > height) && width != height;
-    out.width = turned ? height : width;
-    out.height = turned ? width : height;
-  }
+  out.width = decoded->full_width;
+  out.height = decoded->full_height;
+  const cv::Mat& img = decoded->image;
 
-  cv::Mat display = *img;
-  int long_side = std::max(img->cols, img->rows);
+  cv::Mat display = img;
+  int long_side = std::max(img.cols, img.rows);
   if (long_side > cfg.display_size) {
     double s = double(cfg.display_size) / long_side;
-    cv::resize(*img, display, cv::Size(), s, s, cv::INTER_AREA);
+    cv::resize(img, display, cv::Size(), s, s, cv::INTER_AREA);
   }
-  if (auto r = add_renditions(out, "thumbnail", make_thumbnail(*img, cfg.thumbnail_size), cfg); !r)
+  if (auto r = add_renditions(out, "thumbnail", make_thumbnail(img, cfg.thumbnail_size), cfg); !r)
     return r.error();
   if (auto r = add_renditions(out, "display", display, cfg); !r) return r.error();
 

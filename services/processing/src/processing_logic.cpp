@@ -511,7 +511,7 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
   // Counted at full size: a reduced JPEG decode costs less, but the budget errs on the safe side.
   auto lease = budget_.acquire(imaging::decode_cost(width, height));
   if (!lease) return fail(lease.error());
-  auto out = imaging::process_upload(original->bytes, width, height, cfg_.pipeline);
+  auto out = imaging::process_upload(original->bytes, cfg_.pipeline);
   if (!out) return fail(out.error());
   std::vector<std::string> names;
   for (auto& v : out->variants) {

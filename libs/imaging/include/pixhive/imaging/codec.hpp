@@ -26,6 +26,18 @@ format from_accept(std::string_view accept);
 /// are 422 `undecodable_image`.
 result<cv::Mat> decode(std::string_view bytes, int reduction = 1);
 
+/// A decoded, oriented image and the oriented size of the image at full scale.
+struct decoded {
+  cv::Mat image;
+  int full_width = 0;
+  int full_height = 0;
+};
+
+/// Decodes at the smallest scale that leaves the shorter side at least `min_short` and the longer
+/// side at least `min_long` (capped by the image): any of libjpeg-turbo's M/8 DCT scales for
+/// JPEG, full size for other formats.
+result<decoded> decode_to_fit(std::string_view bytes, int min_short, int min_long);
+
 /// Encodes `image` (8-bit gray, BGR or BGRA); `quality` applies to JPEG and WebP.
 result<std::string> encode(const cv::Mat& image, format f, int quality = 85);
 

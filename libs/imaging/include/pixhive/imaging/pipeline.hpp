@@ -47,18 +47,11 @@ struct upload_result {
   int64_t decode_us = 0;
 };
 
-/// Derives renditions, tags, text and a perceptual hash from an uploaded image of (stored,
-/// unoriented) `width`×`height`: decodes once, at the largest reduction that still covers the
-/// largest output.
-result<upload_result> process_upload(std::string_view bytes, int width, int height,
-                                     const pipeline_config& cfg);
+/// Derives renditions, tags, text and a perceptual hash from an uploaded image: decodes once, at
+/// the smallest scale that still covers the largest output.
+result<upload_result> process_upload(std::string_view bytes, const pipeline_config& cfg);
 
 /// The square centre-cropped thumbnail of a decoded image, as the pipeline makes it.
 cv::Mat make_thumbnail(const cv::Mat& bgr, int size);
-
-/// The largest reduction (1, 2, 4, 8) that still leaves the shorter side of a
-/// `width`×`height` image at least `thumb` and its longer side at least `display` (capped by
-/// the image itself).
-int pipeline_reduction(int width, int height, int thumb, int display);
 
 }  // namespace pixhive::imaging
