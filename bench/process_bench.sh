@@ -210,7 +210,8 @@ run_wrk ph-same "$base" 50 "${same[@]}" TOKEN="$token"
 pixhive_idle
 run_wrk py-same "$pybase" 50 "${same[@]}" TOKEN=
 python_idle
-hits=$(curl -s "http://127.0.0.1:$mport/metrics" | awk '/^pixhive_processing_cache_hit_ratio/ { print $2 }')
+hits=$(curl -s "http://127.0.0.1:$mport/metrics" |
+  awk '/^pixhive_processing_cache_hit_ratio/ { printf "%.3f", $2 }')
 ph_rps=$(rps_of ph-same) py_rps=$(rps_of py-same)
 echo
 echo "Repeated identical requests: 50 clients, the same photo, gaussian_blur, png; PixHive's result"
