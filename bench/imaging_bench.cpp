@@ -6,9 +6,10 @@
 //     does) and writes the thumbnails to OUT. Prints images/s.
 //   imaging_bench pipeline DIR ROUNDS THREADS
 //     the whole upload pipeline (thumbnail + display in JPEG and WebP, tags, OCR test, hash).
-//   imaging_bench ops DIR FORMAT
-//     single-core milliseconds of decode + operation + encode per image, per operation, with
-//     the parameters bench/process_bench.sh sends: the compute bound of POST /process.
+//   imaging_bench ops DIR FORMAT [OPERATION…]
+//     single-core milliseconds of decode + operation + encode per image, per operation (all, or
+//     the ones named), with the parameters bench/process_bench.sh sends: the compute bound of
+//     POST /process.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -95,11 +96,14 @@ int main(int argc, char** argv) {
     std::cout << rate << "\n";
     return 0;
   }
-  if (args.size() == 3 && args[0] == "ops") {
+  if (args.size() >= 3 && args[0] == "ops") {
     auto files = jpegs(args[1]);
     std::vector<std::string> inputs;
     for (auto& f : files) inputs.push_back(slurp(f));
+    std::vector<std::string> wanted(args.begin() + 3, args.end());
     for (const auto& op : imaging::operations()) {
+      if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), op.name) == wanted.end())
+        continue;
       auto params = *imaging::validate(op.name, bench_params(op.name));
       std::string format = op.has_data ? "json" : op.has_alpha ? "png" : args[2];
       // A warm-up pass (Tesseract and cascade loading), then the timed pass.
@@ -122,6 +126,6 @@ int main(int argc, char** argv) {
   }
   std::cerr << "usage: imaging_bench thumbnails DIR ROUNDS THREADS SIZE QUALITY OUT\n"
                "       imaging_bench pipeline DIR ROUNDS THREADS\n"
-               "       imaging_bench ops DIR FORMAT\n";
+               "       imaging_bench ops DIR FORMAT [OPERATION...]\n";
   return 2;
 }
