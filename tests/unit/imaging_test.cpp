@@ -329,8 +329,10 @@ TEST(imaging_codec, cmyk_jpeg_falls_back_to_opencv_and_jpeg_encodes_grey_and_bgr
   back = cv::imdecode(std::vector<uchar>(c->begin(), c->end()), cv::IMREAD_UNCHANGED);
   EXPECT_EQ(back.channels(), 3);
   EXPECT_NEAR(back.at<cv::Vec3b>(20, 30)[0], 200, 4);
+  cv::Mat before = bgra.clone();
   auto png = encode(bgra, format::png);
   ASSERT_TRUE(png);
+  EXPECT_EQ(cv::norm(bgra, before, cv::NORM_INF), 0) << "the encoder changed its input";
   back = cv::imdecode(std::vector<uchar>(png->begin(), png->end()), cv::IMREAD_UNCHANGED);
   EXPECT_EQ(cv::norm(back, bgra, cv::NORM_INF), 0);
 }

@@ -301,7 +301,10 @@ void append_chunk(std::string& out, const char* type, const uint8_t* data, size_
   be32(static_cast<uint32_t>(size));
   out.append(type, 4);
   out.append(reinterpret_cast<const char*>(data), size);
-  be32(libdeflate_crc32(libdeflate_crc32(0, type, 4), data, size));
+  // libdeflate_crc32 answers 0 ("start") for a null buffer, so an empty chunk skips the call.
+  uint32_t crc = libdeflate_crc32(0, type, 4);
+  if (size > 0) crc = libdeflate_crc32(crc, data, size);
+  be32(crc);
 }
 
 /// PNG as libdeflate compresses it: every row Up-filtered, level 1 for colour and 2 for grey.
@@ -313,9 +316,12 @@ result<std::string> encode_png(const cv::Mat& image) {
   if (image.depth() != CV_8U || (channels != 1 && channels != 3 && channels != 4) ||
       image.empty())
     return make_error(errc::internal, "encode_failed", "cannot encode the result as png");
-  cv::Mat rgb = image;
-  if (channels == 3) cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-  if (channels == 4) cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGBA);
+  // A fresh matrix: converting into a copy of `image`'s header would write into its pixels.
+  cv::Mat rgb;
+  if (channels == 1)
+    rgb = image;
+  else
+    cv::cvtColor(image, rgb, channels == 3 ? cv::COLOR_BGR2RGB : cv::COLOR_BGRA2RGBA);
   thread_local png_scratch scratch;
   size_t stride = size_t(rgb.cols) * channels, rows = size_t(rgb.rows);
   auto& raw = scratch.filtered;
