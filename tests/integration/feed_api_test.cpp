@@ -92,11 +92,7 @@ class feed_api : public ::testing::TestWithParam<std::string> {
   static bool has(const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   }
-  double metric(const std::string& series) {
-    auto body = call(server_->metrics_port(), verb::get, "/metrics").body;
-    auto at = body.find("\n" + series + " ");
-    return at == std::string::npos ? 0 : std::stod(body.substr(at + series.size() + 2));
-  }
+  double metric(const std::string& series) { return server_->metric(series); }
 
   std::unique_ptr<redis_server> redis_;
   std::string db_url_;

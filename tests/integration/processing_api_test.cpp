@@ -381,3 +381,57 @@ TEST(processing_admission, a_full_queue_answers_503_with_retry_after) {
   EXPECT_GE(refused, 1);
   EXPECT_EQ(ok + refused, 6);
 }
+
+TEST(processing_admission, identical_requests_share_one_computation_and_hits_are_never_refused) {
+  pixhive_server server{
+      {"--access-log", "false", "--processing-workers", "1", "--process-queue", "1"}};
+  auto token = create_and_login(server, "dave");
+  cv::Mat big(1500, 1500, CV_8UC3);
+  cv::randu(big, cv::Scalar::all(0), cv::Scalar::all(255));
+  auto png = png_of(big);
+  auto send = [&](const std::string& op, const json& params) {
+    form f;
+    f.field("image", png, true).field("operation", op).field("params", params.dump());
+    http_connection conn{server.port()};
+    return conn.request(verb::post, "/api/v1/process", f.done(),
+                        {{"Content-Type", f.type()}, {"Authorization", "Bearer " + token}});
+  };
+  auto in_parallel = [&](int n) {
+    std::vector<std::thread> clients;
+    std::vector<reply> replies(n);
+    for (int i = 0; i < n; ++i)
+      clients.emplace_back([&, i] { replies[i] = send("median_blur", {{"kernel", 25}}); });
+    for (auto& t : clients) t.join();
+    return replies;
+  };
+
+  // Eight identical requests against a queue of one: one computes, the rest share its answer
+  // (or, arriving after it, the cache's), and none is refused.
+  auto first = in_parallel(8);
+  for (auto& r : first) {
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, first[0].body);
+  }
+  EXPECT_EQ(server.metric(
+                R"(pixhive_processing_jobs_total{operation="median_blur",result="succeeded"})"),
+            1);
+  EXPECT_EQ(server.metric("pixhive_processing_adhoc_joined_total") +
+                server.metric(
+                    R"(pixhive_processing_jobs_total{operation="median_blur",result="cached"})"),
+            7);
+
+  // With the only slot taken by other work (GrabCut: seconds), requests the cache answers still
+  // get 200.
+  std::thread busy{[&] { EXPECT_EQ(send("background_removal", json::object()).status, 200); }};
+  ASSERT_TRUE(eventually([&] { return server.metric("pixhive_processing_adhoc_admitted") == 1; }));
+  auto hits = in_parallel(8);
+  busy.join();
+  for (auto& r : hits) {
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.headers["X-Cache"], "hit");
+    EXPECT_EQ(r.body, first[0].body);
+  }
+  EXPECT_EQ(server.metric(
+                R"(pixhive_processing_jobs_total{operation="median_blur",result="succeeded"})"),
+            1);
+}

@@ -277,6 +277,12 @@ bool http_connection::closed_by_peer() {
   return ec == net::error::eof || ec == net::error::connection_reset;
 }
 
+double pixhive_server::metric(const std::string& series) const {
+  auto body = call(metrics_port_, bhttp::verb::get, "/metrics").body;
+  auto at = body.find("\n" + series + " ");
+  return at == std::string::npos ? 0 : std::stod(body.substr(at + series.size() + 2));
+}
+
 reply call(uint16_t port, bhttp::verb method, const std::string& target,
            const nlohmann::json& json_body, const std::string& token) {
   http_connection conn{port};

@@ -88,6 +88,9 @@ class pixhive_server {
   /// The metrics listener's port (/metrics lives there, not on port()).
   uint16_t metrics_port() const { return metrics_port_; }
   uint16_t actor_port() const { return actor_port_; }
+  /// The value of one series from /metrics, exactly as written there (name and labels), 0 when
+  /// absent.
+  double metric(const std::string& series) const;
   const std::string& data_dir() const { return data_dir_; }
   child_process& process() { return *proc_; }
   /// The extra arguments it was started with (to run the admin CLI against the same stores).

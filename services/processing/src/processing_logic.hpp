@@ -5,11 +5,30 @@
 #include "pixhive/imaging/limits.hpp"
 
 #include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 
 #include "pixhive/processing/processing.hpp"
-#include "pixhive/store/blob_cache.hpp"
 
 namespace pixhive::processing {
+
+/// The processing service's Prometheus series, shared by the workers and the HTTP front.
+struct processing_metrics {
+  prometheus::Family<prometheus::Counter>& jobs;
+  prometheus::Family<prometheus::Histogram>& durations;
+  prometheus::Gauge& in_flight;
+  prometheus::Gauge& queued;
+  prometheus::Family<prometheus::Counter>& attempts;
+  prometheus::Counter& dead_letters;
+  prometheus::Gauge& cache_hit_ratio;
+
+  /// The one instance (registered on first use).
+  static processing_metrics& get();
+  /// Counts one operation by result; `seconds` < 0 records no duration.
+  void observe(const std::string& op, const std::string& result, double seconds);
+};
 
 /// Blocking calls to the media service, for code that runs on a worker's own thread.
 class media_link {
@@ -70,7 +89,6 @@ class logic {
   std::shared_ptr<bus::outbox> outbox_;
   media_link media_;
   processing_config cfg_;
-  store::blob_cache cache_;
   imaging::memory_budget budget_;
 };
 

@@ -10,6 +10,7 @@
 #include "pixhive/imaging/operations.hpp"
 #include "pixhive/metrics/metrics.hpp"
 #include "pixhive/processing/processing.hpp"
+#include "adhoc.hpp"
 #include "processing_logic.hpp"
 
 namespace pixhive::processing {
@@ -119,44 +120,6 @@ std::vector<job_input> all_operations(const std::string& image, const std::strin
   return jobs;
 }
 
-/// Admission control for ad-hoc work: beyond `limit` admitted requests, 503 + Retry-After.
-class admission {
- public:
-  explicit admission(int limit)
-      : limit_(limit),
-        gauge_(&prometheus::BuildGauge()
-                    .Name("pixhive_processing_adhoc_admitted")
-                    .Help("Ad-hoc POST /process requests running or waiting")
-                    .Register(metrics::registry())
-                    .Add({})),
-        rejected_(&prometheus::BuildCounter()
-                       .Name("pixhive_processing_adhoc_rejected_total")
-                       .Help("Ad-hoc requests refused with 503 because the queue was full")
-                       .Register(metrics::registry())
-                       .Add({})) {}
-
-  /// True when admitted; then release() must follow.
-  bool enter() {
-    if (++count_ > limit_) {
-      --count_;
-      rejected_->Increment();
-      return false;
-    }
-    gauge_->Increment();
-    return true;
-  }
-  void release() {
-    --count_;
-    gauge_->Decrement();
-  }
-
- private:
-  int limit_;
-  std::atomic<int> count_{0};
-  prometheus::Gauge* gauge_;
-  prometheus::Counter* rejected_;
-};
-
 /// Streams one job's events: history from the database, then live broadcasts, without gaps or
 /// repeats (sequence numbers), until the job succeeds or finally fails.
 class job_event_relay : public std::enable_shared_from_this<job_event_relay> {
@@ -233,7 +196,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
   upload_opts.limit = "process";
   http::route_options job_opts{64 * 1024, http::access::user};
   job_opts.limit = "process";
-  auto gate = std::make_shared<admission>(cfg.queue_limit);
+  auto front = std::make_shared<adhoc_front>(cfg);
 
   routes.add(
       verb::get, "/api/v1/operations",
@@ -244,7 +207,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
 
   routes.add(
       verb::post, "/api/v1/process",
-      [b, gate](ctx_ptr ctx, http::responder respond) {
+      [b, front](ctx_ptr ctx, http::responder respond) {
         auto form = read_form(*ctx);
         if (!form) return respond(http::error_response(form.error()));
         auto who = viewer_from(ctx->user);
@@ -268,12 +231,24 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
         auto format = choose_format(form->operations[0], nth_or_first(form->formats, 0),
                                     std::string(ctx->req[http::bhttp::field::accept]));
         if (!format) return respond(http::error_response(format.error()));
-        if (!gate->enter())
-          return respond(http::error_response(
-              make_error(errc::unavailable, "overloaded",
-                         "the processing queue is full; retry after the given seconds", 1)));
-        auto release = [gate, respond](http::response r) {
-          gate->release();
+        auto params = imaging::validate_text(form->operations[0], nth_or_first(form->params, 0));
+        if (!params) return respond(http::error_response(params.error()));
+        auto type = *format == "json" ? std::string("application/json")
+                                      : imaging::content_type(*imaging::parse_format(*format));
+        auto key = front->key(form->images[0], form->operations[0], *params, *format);
+        switch (front->enter(key, form->operations[0], type, respond)) {
+          case adhoc_front::entry::answered:
+          case adhoc_front::entry::joined:
+            return;
+          case adhoc_front::entry::refused:
+            return respond(http::error_response(
+                make_error(errc::unavailable, "overloaded",
+                           "the processing queue is full; retry after the given seconds", 1)));
+          case adhoc_front::entry::lead:
+            break;
+        }
+        auto finish = [front, key, respond](http::response r) {
+          front->leave(key, r);
           respond(std::move(r));
         };
         // The worker stops at the request's deadline and then answers; waiting longer than that
@@ -281,13 +256,13 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
         b.call_within<process_reply>(
             2 * std::chrono::duration_cast<std::chrono::milliseconds>(default_request_timeout) +
                 std::chrono::seconds(5),
-            release,
+            finish,
             process_request{who, std::move(form->images[0]), form->operations[0],
-                            nth_or_first(form->params, 0), *format, deadline_ms()},
+                            params->dump(), *format, deadline_ms()},
             [](process_reply& r) {
               http::response res{http::bhttp::status::ok, 11};
               res.set(http::bhttp::field::content_type, r.content_type);
-              res.set("X-Cache", r.cached ? "hit" : "miss");
+              res.set("X-Cache", "miss");
               res.body() = std::move(r.bytes);
               return res;
             });

@@ -33,8 +33,6 @@ struct process_request {
 struct process_reply {
   std::string bytes;
   std::string content_type;
-  /// True when the result cache answered.
-  bool cached = false;
   bool operator==(const process_reply&) const = default;
 };
 
@@ -144,7 +142,7 @@ typename Inspector::result_type inspect(Inspector& f, process_request& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, process_reply& x) {
-  return f(caf::meta::type_name("process_reply"), x.bytes, x.content_type, x.cached);
+  return f(caf::meta::type_name("process_reply"), x.bytes, x.content_type);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_input& x) {
