@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,12 +24,25 @@ prometheus::Gauge& mailbox_gauge(const std::string& actor, const std::string& wo
 /// How often a pool's front asks its workers for their mailbox sizes.
 inline constexpr std::chrono::seconds mailbox_sample_every{1};
 
-/// State of a pool's front actor.
+/// The reply type of request `R` in the typed interface `Handle`.
+template <class List>
+struct single_reply;
+template <class T>
+struct single_reply<caf::detail::type_list<T>> {
+  using type = T;
+};
+template <class Handle, class R>
+using reply_of =
+    typename single_reply<caf::response_type_t<typename Handle::signatures, R>>::type;
+
+/// State of a pool's front actor: the requests waiting for a worker, in arrival order, and the
+/// workers free to take one.
 template <class Handle>
 struct pool_state {
   std::vector<Handle> workers;
+  std::vector<Handle> idle;
+  std::deque<std::function<void(const Handle&)>> waiting;
   Handle health;
-  size_t next = 0;
   prometheus::Gauge* mailbox = nullptr;
 };
 
@@ -52,25 +67,41 @@ void sample_mailbox_on_tick(Self* self, prometheus::Gauge* gauge) {
       });
 }
 
-/// The front of a worker pool: an event-based actor (it never blocks) that delegates each
-/// request to the next worker, round-robin, so the worker answers the caller directly. `Ping`
-/// requests go to a dedicated worker, so readiness checks never queue behind slow work.
+/// Hands the oldest waiting request to a free worker, as long as there are both.
+template <class Self>
+void dispatch(Self* self) {
+  auto& s = self->state;
+  while (!s.idle.empty() && !s.waiting.empty()) {
+    auto worker = std::move(s.idle.back());
+    s.idle.pop_back();
+    auto job = std::move(s.waiting.front());
+    s.waiting.pop_front();
+    job(worker);
+  }
+}
+
+/// The front of a worker pool: an event-based actor (it never blocks) that queues requests in
+/// arrival order and gives each to the next worker that is free, so a slow request delays only
+/// the ones behind it, not those a round-robin turn would have put on the same worker (the tail
+/// latency of a full queue). `Ping` requests go to a dedicated worker, so readiness checks never
+/// queue behind slow work.
 template <class Handle, class Ping, class... Requests>
 typename Handle::behavior_type pool_front(
     typename Handle::template stateful_pointer<pool_state<Handle>> self,
     std::vector<Handle> workers, Handle health, std::string name) {
   self->state.workers = std::move(workers);
+  self->state.idle = self->state.workers;
   self->state.health = std::move(health);
   self->state.mailbox = &mailbox_gauge(name, "front");
   for (auto& w : self->state.workers) self->link_to(w);
   self->link_to(self->state.health);
-  // Every second the front records its own mailbox and asks each worker to record its own.
+  // Every second the front records its queue and asks each worker to record its mailbox.
   self->set_default_handler(
       [self](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
         if (!x.content().template match_elements<mailbox_tick_atom>())
           return caf::sec::unexpected_message;
         auto& s = self->state;
-        s.mailbox->Set(static_cast<double>(queued(self)));
+        s.mailbox->Set(static_cast<double>(queued(self) + s.waiting.size()));
         for (auto& w : s.workers)
           caf::anon_send(caf::actor_cast<caf::actor>(w), mailbox_tick_atom::value);
         caf::anon_send(caf::actor_cast<caf::actor>(s.health), mailbox_tick_atom::value);
@@ -81,8 +112,28 @@ typename Handle::behavior_type pool_front(
   caf::anon_send(caf::actor_cast<caf::actor>(self), mailbox_tick_atom::value);
   return {
       [self](Requests& r) {
-        auto& s = self->state;
-        return self->delegate(s.workers[s.next++ % s.workers.size()], std::move(r));
+        using reply = reply_of<Handle, Requests>;
+        auto rp = self->template make_response_promise<reply>();
+        self->state.waiting.emplace_back([self, rp, r = std::move(r)](const Handle& w) mutable {
+          auto done = [self, w] {
+            self->state.idle.push_back(w);
+            dispatch(self);
+          };
+          // The caller's own timeout bounds its wait. The front waits for the worker however
+          // long it takes: giving up would count a busy worker as free.
+          self->request(w, caf::infinite, std::move(r))
+              .then(
+                  [rp, done](reply& x) mutable {
+                    rp.deliver(std::move(x));
+                    done();
+                  },
+                  [rp, done](caf::error& e) mutable {
+                    rp.deliver(std::move(e));
+                    done();
+                  });
+        });
+        dispatch(self);
+        return rp;
       }...,
       [self](Ping& r) { return self->delegate(self->state.health, std::move(r)); },
   };
