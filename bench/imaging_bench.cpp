@@ -114,12 +114,22 @@ int main(int argc, char** argv) {
         return imaging::encode(out->image, *imaging::parse_format(format))->size();
       };
       run(inputs[0]);
+      // Every core runs images at once, as the server's workers do, so OpenCV's own threads
+      // compete as they do there; at least 2 seconds and 5 images per core.
+      int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      std::atomic<size_t> n{0};
       auto start = clock_type::now();
-      size_t n = 0;
-      // At least 5 images and 2 seconds: slow operations (OCR, GrabCut) stay short.
-      while (n < 5 || clock_type::now() - start < std::chrono::seconds(2))
-        run(inputs[n++ % inputs.size()]);
-      double ms = std::chrono::duration<double, std::milli>(clock_type::now() - start).count() / n;
+      std::vector<std::thread> pool;
+      for (int t = 0; t < cores; ++t)
+        pool.emplace_back([&, t] {
+          for (size_t mine = 0; mine < 5 || clock_type::now() - start < std::chrono::seconds(2);
+               ++mine)
+            run(inputs[(n++ + t) % inputs.size()]);
+        });
+      for (auto& t : pool) t.join();
+      double ms = cores *
+                  std::chrono::duration<double, std::milli>(clock_type::now() - start).count() /
+                  static_cast<double>(n);
       std::cout << op.name << " " << ms << std::endl;
     }
     return 0;

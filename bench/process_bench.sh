@@ -2,15 +2,14 @@
 # POST /api/v1/process: PixHive against the kind of Python server it replaces, in one run.
 # The comparison server is bench/compare/server.py (Flask + OpenCV under Debian's gunicorn, 2
 # sync workers): the same decode, the same operations with the same defaults, one encode (PNG
-# with OpenCV's default parameters, which cost about half of PixHive's level-3 PNG; JPEG at
-# PixHive's quality 85). It has no accounts and ignores the Authorization header.
+# with OpenCV's default parameters; JPEG at PixHive's quality 85). It has no accounts and ignores the Authorization header.
 #
 # 1. On 1-megapixel camera photos (100 distinct crops of Debian's wallpaper photos, a different
 #    one per request; PixHive's result cache is off, so it never answers), per operation, output
 #    format (png, jpeg) and 20 and 50 concurrent clients: req/s, p50 and p99 of both servers,
 #    their ratios (PixHive / Python), socket errors and non-2xx answers of both. Next to PixHive:
-#    the compute bound (the single-core time of decode + operation + encode measured in-process
-#    by imaging_bench, times the cores), the share of the machine's CPU that wrk itself used
+#    the compute bound (decode + operation + encode in-process by imaging_bench, every core
+#    running images at once: images/s), the share of the machine's CPU that wrk itself used
 #    (its user + system seconds / (run seconds x cores)), and the bound net of that share.
 # 2. Repeated identical requests: 50 clients all POSTing the same photo with the same operation
 #    (gaussian_blur, png) to PixHive restarted with its result cache on (the default size) and to
@@ -185,18 +184,18 @@ for op in "${ops[@]}"; do
   done
 done
 cat <<'EOF'
-bound = cores x 1000 / (single-core ms of decode + operation + encode, in-process); wrk% = wrk's
-user+system CPU / (run seconds x cores); /net = r/s / (bound x (1 - wrk%)); r/s x and p99 x =
-PixHive / Python; er = socket errors / non-2xx answers. The Python server's PNG is OpenCV's
-default (zlib level 1, RLE), about half the encode cost of PixHive's (level 3).
+bound = images/s of decode + operation + encode in-process with every core busy (imaging_bench);
+wrk% = wrk's user+system CPU / (run seconds x cores); /net = r/s / (bound x (1 - wrk%)); r/s x
+and p99 x = PixHive / Python; er = socket errors / non-2xx answers. The Python server's PNG is
+OpenCV's default (Sub filter, zlib level 1, RLE); PixHive's is libdeflate level 1, Up filter.
 EOF
 {
   echo
-  echo "bound: cores × 1000 / single-core ms of decode + operation + encode in-process (imaging_bench);"
+  echo "bound: images/s of decode + operation + encode in-process with every core busy (imaging_bench);"
   echo "wrk CPU: wrk's user + system seconds / (run seconds × cores); net bound ratio: req/s ÷ (bound ×"
   echo "(1 − wrk CPU)); ratios: PixHive / Python. The Python server encodes PNG with OpenCV's defaults"
-  echo "(zlib level 1, RLE strategy), about half the cost of PixHive's level 3, and JPEG without"
-  echo "optimised Huffman tables."
+  echo "(Sub filter, zlib level 1, RLE strategy); PixHive with libdeflate (level 1, Up filter). Both"
+  echo "write JPEG without optimised Huffman tables."
 } >>"$md"
 
 # 2. Repeated identical requests, PixHive with its result cache on.

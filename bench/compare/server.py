@@ -21,12 +21,10 @@ Operations: edge_detection, corner_detection, gaussian_blur, median_blur, fourie
 contrast_enhancement, invert, grayscale, resize, rotate (not background_removal or
 text_detection).
 
-Encoding: PNG with OpenCV's defaults (no parameters: zlib level 1, RLE strategy, SUB filter),
-JPEG quality 85, WebP quality 85 through OpenCV (libwebp method 4). PixHive encodes PNG at zlib
-level 3 with the default strategy, JPEG with optimised Huffman tables, WebP with libwebp method
-2 (libs/imaging/src/codec.cpp): PNG here costs roughly half of PixHive's PNG encode, JPEG a
-little less. With COMPARE_ENCODING=pixhive in the environment this server uses PixHive's PNG
-and JPEG parameters instead (IMWRITE_PNG_COMPRESSION 3; IMWRITE_JPEG_OPTIMIZE 1).
+Encoding: what such a server would use, OpenCV's defaults: PNG with no parameters (Sub filter,
+zlib level 1, RLE strategy), JPEG quality 85 (PixHive's), WebP quality 85 (libwebp method 4).
+PixHive writes PNG through libdeflate and JPEG through libjpeg-turbo's API at the same quality
+(libs/imaging/src/codec.cpp).
 """
 
 import json
@@ -41,7 +39,6 @@ app = Flask(__name__)
 
 JPEG_QUALITY = 85  # PixHive's imaging::encode default (JPEG and WebP)
 WEBP_QUALITY = 85
-PIXHIVE_ENCODING = os.environ.get("COMPARE_ENCODING", "") == "pixhive"
 
 
 class BadRequest(Exception):
@@ -384,13 +381,9 @@ def choose_format(name, accept):
 
 def encode(img, fmt):
     if fmt == "png":
-        params = [cv2.IMWRITE_PNG_COMPRESSION, 3] if PIXHIVE_ENCODING else []
-        ok, buf = cv2.imencode(".png", img, params)
+        ok, buf = cv2.imencode(".png", img)
     elif fmt == "jpeg":
-        params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        if PIXHIVE_ENCODING:
-            params += [cv2.IMWRITE_JPEG_OPTIMIZE, 1]
-        ok, buf = cv2.imencode(".jpg", img, params)
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     else:
         ok, buf = cv2.imencode(".webp", img, [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY])
     if not ok:
