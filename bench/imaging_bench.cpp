@@ -4,6 +4,9 @@
 //     decode (reduced, oriented) + centre-crop SIZE×SIZE + JPEG at QUALITY for every *.jpg in DIR,
 //     ROUNDS times, on THREADS threads; reads each file from disk every time (as vipsthumbnail
 //     does) and writes the thumbnails to OUT. Prints images/s.
+//   imaging_bench ssim DIR SIZE THUMBS
+//     mean and lowest SSIM of the thumbnails in THUMBS (<index>.jpg as `thumbnails` names them,
+//     or <name>.jpg as vipsthumbnail does) against a reference made from a full-size decode.
 //   imaging_bench pipeline DIR ROUNDS THREADS
 //     the whole upload pipeline (thumbnail + display in JPEG and WebP, tags, OCR test, hash).
 //   imaging_bench ops DIR FORMAT [OPERATION…]
@@ -20,6 +23,7 @@
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pixhive/core/memory.hpp"
 #include "pixhive/imaging/codec.hpp"
@@ -61,6 +65,42 @@ double throughput(const std::vector<std::string>& files, int rounds, int threads
   return total / std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
+/// Structural similarity of two same-size images on their luma (Wang et al. 2004: 11×11 Gaussian
+/// window, σ 1.5, K1 0.01, K2 0.03).
+double ssim(const cv::Mat& a_bgr, const cv::Mat& b_bgr) {
+  cv::Mat a, b;
+  cv::cvtColor(a_bgr, a, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(b_bgr, b, cv::COLOR_BGR2GRAY);
+  a.convertTo(a, CV_64F);
+  b.convertTo(b, CV_64F);
+  const double c1 = 6.5025, c2 = 58.5225;  // (0.01·255)², (0.03·255)²
+  auto blur = [](const cv::Mat& m) {
+    cv::Mat out;
+    cv::GaussianBlur(m, out, cv::Size(11, 11), 1.5);
+    return out;
+  };
+  cv::Mat mu_a = blur(a), mu_b = blur(b);
+  cv::Mat mu_aa = mu_a.mul(mu_a), mu_bb = mu_b.mul(mu_b), mu_ab = mu_a.mul(mu_b);
+  cv::Mat var_a = blur(a.mul(a)) - mu_aa, var_b = blur(b.mul(b)) - mu_bb;
+  cv::Mat cov = blur(a.mul(b)) - mu_ab;
+  cv::Mat num = (2 * mu_ab + c1).mul(2 * cov + c2);
+  cv::Mat den = (mu_aa + mu_bb + c1).mul(var_a + var_b + c2);
+  cv::Mat map;
+  cv::divide(num, den, map);
+  return cv::mean(map)[0];
+}
+
+/// The reference thumbnail: the whole image decoded at full size (oriented), the centre
+/// square, shrunk by area averaging.
+cv::Mat reference_thumbnail(const std::string& bytes, int size) {
+  cv::Mat full = cv::imdecode(std::vector<uchar>(bytes.begin(), bytes.end()), cv::IMREAD_COLOR);
+  int side = std::min(full.cols, full.rows);
+  cv::Mat out;
+  cv::resize(full(cv::Rect((full.cols - side) / 2, (full.rows - side) / 2, side, side)), out,
+             cv::Size(size, size), 0, 0, cv::INTER_AREA);
+  return out;
+}
+
 /// The parameters process_bench.sh sends with each operation.
 nlohmann::json bench_params(const std::string& op) {
   if (op == "resize") return {{"width", 512}};
@@ -71,7 +111,7 @@ nlohmann::json bench_params(const std::string& op) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tune_allocator();  // as the server does
+  tune_allocator(argv);  // as the server does
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 7 && args[0] == "thumbnails") {
     auto files = jpegs(args[1]);
@@ -86,6 +126,25 @@ int main(int argc, char** argv) {
           << *jpg;
     });
     std::cout << rate << "\n";
+    return 0;
+  }
+  if (args.size() == 4 && args[0] == "ssim") {
+    // SSIM of the thumbnails in args[3] (named <index>.jpg or <name>.jpg) against the reference.
+    auto files = jpegs(args[1]);
+    int size = std::stoi(args[2]);
+    double sum = 0, low = 1;
+    for (size_t i = 0; i < files.size(); ++i) {
+      auto stem = std::filesystem::path(files[i]).stem().string();
+      auto by_index = args[3] + "/" + std::to_string(i) + ".jpg";
+      auto thumb = cv::imread(std::filesystem::exists(by_index) ? by_index
+                                                                : args[3] + "/" + stem + ".jpg");
+      auto ref = reference_thumbnail(slurp(files[i]), size);
+      if (thumb.size() != ref.size()) cv::resize(thumb, thumb, ref.size(), 0, 0, cv::INTER_AREA);
+      double s = ssim(thumb, ref);
+      sum += s;
+      low = std::min(low, s);
+    }
+    std::cout << sum / files.size() << " " << low << "\n";
     return 0;
   }
   if (args.size() == 4 && args[0] == "pipeline") {
@@ -135,6 +194,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::cerr << "usage: imaging_bench thumbnails DIR ROUNDS THREADS SIZE QUALITY OUT\n"
+               "       imaging_bench ssim DIR SIZE THUMBS\n"
                "       imaging_bench pipeline DIR ROUNDS THREADS\n"
                "       imaging_bench ops DIR FORMAT [OPERATION...]\n";
   return 2;

@@ -420,7 +420,7 @@ int admin_reindex(const options& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  tune_allocator();
+  tune_allocator(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string mode = "all";
   if (!args.empty() && args[0].rfind("-", 0) != 0) {
