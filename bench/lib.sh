@@ -9,7 +9,16 @@ bin=$PWD/build/release/apps/pixhive/pixhive
 
 work=$(mktemp -d /tmp/pixhive-bench-XXXXXX)
 pids=()
+pixhive_pids=()
+# Every PixHive the bench started reports its peak resident memory (VmHWM) when the bench ends.
+report_memory() {
+  for p in "${pixhive_pids[@]}"; do
+    [ -r "/proc/$p/status" ] || continue
+    echo "pixhive (pid $p) peak RSS: $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$p/status"), now $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$p/status")" >&2
+  done
+}
 cleanup() {
+  report_memory
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -38,6 +47,7 @@ launch_pixhive() {
   "$bin" --data-dir "$work/data" --port 0 --address 127.0.0.1 --access-log false \
     --rate-limits off "$@" 2>"$work/pixhive.log" &
   pids+=($!)
+  pixhive_pids+=($!)
   port=""
   for _ in $(seq 1 300); do
     port=$(grep -o '"event":"listening".*' "$work/pixhive.log" | grep -o '"port":[0-9]*' | cut -d: -f2 || true)

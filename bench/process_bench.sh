@@ -199,6 +199,8 @@ EOF
 } >>"$md"
 
 # 2. Repeated identical requests, PixHive with its result cache on.
+report_memory
+pixhive_pids=()
 kill "$pixhive_pid"
 wait "$pixhive_pid" 2>/dev/null || true
 launch_pixhive "${pixhive_opts[@]}"
