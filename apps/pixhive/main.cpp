@@ -313,6 +313,7 @@ int run_services(const std::string& mode, const options& opts) {
                           {"version", version()},
                           {"database_connections", connections},
                           {"url", "http://localhost:" + std::to_string(*port)}});
+  memory_releaser releaser{std::chrono::seconds(10)};
   server.run();
 
   if (actor_port) sys.middleman().unpublish(running.front().actor, actor_port);

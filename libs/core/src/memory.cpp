@@ -30,4 +30,19 @@ void tune_allocator(char** argv) {
   mallopt(M_ARENA_MAX, 4);
 }
 
+memory_releaser::memory_releaser(std::chrono::milliseconds period)
+    : thread_([this, period] {
+        std::unique_lock<std::mutex> lock{mtx_};
+        while (!wake_.wait_for(lock, period, [this] { return stop_; })) malloc_trim(0);
+      }) {}
+
+memory_releaser::~memory_releaser() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
 }  // namespace pixhive
