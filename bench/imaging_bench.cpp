@@ -8,7 +8,9 @@
 //     mean and lowest SSIM of the thumbnails in THUMBS (<index>.jpg as `thumbnails` names them,
 //     or <name>.jpg as vipsthumbnail does) against a reference made from a full-size decode.
 //   imaging_bench pipeline DIR ROUNDS THREADS
-//     the whole upload pipeline (thumbnail + display in JPEG and WebP, tags, OCR test, hash).
+//     the whole upload pipeline (thumbnail + display in JPEG and WebP, colours, objects,
+//     explicit-content scores, faces, OCR test, hash). Prints images/s, and on stderr the mean
+//     milliseconds of each step (each network) per photo.
 //   imaging_bench ops DIR FORMAT [OPERATION…]
 //     single-core milliseconds of decode + operation + encode per image, per operation (all, or
 //     the ones named), with the parameters bench/process_bench.sh sends: the compute bound of
@@ -19,6 +21,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -27,6 +31,7 @@
 
 #include "pixhive/core/memory.hpp"
 #include "pixhive/imaging/codec.hpp"
+#include "pixhive/imaging/models.hpp"
 #include "pixhive/imaging/operations.hpp"
 #include "pixhive/imaging/pipeline.hpp"
 
@@ -136,8 +141,8 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < files.size(); ++i) {
       auto stem = std::filesystem::path(files[i]).stem().string();
       auto by_index = args[3] + "/" + std::to_string(i) + ".jpg";
-      auto thumb = cv::imread(std::filesystem::exists(by_index) ? by_index
-                                                                : args[3] + "/" + stem + ".jpg");
+      auto thumb =
+          cv::imread(std::filesystem::exists(by_index) ? by_index : args[3] + "/" + stem + ".jpg");
       auto ref = reference_thumbnail(slurp(files[i]), size);
       if (thumb.size() != ref.size()) cv::resize(thumb, thumb, ref.size(), 0, 0, cv::INTER_AREA);
       double s = ssim(thumb, ref);
@@ -147,12 +152,30 @@ int main(int argc, char** argv) {
     std::cout << sum / files.size() << " " << low << "\n";
     return 0;
   }
+  // The upload pipeline and background_removal run the networks, as the server does.
+  if (!args.empty() && (args[0] == "pipeline" || args[0] == "ops"))
+    if (auto m = imaging::use_models(imaging::default_model_dir()); !m) {
+      std::cerr << to_problem(m.error()).message << "\n";
+      return 1;
+    }
   if (args.size() == 4 && args[0] == "pipeline") {
     auto files = jpegs(args[1]);
+    std::mutex mtx;
+    std::map<std::string, std::pair<double, int>> steps;  // total ms, count
+    std::vector<std::string> order;
     auto rate = throughput(files, std::stoi(args[2]), std::stoi(args[3]), [&](auto& f, size_t) {
-      (void)imaging::process_upload(slurp(f), {});
+      auto out = imaging::process_upload(slurp(f), {});
+      if (!out) return;
+      std::lock_guard<std::mutex> guard{mtx};
+      for (const auto& [step, us] : out->step_us) {
+        if (!steps.count(step)) order.push_back(step);
+        steps[step].first += us / 1000.0;
+        steps[step].second += 1;
+      }
     });
     std::cout << rate << "\n";
+    for (const auto& step : order)
+      std::cerr << "  " << step << ": " << steps[step].first / steps[step].second << " ms/photo\n";
     return 0;
   }
   if (args.size() >= 3 && args[0] == "ops") {
@@ -167,7 +190,7 @@ int main(int argc, char** argv) {
       // The image in the asked format, as the server encodes it (corners too: their data only
       // goes out as JSON when asked for).
       std::string format = args[2] == "json" ? "json" : op.has_alpha ? "png" : args[2];
-      // A warm-up pass (Tesseract and cascade loading), then the timed pass.
+      // A warm-up pass (Tesseract and network loading), then the timed pass.
       auto run = [&](const std::string& bytes) {
         auto img = imaging::decode(bytes);
         auto out = imaging::apply(op.name, *img, params);

@@ -23,12 +23,13 @@
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/config.hpp"
 #include "pixhive/core/crypto.hpp"
-#include "pixhive/core/memory.hpp"
 #include "pixhive/core/log.hpp"
+#include "pixhive/core/memory.hpp"
 #include "pixhive/core/version.hpp"
 #include "pixhive/feed/feed.hpp"
 #include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
+#include "pixhive/imaging/models.hpp"
 #include "pixhive/links/link.hpp"
 #include "pixhive/media/media.hpp"
 #include "pixhive/processing/processing.hpp"
@@ -219,6 +220,11 @@ int run_services(const std::string& mode, const options& opts) {
   // Checked before anything opens: a bad option stops start-up with its message.
   auto cfg = app::configs::from(opts);
   if (!cfg) return fail(cfg.error());
+  // Tagging and moderation never run without their networks: no model, no start.
+  for (auto* m : selected)
+    if (m->name == "processing")
+      if (auto loaded = imaging::use_models(cfg->processing.models); !loaded)
+        return fail(loaded.error());
   size_t connections = 2;
   for (auto* m : selected) connections += m->connections(*cfg);
   auto rt = open_runtime(opts, connections);

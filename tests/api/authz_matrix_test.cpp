@@ -196,6 +196,8 @@ class world {
     if (name == "name") return "thumbnail";
     if (name == "tag") return "macro";
     if (name == "id" && path.rfind("/api/v1/admin/users/", 0) == 0) return carol_id_;
+    // No photo is flagged here: an admin's decision finds nothing (content_test decides).
+    if (name == "id" && path.rfind("/api/v1/admin/moderation/", 0) == 0) return "1";
     if (name == "id" && path.rfind("/api/v1/jobs/", 0) == 0 && visibility == "-") return adhoc_job_;
     auto it = resources_.find(visibility);
     if (it == resources_.end()) return {};

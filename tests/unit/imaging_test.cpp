@@ -1,12 +1,13 @@
 // Each operation on a generated image, checked by a property of its output.
 #include <gtest/gtest.h>
+#include <turbojpeg.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <turbojpeg.h>
 
 #include "pixhive/core/hash64.hpp"
 #include "pixhive/imaging/analysis.hpp"
 #include "pixhive/imaging/codec.hpp"
+#include "pixhive/imaging/models.hpp"
 #include "pixhive/imaging/operations.hpp"
 #include "pixhive/imaging/pipeline.hpp"
 
@@ -22,6 +23,13 @@ cv::Mat white_square(int size = 200, int lo = 50, int hi = 150) {
   cv::rectangle(img, cv::Point(lo, lo), cv::Point(hi - 1, hi - 1), cv::Scalar::all(255),
                 cv::FILLED);
   return img;
+}
+
+/// Loads the networks once per test process, as the server does at start-up (the upload
+/// pipeline and background_removal run them).
+void load_models() {
+  static auto loaded = use_models(default_model_dir());
+  ASSERT_TRUE(loaded) << (loaded ? "" : to_problem(loaded.error()).message);
 }
 
 op_output run(const std::string& op, const cv::Mat& in, json params = json::object()) {
@@ -161,6 +169,7 @@ TEST(imaging_operations, rotate_by_right_angles_moves_pixels_exactly) {
 }
 
 TEST(imaging_operations, background_removal_keeps_the_object_and_clears_the_background) {
+  load_models();
   cv::Mat img(200, 200, CV_8UC3, cv::Scalar(40, 160, 40));
   cv::randn(img, cv::Scalar(40, 160, 40), cv::Scalar::all(8));
   cv::circle(img, cv::Point(100, 100), 50, cv::Scalar(30, 30, 220), cv::FILLED);
@@ -238,7 +247,9 @@ std::string jpeg_with_orientation(const cv::Mat& img, int orientation) {
   return jpeg.substr(0, 2) + seg + jpeg.substr(2);
 }
 
-std::string jpeg_with_orientation_6(const cv::Mat& img) { return jpeg_with_orientation(img, 6); }
+std::string jpeg_with_orientation_6(const cv::Mat& img) {
+  return jpeg_with_orientation(img, 6);
+}
 
 std::string_view view(const std::vector<uchar>& buf) {
   return {reinterpret_cast<const char*>(buf.data()), buf.size()};
@@ -249,8 +260,8 @@ cv::Mat asymmetric(int rows, int cols) {
   cv::Mat img(rows, cols, CV_8UC3);
   for (int y = 0; y < rows; ++y)
     for (int x = 0; x < cols; ++x)
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(x * 255 / cols),
-                                          static_cast<uchar>(y * 255 / rows), 60);
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uchar>(x * 255 / cols), static_cast<uchar>(y * 255 / rows), 60);
   cv::rectangle(img, cv::Rect(cols / 10, rows / 8, cols / 5, rows / 6), cv::Scalar(0, 0, 255),
                 cv::FILLED);
   return img;
@@ -262,8 +273,8 @@ TEST(imaging_codec, every_exif_orientation_decodes_as_opencv_displays_it) {
     auto bytes = jpeg_with_orientation(img, o);
     auto ours = decode(bytes);
     ASSERT_TRUE(ours) << o;
-    cv::Mat reference = cv::imdecode(std::vector<uchar>(bytes.begin(), bytes.end()),
-                                     cv::IMREAD_COLOR);
+    cv::Mat reference =
+        cv::imdecode(std::vector<uchar>(bytes.begin(), bytes.end()), cv::IMREAD_COLOR);
     ASSERT_EQ(ours->size(), reference.size()) << o;
     // libjpeg-turbo's fast DCT against OpenCV's accurate one: a level or two apart, while a
     // wrong turn or flip moves the red block and the gradients by far more.
@@ -306,8 +317,8 @@ TEST(imaging_codec, cmyk_jpeg_falls_back_to_opencv_and_jpeg_encodes_grey_and_bgr
   auto tj = tjInitCompress();
   unsigned char* out = nullptr;
   unsigned long size = 0;
-  ASSERT_EQ(tjCompress2(tj, cmyk.data, cmyk.cols, 0, cmyk.rows, TJPF_CMYK, &out, &size,
-                        TJSAMP_444, 90, 0),
+  ASSERT_EQ(tjCompress2(tj, cmyk.data, cmyk.cols, 0, cmyk.rows, TJPF_CMYK, &out, &size, TJSAMP_444,
+                        90, 0),
             0);
   std::string bytes(reinterpret_cast<char*>(out), size);
   tjFree(out);
@@ -357,6 +368,7 @@ TEST(imaging_codec, exif_orientation_is_applied_and_reduced_decodes_shrink) {
 }
 
 TEST(imaging_pipeline, renditions_tags_and_hash) {
+  load_models();
   cv::Mat img(1200, 2000, CV_8UC3, cv::Scalar(200, 80, 20));  // blue in BGR
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf);

@@ -29,7 +29,14 @@ void add_media_types(caf::actor_system_config& cfg) {
       .add_message_type<media_stats_request>("pixhive.media_stats_request")
       .add_message_type<status_count>("pixhive.status_count")
       .add_message_type<std::vector<status_count>>("pixhive.status_count_list")
-      .add_message_type<media_stats>("pixhive.media_stats");
+      .add_message_type<media_stats>("pixhive.media_stats")
+      .add_message_type<detected>("pixhive.detected")
+      .add_message_type<std::vector<detected>>("pixhive.detected_list")
+      .add_message_type<moderation_item>("pixhive.moderation_item")
+      .add_message_type<std::vector<moderation_item>>("pixhive.moderation_item_list")
+      .add_message_type<moderation_queue_request>("pixhive.moderation_queue_request")
+      .add_message_type<moderation_queue>("pixhive.moderation_queue")
+      .add_message_type<moderation_decision_request>("pixhive.moderation_decision_request");
 }
 
 }  // namespace pixhive::contracts

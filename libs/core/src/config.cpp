@@ -116,6 +116,20 @@ result<int64_t> options::get_int(const std::string& name) const {
   return static_cast<int64_t>(n);
 }
 
+result<double> options::get_number(const std::string& name, double min, double max) const {
+  const auto& v = get(name);
+  char* end = nullptr;
+  errno = 0;
+  double n = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || errno != 0 || !(n >= min && n <= max)) {
+    std::ostringstream why;
+    why << "option --" << name << " must be a number in [" << min << ", " << max << "], got '" << v
+        << "'";
+    return config_error(why.str());
+  }
+  return n;
+}
+
 result<bool> options::get_bool(const std::string& name) const {
   std::string v = get(name);
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });

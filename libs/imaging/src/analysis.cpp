@@ -8,7 +8,6 @@
 #include <tesseract/baseapi.h>
 #include <tesseract/ocrclass.h>
 #include <opencv2/imgproc.hpp>
-#include <opencv2/objdetect.hpp>
 
 #include "pixhive/core/log.hpp"
 #include "pixhive/imaging/limits.hpp"
@@ -69,36 +68,6 @@ std::vector<colour_share> dominant_colours(const cv::Mat& bgr, int k) {
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.share > b.share; });
   return out;
-}
-
-std::vector<cv::Rect> detect_faces(const cv::Mat& bgr) {
-  // CascadeClassifier::detectMultiScale is not thread-safe; each thread loads its own.
-  thread_local std::unique_ptr<cv::CascadeClassifier> cascade;
-  thread_local bool tried = false;
-  if (!tried) {
-    tried = true;
-    auto c = std::make_unique<cv::CascadeClassifier>();
-    // The LBP cascade finds frontal faces about as well as Haar's at half the time.
-    std::string file =
-        std::string(PIXHIVE_CASCADE_DIR) + "/lbpcascades/lbpcascade_frontalface_improved.xml";
-    if (c->load(file))
-      cascade = std::move(c);
-    else
-      log::warn("face_cascade_missing", {{"file", file}});
-  }
-  if (!cascade) return {};
-  cv::Mat gray;
-  cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-  // Faces smaller than 1/20 of the shorter side are too small to tag a photo with.
-  double scale = std::min(1.0, 640.0 / std::max(gray.cols, gray.rows));
-  if (scale < 1.0) cv::resize(gray, gray, cv::Size(), scale, scale, cv::INTER_AREA);
-  cv::equalizeHist(gray, gray);
-  int min_side = std::max(24, std::min(gray.cols, gray.rows) / 20);
-  std::vector<cv::Rect> faces;
-  cascade->detectMultiScale(gray, faces, 1.1, 5, 0, cv::Size(min_side, min_side));
-  for (auto& f : faces)
-    f = cv::Rect(int(f.x / scale), int(f.y / scale), int(f.width / scale), int(f.height / scale));
-  return faces;
 }
 
 bool likely_has_text(const cv::Mat& bgr) {

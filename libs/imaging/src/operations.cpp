@@ -1,5 +1,6 @@
 #include "pixhive/imaging/operations.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -8,6 +9,7 @@
 #include "pixhive/core/json.hpp"
 #include "pixhive/imaging/analysis.hpp"
 #include "pixhive/imaging/limits.hpp"
+#include "pixhive/imaging/models.hpp"
 
 namespace pixhive::imaging {
 
@@ -81,8 +83,12 @@ std::vector<operation_spec> make_operations() {
        {number("angle", -360, 360, 90, "degrees, counter-clockwise"),
         boolean("expand", true, "grow the canvas so that nothing is cut off")}},
       {"background_removal",
-       "GrabCut segmentation around a rectangle; the background becomes transparent",
-       {integer("x", 0, 100000, 0, "rectangle left; 0,0,0,0 means a 5% margin on every side"),
+       "cuts people out with a segmentation network when a person is detected, otherwise GrabCut "
+       "around a rectangle; the background becomes transparent",
+       {choice("method", {"auto", "person", "grabcut"}, "auto",
+               "auto: person segmentation when NanoDet sees a person and no rectangle is given, "
+               "else GrabCut"),
+        integer("x", 0, 100000, 0, "rectangle left; 0,0,0,0 means a 5% margin on every side"),
         integer("y", 0, 100000, 0, "rectangle top"),
         integer("width", 0, 100000, 0, "rectangle width"),
         integer("height", 0, 100000, 0, "rectangle height"),
@@ -270,9 +276,44 @@ op_output rotate(const cv::Mat& in, const json& p) {
   return {out, {}};
 }
 
+/// The image with `alpha` as its fourth channel, and how much of it is kept.
+op_output with_alpha(const cv::Mat& in, const cv::Mat& alpha, const char* method) {
+  std::vector<cv::Mat> ch;
+  cv::split(in, ch);
+  ch.push_back(alpha);
+  cv::Mat out;
+  cv::merge(ch, out);
+  double kept = cv::countNonZero(alpha > 127) / double(alpha.total());
+  return op_output{out, {{"foreground_share", kept}, {"method", method}}};
+}
+
+/// True when NanoDet sees a person: the cut-out network then does better than GrabCut.
+result<bool> has_person(const cv::Mat& in) {
+  // NanoDet's input is 416 px: a copy of about that size keeps the resize cheap.
+  cv::Mat small = in;
+  double scale = 832.0 / std::max(in.cols, in.rows);
+  if (scale < 1.0) cv::resize(in, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  auto found = detect_objects(small, 0.4f);
+  if (!found) return found.error();
+  return std::any_of(found->begin(), found->end(),
+                     [](const detection& d) { return d.label == "person"; });
+}
+
 result<op_output> background_removal(const cv::Mat& in, const json& p) {
+  auto method = p.at("method").get<std::string>();
   cv::Rect rect(integer_of(p, "x"), integer_of(p, "y"), integer_of(p, "width"),
                 integer_of(p, "height"));
+  // A rectangle given by hand asks for GrabCut around it.
+  if (method == "auto" && rect.area() == 0) {
+    auto person = has_person(in);
+    if (!person) return person.error();
+    method = *person ? "person" : "grabcut";
+  }
+  if (method == "person") {
+    auto mask = person_mask(in);
+    if (!mask) return mask.error();
+    return with_alpha(in, *mask, "person");
+  }
   if (rect.area() == 0) {
     int mx = std::max(1, in.cols / 20), my = std::max(1, in.rows / 20);
     rect = cv::Rect(mx, my, in.cols - 2 * mx, in.rows - 2 * my);
@@ -302,13 +343,7 @@ result<op_output> background_removal(const cv::Mat& in, const json& p) {
   }
   cv::Mat alpha = (mask == cv::GC_FGD) | (mask == cv::GC_PR_FGD);
   if (scale < 1.0) cv::resize(alpha, alpha, in.size(), 0, 0, cv::INTER_LINEAR);
-  std::vector<cv::Mat> ch;
-  cv::split(in, ch);
-  ch.push_back(alpha);
-  cv::Mat out;
-  cv::merge(ch, out);
-  double kept = cv::countNonZero(alpha) / double(alpha.total());
-  return op_output{out, {{"foreground_share", kept}}};
+  return with_alpha(in, alpha, "grabcut");
 }
 
 result<op_output> text_detection(const cv::Mat& in, const json& p) {

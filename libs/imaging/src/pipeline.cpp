@@ -1,5 +1,6 @@
 #include "pixhive/imaging/pipeline.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -36,13 +37,18 @@ result<void> add_renditions(upload_result& out, const std::string& name, const c
 
 result<upload_result> process_upload(std::string_view bytes, const pipeline_config& cfg) {
   upload_result out;
-  auto started = std::chrono::steady_clock::now();
+  auto clock = std::chrono::steady_clock::now();
+  // Each step's time goes into step_us, for the benchmarks' per-model figures.
+  auto lap = [&](const char* step) {
+    auto now = std::chrono::steady_clock::now();
+    out.step_us.emplace_back(
+        step, std::chrono::duration_cast<std::chrono::microseconds>(now - clock).count());
+    clock = now;
+  };
   auto decoded = decode_to_fit(bytes, cfg.thumbnail_size, cfg.display_size);
   if (!decoded) return decoded.error();
   if (deadline_expired()) return timeout_error("the upload pipeline");
-  out.decode_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
+  lap("decode");
   out.width = decoded->full_width;
   out.height = decoded->full_height;
   const cv::Mat& img = decoded->image;
@@ -56,14 +62,45 @@ result<upload_result> process_upload(std::string_view bytes, const pipeline_conf
   if (auto r = add_renditions(out, "thumbnail", make_thumbnail(img, cfg.thumbnail_size), cfg); !r)
     return r.error();
   if (auto r = add_renditions(out, "display", display, cfg); !r) return r.error();
+  lap("renditions");
 
-  // Analysis runs on the display copy: enough detail, a fraction of the pixels.
+  // Analysis runs on the display copy (the networks' inputs are smaller still); boxes are
+  // reported at full scale.
+  const double to_full = double(out.width) / display.cols;
+  auto at_full = [&](std::vector<detection> found) {
+    for (auto& d : found)
+      d.box = cv::Rect(int(d.box.x * to_full), int(d.box.y * to_full), int(d.box.width * to_full),
+                       int(d.box.height * to_full));
+    return found;
+  };
   for (const auto& c : dominant_colours(display))
     if (c.share >= 0.15) out.tags.push_back(c.name);
-  auto faces = detect_faces(display);
-  out.faces = static_cast<int>(faces.size());
-  if (!faces.empty()) out.tags.push_back("face");
-  if (faces.size() >= 2) out.tags.push_back("people");
+  lap("colours");
+
+  auto objects = detect_objects(display, cfg.object_threshold);
+  if (!objects) return objects.error();
+  out.objects = at_full(std::move(*objects));
+  int people = 0;
+  for (const auto& o : out.objects) {
+    people += o.label == "person";
+    if (std::find(out.tags.begin(), out.tags.end(), o.label) == out.tags.end())
+      out.tags.push_back(o.label);
+  }
+  lap("objects");
+  if (deadline_expired()) return timeout_error("the upload pipeline");
+
+  auto scores = score_explicit(display);
+  if (!scores) return scores.error();
+  out.moderation = *scores;
+  lap("explicit");
+
+  auto faces = detect_faces(display, cfg.face_threshold);
+  if (!faces) return faces.error();
+  out.faces = at_full(std::move(*faces));
+  if (!out.faces.empty()) out.tags.push_back("face");
+  if (out.faces.size() >= 2 || people >= 2) out.tags.push_back("people");
+  lap("faces");
+
   if (cfg.ocr && likely_has_text(display)) {
     std::vector<ocr_word> good;
     for (auto& w : recognise_text(display))
@@ -72,6 +109,7 @@ result<upload_result> process_upload(std::string_view bytes, const pipeline_conf
     out.text = join_words(good);
     if (!out.text.empty()) out.tags.push_back("text");
   }
+  lap("text");
   out.hash = perceptual_hash(display);
   return out;
 }

@@ -270,16 +270,19 @@ result<notification_page> logic::notifications(const notifications_request& req)
   auto limit = clamp_limit(req.limit);
   auto rows = db_->query(
       "SELECT id, kind, actor_id, actor_username, photo_id, comment_id, text, created_at, "
-      "read FROM notifications WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-      {req.who.user_id, before(req.cursor), int64_t{limit} + 1});
+      "read FROM notifications WHERE (user_id = ? OR (user_id = 0 AND ? = 1)) AND id < ? ORDER "
+      "BY id DESC LIMIT ?",
+      {req.who.user_id, int64_t{req.who.admin ? 1 : 0}, before(req.cursor), int64_t{limit} + 1});
   if (!rows) return rows.error();
   notification_page page;
   page.next_cursor = take_page(*rows, limit, page.items, [](const store::row& r) {
     return notification_view{r.int_at(0), r.str_at(1), r.int_at(2), r.str_at(3),     r.int_at(4),
                              r.int_at(5), r.str_at(6), r.int_at(7), r.int_at(8) != 0};
   });
-  auto unread = db_->query("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
-                           {req.who.user_id});
+  auto unread = db_->query(
+      "SELECT COUNT(*) FROM notifications WHERE (user_id = ? OR (user_id = 0 AND ? = 1)) AND "
+      "read = 0",
+      {req.who.user_id, int64_t{req.who.admin ? 1 : 0}});
   if (!unread) return unread.error();
   page.unread = unread->front().int_at(0);
   return page;
@@ -287,8 +290,11 @@ result<notification_page> logic::notifications(const notifications_request& req)
 
 result<done> logic::mark_read(const mark_read_request& req) {
   if (!req.who.user_id) return unauthorized();
-  auto r = db_->query("UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0",
-                      {req.who.user_id});
+  // The admins' shared inbox (user 0) is read for all of them once one has read it.
+  auto r = db_->query(
+      "UPDATE notifications SET read = 1 WHERE (user_id = ? OR (user_id = 0 AND ? = 1)) AND "
+      "read = 0",
+      {req.who.user_id, int64_t{req.who.admin ? 1 : 0}});
   if (!r) return r.error();
   return done{};
 }
@@ -381,8 +387,10 @@ result<void> logic::apply_event(const bus::event& e) {
       comment_id = id_of("comment_id");
       text = body.value("text", "");
     }
-  } else if (e.type == "photo.processed" || e.type == "photo.failed") {
-    kind = e.type == "photo.processed" ? "photo_ready" : "photo_failed";
+  } else if (e.type == "photo.processed" || e.type == "photo.failed" || e.type == "photo.held") {
+    kind = e.type == "photo.processed" ? "photo_ready"
+           : e.type == "photo.failed"  ? "photo_failed"
+                                       : "photo_held";
     user = id_of("owner_id");
     photo_id = id_of("photo_id");
     text = body.value("reason", "");
@@ -391,17 +399,26 @@ result<void> logic::apply_event(const bus::event& e) {
   }
   // Nobody is told about their own likes and comments.
   if (!user || user == actor) return caf::unit;
+  auto notify = [&](int64_t to, const std::string& what, const std::string& source) {
+    return db_->query(
+        "INSERT INTO notifications (id, user_id, kind, actor_id, actor_username, photo_id, "
+        "comment_id, text, created_at, read, source_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, "
+        "?) ON CONFLICT (source_event) DO NOTHING",
+        {next_id(), to, what, actor, actor_name, photo_id, comment_id, text,
+         e.published_at ? e.published_at : unix_now(), source});
+  };
+  if (kind == "photo_held") {
+    // The admins' shared inbox (user 0) learns of every held upload; its owner learns why.
+    text = "held for review: the picture may be explicit";
+    if (auto r = notify(0, "moderation", "moderation:" + std::to_string(photo_id)); !r)
+      return r.error();
+  }
   // The source makes the insert idempotent: a redelivered event finds its row. A photo is
   // announced once however often processing reports it (a restart may process it again).
   auto source = photo_id && comment_id == 0 && kind.rfind("photo_", 0) == 0
                     ? kind + ":" + std::to_string(photo_id)
                     : "event:" + std::to_string(e.id);
-  auto r = db_->query(
-      "INSERT INTO notifications (id, user_id, kind, actor_id, actor_username, photo_id, "
-      "comment_id, text, created_at, read, source_event) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?) "
-      "ON CONFLICT (source_event) DO NOTHING",
-      {next_id(), user, kind, actor, actor_name, photo_id, comment_id, text,
-       e.published_at ? e.published_at : unix_now(), source});
+  auto r = notify(user, kind, source);
   if (!r) return r.error();
   return caf::unit;
 }

@@ -125,10 +125,10 @@ graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   const graph_config& cfg) {
   auto impl =
       std::make_shared<logic>(sys, std::move(db), events, std::move(auth), std::move(media));
-  events->subscribe(
-      "graph",
-      {"follow.created", "like.created", "comment.created", "photo.processed", "photo.failed"},
-      [impl](const bus::event& e) { return impl->apply_event(e); });
+  events->subscribe("graph",
+                    {"follow.created", "like.created", "comment.created", "photo.processed",
+                     "photo.failed", "photo.held"},
+                    [impl](const bus::event& e) { return impl->apply_event(e); });
   return spawn_pool<graph_actor, ping_request, follow_request, list_follows_request, like_request,
                     list_likes_request, comment_request, list_comments_request,
                     delete_comment_request, notifications_request, mark_read_request,

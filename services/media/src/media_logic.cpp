@@ -1,9 +1,13 @@
 #include "media_logic.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
+#include <prometheus/gauge.h>
 #include <nlohmann/json.hpp>
 
 #include "pixhive/bus/payload.hpp"
@@ -28,7 +32,11 @@ const char* photo_columns =
     "id, owner_id, owner_username, caption, hashtags, photo_key, visibility, content_type, size, "
     "width, "
     "height, sha256, status, created_at, blob_key, status_reason, auto_tags, ocr_text, phash, "
-    "duplicate_of";
+    "duplicate_of, detections";
+
+const char* moderation_columns =
+    "photo_id, owner_id, owner_username, verdict, scores, state, created_at, decided_by, "
+    "decided_by_username, decided_at";
 
 /// Space-separated words (hashtags and automatic tags are stored this way).
 std::vector<std::string> split_words(const std::string& text) {
@@ -64,7 +72,43 @@ photo_view to_photo(const store::row& r) {
   p.text = r.str_at(17);
   p.phash = r.str_at(18);
   p.duplicate_of = r.int_at(19);
+  // {"objects": [...], "faces": [...]}, as processing reported them.
+  auto found = nlohmann::json::parse(r.str_at(20), nullptr, false);
+  auto read = [&](const char* key, std::vector<detected>& into) {
+    if (!found.is_object() || !found.contains(key) || !found[key].is_array()) return;
+    for (const auto& d : found[key]) {
+      auto box = d.value("box", nlohmann::json::array());
+      if (!box.is_array() || box.size() != 4) continue;
+      into.push_back({d.value("label", std::string()), d.value("confidence", 0.0),
+                      box[0].get<int64_t>(), box[1].get<int64_t>(), box[2].get<int64_t>(),
+                      box[3].get<int64_t>()});
+    }
+  };
+  read("objects", p.objects);
+  read("faces", p.faces);
   return p;
+}
+
+moderation_item to_moderation(const store::row& r) {
+  moderation_item m;
+  m.photo_id = r.int_at(0);
+  m.owner_id = r.int_at(1);
+  m.owner_username = r.str_at(2);
+  m.verdict = r.str_at(3);
+  auto scores = nlohmann::json::parse(r.str_at(4), nullptr, false);
+  if (scores.is_object()) {
+    m.drawing = scores.value("drawing", 0.0);
+    m.hentai = scores.value("hentai", 0.0);
+    m.neutral = scores.value("neutral", 0.0);
+    m.porn = scores.value("porn", 0.0);
+    m.sexy = scores.value("sexy", 0.0);
+  }
+  m.state = r.str_at(5);
+  m.created_at = r.int_at(6);
+  m.decided_by = r.int_at(7);
+  m.decided_by_username = r.str_at(8);
+  m.decided_at = r.int_at(9);
+  return m;
 }
 
 /// The photo.uploaded event processing starts from.
@@ -79,8 +123,15 @@ std::string uploaded_event(const photo_view& p, const std::string& blob_key) {
 }
 
 bool may_see(const photo_view& p, const viewer& who) {
-  return p.visibility == "public" || who.admin || (who.user_id != 0 && who.user_id == p.owner_id);
+  bool own = who.admin || (who.user_id != 0 && who.user_id == p.owner_id);
+  // A held photo (explicit content) exists only for its owner and the admins.
+  return own || (p.visibility == "public" && p.status != "held");
 }
+
+/// SQL condition of the photos `who` may list: the rule of may_see, with two parameters
+/// (user id, admin as 1/0).
+constexpr const char* visible_to_viewer =
+    "((visibility = 'public' AND status <> 'held') OR owner_id = ? OR ? = 1)";
 
 caf::error no_photo() {
   return make_error(errc::not_found, "photo_not_found", "no such photo");
@@ -95,6 +146,8 @@ struct media_metrics {
   prometheus::Family<prometheus::Counter>& uploads;
   prometheus::Histogram& upload_bytes;
   prometheus::Family<prometheus::Histogram>& blob_ops;
+  prometheus::Gauge& moderation_pending;
+  prometheus::Family<prometheus::Counter>& moderation_decisions;
   static media_metrics& get() {
     static auto& upload_family = prometheus::BuildHistogram()
                                      .Name("pixhive_media_upload_size_bytes")
@@ -110,6 +163,15 @@ struct media_metrics {
         prometheus::BuildHistogram()
             .Name("pixhive_media_blob_operation_seconds")
             .Help("Blob store operations by backend and operation")
+            .Register(metrics::registry()),
+        prometheus::BuildGauge()
+            .Name("pixhive_moderation_queue_length")
+            .Help("Flagged uploads waiting for an admin's decision")
+            .Register(metrics::registry())
+            .Add({}),
+        prometheus::BuildCounter()
+            .Name("pixhive_moderation_decisions_total")
+            .Help("Admins' moderation decisions (approved, rejected)")
             .Register(metrics::registry())};
     return m;
   }
@@ -171,6 +233,7 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
       cache_(cfg.cache_bytes,
              cfg.cache_policy_lru ? store::cache_policy::lru : store::cache_policy::random) {
   media_metrics::get();
+  refresh_moderation_gauge();
 }
 
 result<photo_view> logic::upload(upload_request& req) {
@@ -330,9 +393,8 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
   auto before = req.before_id > 0 ? req.before_id : std::numeric_limits<int64_t>::max();
   auto rows = db_->query(std::string("SELECT ") + photo_columns +
                              " FROM photos WHERE owner_username = ? AND id < ? AND status <> "
-                             "'uploading' AND (visibility = "
-                             "'public' OR owner_id = "
-                             "? OR ? = 1) ORDER BY id DESC LIMIT ?",
+                             "'uploading' AND " +
+                             visible_to_viewer + " ORDER BY id DESC LIMIT ?",
                          {req.owner_username, before, req.who.user_id,
                           int64_t{req.who.admin ? 1 : 0}, int64_t{limit + 1}});
   if (!rows) return rows.error();
@@ -347,10 +409,11 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
 }
 
 result<photo_count> logic::count(const photo_count_request& req) {
-  auto rows = db_->query(
-      "SELECT COUNT(*) FROM photos WHERE owner_username = ? AND status <> 'uploading' AND "
-      "(visibility = 'public' OR owner_id = ? OR ? = 1)",
-      {req.owner_username, req.who.user_id, int64_t{req.who.admin ? 1 : 0}});
+  auto rows =
+      db_->query(std::string("SELECT COUNT(*) FROM photos WHERE owner_username = ? AND status <> "
+                             "'uploading' AND ") +
+                     visible_to_viewer,
+                 {req.owner_username, req.who.user_id, int64_t{req.who.admin ? 1 : 0}});
   if (!rows) return rows.error();
   return photo_count{rows->front().int_at(0)};
 }
@@ -499,14 +562,154 @@ result<void> logic::apply_event(const bus::event& e) {
         break;
       }
   }
-  auto r = db_->query(
-      "UPDATE photos SET status = 'ready', status_reason = '', auto_tags = ?, ocr_text = ?, "
-      "phash = ?, duplicate_of = ?, width = ?, height = ? WHERE id = ? AND status <> 'uploading'",
-      {tags, body.value("text", std::string()), phash, duplicate_of,
-       body.value("width", int64_t{0}), body.value("height", int64_t{0}), id});
+  auto list_of = [&](const char* key) {
+    auto v = body.contains(key) ? body[key] : nlohmann::json::array();
+    return v.is_array() ? v : nlohmann::json::array();
+  };
+  auto detections = nlohmann::json{{"objects", list_of("objects")}, {"faces", list_of("faces")}};
+  auto moderation = body.contains("moderation") && body["moderation"].is_object()
+                        ? body["moderation"]
+                        : nlohmann::json::object();
+  auto verdict = moderation.value("verdict", std::string("clear"));
+  auto scores = moderation.contains("scores") ? moderation["scores"] : nlohmann::json::object();
+  bool flagged = verdict == "held" || verdict == "review";
+  auto r = db_->transaction([&](store::connection& c) -> result<bool> {
+    // An admin's approval stands when processing runs the photo again (a redelivered upload).
+    auto decided = c.query("SELECT state FROM moderation WHERE photo_id = ?", {id});
+    if (!decided) return decided.error();
+    bool approved = !decided->empty() && decided->front().str_at(0) == "approved";
+    bool hold = e.type == "photo.held" && !approved;
+    std::string reason;
+    if (hold) {
+      char score[16];
+      std::snprintf(score, sizeof score, "%.2f",
+                    scores.value("porn", 0.0) + scores.value("hentai", 0.0));
+      reason = std::string("held for review: the picture may be explicit (score ") + score + ")";
+    }
+    auto updated = c.query(
+        "UPDATE photos SET status = ?, status_reason = ?, auto_tags = ?, ocr_text = ?, phash = ?, "
+        "duplicate_of = ?, width = ?, height = ?, detections = ? WHERE id = ? AND status <> "
+        "'uploading' RETURNING owner_id, owner_username",
+        {hold ? "held" : "ready", reason, tags, body.value("text", std::string()), phash,
+         duplicate_of, body.value("width", int64_t{0}), body.value("height", int64_t{0}),
+         detections.dump(), id});
+    if (!updated) return updated.error();
+    if (updated->empty() || !flagged) return false;
+    auto queued = c.query(
+        "INSERT INTO moderation (photo_id, owner_id, owner_username, verdict, scores, state, "
+        "created_at, event) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (photo_id) DO "
+        "NOTHING",
+        {id, updated->front().int_at(0), updated->front().str_at(1), verdict, scores.dump(),
+         unix_now(), e.payload});
+    if (!queued) return queued.error();
+    return true;
+  });
   if (!r) return r.error();
-  log::info("photo_ready", {{"photo_id", id}, {"tags", tags}, {"duplicate_of", duplicate_of}});
+  if (*r) refresh_moderation_gauge();
+  log::info(
+      "photo_ready",
+      {{"photo_id", id}, {"tags", tags}, {"duplicate_of", duplicate_of}, {"moderation", verdict}});
   return caf::unit;
+}
+
+void logic::refresh_moderation_gauge() {
+  auto rows = db_->query("SELECT COUNT(*) FROM moderation WHERE state = 'pending'");
+  if (rows) media_metrics::get().moderation_pending.Set(double(rows->front().int_at(0)));
+}
+
+result<moderation_queue> logic::moderation(const moderation_queue_request& req) {
+  if (!req.who.admin) return make_error(errc::forbidden, "forbidden", "admins only");
+  if (req.state != "pending" && req.state != "approved" && req.state != "rejected" &&
+      req.state != "all")
+    return make_error(errc::invalid_argument, "invalid_state",
+                      "state must be pending, approved, rejected or all");
+  auto limit = std::clamp<int32_t>(req.limit, 1, 100);
+  auto before = req.before_id > 0 ? req.before_id : std::numeric_limits<int64_t>::max();
+  auto rows = db_->query(std::string("SELECT ") + moderation_columns +
+                             " FROM moderation WHERE (? = 'all' OR state = ?) AND photo_id < ? "
+                             "ORDER BY photo_id DESC LIMIT ?",
+                         {req.state, req.state, before, int64_t{limit + 1}});
+  if (!rows) return rows.error();
+  moderation_queue out;
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(limit); ++i)
+    out.items.push_back(to_moderation((*rows)[i]));
+  if (rows->size() > static_cast<size_t>(limit)) out.next_before_id = out.items.back().photo_id;
+  auto pending = db_->query("SELECT COUNT(*) FROM moderation WHERE state = 'pending'");
+  if (!pending) return pending.error();
+  out.pending = pending->front().int_at(0);
+  return out;
+}
+
+result<moderation_item> logic::decide(const moderation_decision_request& req) {
+  if (!req.who.admin) return make_error(errc::forbidden, "forbidden", "admins only");
+  if (req.decision != "approve" && req.decision != "reject")
+    return make_error(errc::invalid_argument, "invalid_decision",
+                      "decision must be approve or reject");
+  const std::string target = req.decision == "approve" ? "approved" : "rejected";
+  auto load_item = [&]() -> result<std::optional<std::pair<moderation_item, std::string>>> {
+    auto rows = db_->query(
+        std::string("SELECT ") + moderation_columns + ", event FROM moderation WHERE photo_id = ?",
+        {req.photo_id});
+    if (!rows) return rows.error();
+    if (rows->empty()) return std::nullopt;
+    return std::make_pair(to_moderation(rows->front()), rows->front().str_at(10));
+  };
+  auto found = load_item();
+  if (!found) return found.error();
+  if (!*found)
+    return make_error(errc::not_found, "not_in_moderation",
+                      "this photo is not in the moderation queue");
+  auto& [item, event] = **found;
+  if (item.state == target) return item;  // the same decision twice changes nothing
+  if (item.state != "pending")
+    return make_error(errc::conflict, "already_decided", "this photo was already " + item.state);
+  auto now = unix_now();
+  if (req.decision == "reject") {
+    // The photo goes first; the decision is recorded once it is gone (or was already).
+    auto removed = remove(delete_photo_request{req.photo_id, req.who});
+    if (!removed && to_problem(removed.error()).kind != errc::not_found) return removed.error();
+  }
+  auto r = db_->transaction([&](store::connection& c) -> result<bool> {
+    auto marked = c.query(
+        "UPDATE moderation SET state = ?, decided_by = ?, decided_by_username = ?, decided_at = ? "
+        "WHERE photo_id = ? AND state = 'pending' RETURNING photo_id",
+        {target, req.who.user_id, req.who.username, now, req.photo_id});
+    if (!marked) return marked.error();
+    if (marked->empty()) return false;  // another admin decided meanwhile
+    if (req.decision == "approve" && item.verdict == "held") {
+      auto released = c.query(
+          "UPDATE photos SET status = 'ready', status_reason = '' WHERE id = ? AND status = "
+          "'held' RETURNING id",
+          {req.photo_id});
+      if (!released) return released.error();
+      // Feeds, search and notifications learn of the photo now, as if it had just been
+      // processed.
+      if (!released->empty()) {
+        auto payload = bus::parse_payload(event);
+        if (payload.is_object() && payload.contains("moderation"))
+          payload["moderation"]["verdict"] = "approved";
+        if (auto o = outbox_->add(c, "photo.processed", payload.dump()); !o) return o.error();
+      }
+    }
+    return true;
+  });
+  if (!r) return r.error();
+  outbox_->wake();
+  if (!*r) {
+    auto now_item = load_item();
+    if (!now_item) return now_item.error();
+    if (*now_item && (*now_item)->first.state == target) return (*now_item)->first;
+    return make_error(errc::conflict, "already_decided", "another admin decided first");
+  }
+  media_metrics::get().moderation_decisions.Add({{"decision", target}}).Increment();
+  refresh_moderation_gauge();
+  log::info("moderation_decided",
+            {{"photo_id", req.photo_id}, {"decision", target}, {"admin", req.who.username}});
+  item.state = target;
+  item.decided_by = req.who.user_id;
+  item.decided_by_username = req.who.username;
+  item.decided_at = now;
+  return item;
 }
 
 result<done> logic::set_status(const set_status_request& req) {

@@ -25,8 +25,9 @@ class logic {
   result<contracts::done> put_variant(contracts::put_variant_request& req);
   result<contracts::done> set_status(const contracts::set_status_request& req);
   result<contracts::done> ping();
-  /// Applies what processing reported (photo.processed: tags, text, hash, duplicate check,
-  /// `ready`; photo.failed: `failed` with the reason). Safe to run twice on one event.
+  /// Applies what processing reported (photo.processed: tags, objects, faces, text, hash,
+  /// duplicate check, `ready`; photo.held: the same but `held`; photo.failed: `failed` with the
+  /// reason); flagged uploads join the moderation queue. Safe to run twice on one event.
   result<void> apply_event(const bus::event& e);
   /// Removes uploads that a crash interrupted (rows still `uploading`, and their blobs) older
   /// than `older_than_seconds`; returns how many.
@@ -38,12 +39,19 @@ class logic {
   result<contracts::cache_stats> configure_cache(const contracts::configure_cache_request& req);
   contracts::cache_stats clear_cache();
   result<contracts::media_stats> stats();
+  /// The moderation queue (admins).
+  result<contracts::moderation_queue> moderation(const contracts::moderation_queue_request& req);
+  /// Records an admin's decision: approve releases a held photo (photo.processed goes out),
+  /// reject deletes the photo.
+  result<contracts::moderation_item> decide(const contracts::moderation_decision_request& req);
 
  private:
   result<contracts::photo_view> load(int64_t id, const contracts::viewer& who);
   /// Fills in the variants of `photos` with one query.
   result<void> attach_variants(std::vector<contracts::photo_view*> photos);
   result<std::string> read_blob(const std::string& key);
+  /// Sets pixhive_moderation_queue_length from the table (all replicas' decisions count).
+  void refresh_moderation_gauge();
 
   std::shared_ptr<store::database> db_;
   std::shared_ptr<store::blob_store> blobs_;

@@ -16,6 +16,15 @@ namespace {
 
 using social_map = std::map<int64_t, photo_social>;
 
+json detected_json(const std::vector<detected>& list) {
+  json out = json::array();
+  for (const auto& d : list)
+    out.push_back({{"label", d.label},
+                   {"confidence", d.confidence},
+                   {"box", {{"x", d.x}, {"y", d.y}, {"width", d.width}, {"height", d.height}}}});
+  return out;
+}
+
 json photo_json(const photo_view& p, const social_map* social = nullptr) {
   auto base = "/api/v1/photos/" + std::to_string(p.id);
   json variants = json::array();
@@ -43,6 +52,8 @@ json photo_json(const photo_view& p, const social_map* social = nullptr) {
          {"original_url", base + "/original"},
          {"variants", variants},
          {"tags", p.auto_tags},
+         {"objects", detected_json(p.objects)},
+         {"faces", detected_json(p.faces)},
          {"text", p.text},
          {"hash", p.phash.empty() ? json(nullptr) : json(p.phash)},
          {"duplicate_of", p.duplicate_of ? json(std::to_string(p.duplicate_of)) : json(nullptr)}};
@@ -135,7 +146,58 @@ json cache_json(const cache_stats& s) {
           {"evictions", s.evictions}};
 }
 
+json moderation_json(const moderation_item& m) {
+  return {{"photo_id", std::to_string(m.photo_id)},
+          {"photo_url", "/api/v1/photos/" + std::to_string(m.photo_id)},
+          {"owner", {{"id", std::to_string(m.owner_id)}, {"username", m.owner_username}}},
+          {"verdict", m.verdict},
+          {"scores",
+           {{"drawing", m.drawing},
+            {"hentai", m.hentai},
+            {"neutral", m.neutral},
+            {"porn", m.porn},
+            {"sexy", m.sexy}}},
+          {"state", m.state},
+          {"created_at", m.created_at},
+          {"decided_by", m.decided_by ? json{{"id", std::to_string(m.decided_by)},
+                                             {"username", m.decided_by_username}}
+                                      : json(nullptr)},
+          {"decided_at", m.decided_at ? json(m.decided_at) : json(nullptr)}};
+}
+
+void add_moderation_routes(http::router& routes, const binder& b) {
+  http::route_options admin_opts{16 * 1024, http::access::admin};
+  routes.add(
+      verb::get, "/api/v1/admin/moderation",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto page = http::parse_page(*ctx);
+        if (!page) return respond(http::error_response(page.error()));
+        moderation_queue_request req{ctx->query_or("state", "pending"), page->cursor, page->limit,
+                                     viewer_of(*ctx)};
+        b.call<moderation_queue>(respond, std::move(req), [](moderation_queue& q) {
+          json items = json::array();
+          for (const auto& m : q.items) items.push_back(moderation_json(m));
+          auto next = q.next_before_id ? json(std::to_string(q.next_before_id)) : json(nullptr);
+          return http::json_response(
+              200, {{"items", items}, {"pending", q.pending}, {"next_cursor", next}});
+        });
+      },
+      admin_opts);
+  for (const char* decision : {"approve", "reject"})
+    routes.add(
+        verb::post, std::string("/api/v1/admin/moderation/{id}/") + decision,
+        [b, decision](ctx_ptr ctx, http::responder respond) {
+          auto id = http::parse_id(ctx->params.at("id"), "id");
+          if (!id) return respond(http::error_response(id.error()));
+          b.call<moderation_item>(
+              respond, moderation_decision_request{*id, decision, viewer_of(*ctx)},
+              [](moderation_item& m) { return http::json_response(200, moderation_json(m)); });
+        },
+        admin_opts);
+}
+
 void add_admin_routes(http::router& routes, const binder& b) {
+  add_moderation_routes(routes, b);
   http::route_options admin_opts{16 * 1024, http::access::admin};
   auto render_cache = [](cache_stats& s) { return http::json_response(200, cache_json(s)); };
   routes.add(

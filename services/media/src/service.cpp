@@ -121,6 +121,24 @@ ALTER TABLE photos ADD COLUMN auto_tags TEXT NOT NULL DEFAULT '';
 ALTER TABLE photos ADD COLUMN ocr_text TEXT NOT NULL DEFAULT '';
 ALTER TABLE photos ADD COLUMN phash TEXT NOT NULL DEFAULT '';
 ALTER TABLE photos ADD COLUMN duplicate_of BIGINT NOT NULL DEFAULT 0;
+)sql"},
+                                                   // Objects, faces and moderation (issue 14).
+                                                   {4, R"sql(
+ALTER TABLE photos ADD COLUMN detections TEXT NOT NULL DEFAULT '';
+CREATE TABLE moderation (
+  photo_id BIGINT PRIMARY KEY,
+  owner_id BIGINT NOT NULL,
+  owner_username TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  scores TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  decided_by BIGINT NOT NULL DEFAULT 0,
+  decided_by_username TEXT NOT NULL DEFAULT '',
+  decided_at BIGINT NOT NULL DEFAULT 0,
+  event TEXT NOT NULL
+);
+CREATE INDEX moderation_state ON moderation (state, photo_id);
 )sql"}};
   if (auto m = store::migrate(db, "media", steps); !m) return m;
   return bus::outbox::migrate(db, "media");
@@ -147,6 +165,12 @@ media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> i
       },
       [impl](clear_cache_request&) -> caf::result<cache_stats> { return impl->clear_cache(); },
       [impl](media_stats_request&) -> caf::result<media_stats> { return impl->stats(); },
+      [impl](moderation_queue_request& r) -> caf::result<moderation_queue> {
+        return impl->moderation(r);
+      },
+      [impl](moderation_decision_request& r) -> caf::result<moderation_item> {
+        return impl->decide(r);
+      },
       [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
   };
 }
@@ -161,7 +185,7 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   // that a live replica is still writing.
   if (auto swept = impl->sweep_unfinished(60); !swept)
     log::error("upload_sweep_failed", {{"error", to_problem(swept.error()).message}});
-  events->subscribe("media", {"photo.processed", "photo.failed"},
+  events->subscribe("media", {"photo.processed", "photo.held", "photo.failed"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
   if (!events->durable())
     if (auto r = impl->republish_processing(); !r)
@@ -170,8 +194,8 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                     list_photos_request, photo_by_key_request, photos_by_ids_request,
                     photo_count_request, delete_photo_request, put_variant_request,
                     set_status_request, cache_stats_request, configure_cache_request,
-                    clear_cache_request, media_stats_request>(sys, "media", cfg.workers, worker,
-                                                              impl);
+                    clear_cache_request, media_stats_request, moderation_queue_request,
+                    moderation_decision_request>(sys, "media", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::media

@@ -134,14 +134,23 @@ processing_metrics& processing_metrics::get() {
           .Help("Share of ad-hoc requests the result cache answered")
           .Register(metrics::registry())
           .Add({}),
+      prometheus::BuildCounter()
+          .Name("pixhive_moderation_verdicts_total")
+          .Help("Uploads scored by the explicit-content classifier, by verdict (clear, review, "
+                "held)")
+          .Register(metrics::registry()),
+      prometheus::BuildHistogram()
+          .Name("pixhive_processing_pipeline_step_seconds")
+          .Help("Time of each upload-pipeline step (decode, renditions, colours, objects, "
+                "explicit, faces, text)")
+          .Register(metrics::registry()),
   };
   return m;
 }
 
 void processing_metrics::observe(const std::string& op, const std::string& result, double seconds) {
   jobs.Add({{"operation", op}, {"result", result}}).Increment();
-  if (seconds >= 0)
-    durations.Add({{"operation", op}}, metrics::latency_buckets()).Observe(seconds);
+  if (seconds >= 0) durations.Add({{"operation", op}}, metrics::latency_buckets()).Observe(seconds);
 }
 
 std::string job_topic(int64_t job_id) {
@@ -494,22 +503,54 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
       return fail(put.error());
     }
   }
+  // Explicit content is held (porn and hentai together: a footballer in kit scores "sexy" 0.9,
+  // so sexy alone only asks for a review).
+  const auto& score = out->moderation;
+  std::string verdict = score.porn + score.hentai >= cfg_.block_threshold ? "held"
+                        : score.sexy >= cfg_.review_threshold             ? "review"
+                                                                          : "clear";
+  m.moderation.Add({{"verdict", verdict}}).Increment();
+  auto found = [](const std::vector<imaging::detection>& list) {
+    json out = json::array();
+    for (const auto& d : list)
+      out.push_back({{"label", d.label},
+                     {"confidence", std::round(d.confidence * 1000) / 1000},
+                     {"box", {d.box.x, d.box.y, d.box.width, d.box.height}}});
+    return out;
+  };
+  json payload{{"photo_id", std::to_string(photo_id)},
+               {"owner_id", event.value("owner_id", "0")},
+               {"tags", out->tags},
+               {"objects", found(out->objects)},
+               {"faces", found(out->faces)},
+               {"moderation",
+                {{"verdict", verdict},
+                 {"scores",
+                  {{"drawing", score.drawing},
+                   {"hentai", score.hentai},
+                   {"neutral", score.neutral},
+                   {"porn", score.porn},
+                   {"sexy", score.sexy}}}}},
+               {"text", out->text},
+               {"hash", hash64_hex(out->hash)},
+               {"width", out->width},
+               {"height", out->height},
+               {"variants", names}};
+  // A held photo reaches the media service (hidden, queued) and notifications, never feeds or
+  // search: they only listen to photo.processed, which an approval publishes.
   auto published =
-      events_->publish("photo.processed", json{{"photo_id", std::to_string(photo_id)},
-                                               {"owner_id", event.value("owner_id", "0")},
-                                               {"tags", out->tags},
-                                               {"text", out->text},
-                                               {"hash", hash64_hex(out->hash)},
-                                               {"width", out->width},
-                                               {"height", out->height},
-                                               {"faces", out->faces},
-                                               {"variants", names}}
-                                              .dump());
+      events_->publish(verdict == "held" ? "photo.held" : "photo.processed", payload.dump());
   if (!published) return fail(published.error());
   m.observe("upload_pipeline", "succeeded", seconds_since(started));
+  json steps = json::object();
+  for (const auto& [step, us] : out->step_us) {
+    steps[step] = us / 1000.0;
+    m.pipeline_steps.Add({{"step", step}}, metrics::latency_buckets()).Observe(us / 1e6);
+  }
   log::info("photo_processed", {{"photo_id", photo_id},
                                 {"ms", seconds_since(started) * 1000},
-                                {"decode_ms", out->decode_us / 1000.0}});
+                                {"verdict", verdict},
+                                {"steps_ms", steps}});
   return caf::unit;
 }
 

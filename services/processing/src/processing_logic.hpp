@@ -4,11 +4,11 @@
 
 #include "pixhive/imaging/limits.hpp"
 
-#include <nlohmann/json.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <nlohmann/json.hpp>
 
 #include "pixhive/processing/processing.hpp"
 
@@ -23,6 +23,10 @@ struct processing_metrics {
   prometheus::Family<prometheus::Counter>& attempts;
   prometheus::Counter& dead_letters;
   prometheus::Gauge& cache_hit_ratio;
+  /// Uploads by moderation verdict (clear, review, held).
+  prometheus::Family<prometheus::Counter>& moderation;
+  /// Milliseconds per upload-pipeline step (decode, objects, explicit, faces, …).
+  prometheus::Family<prometheus::Histogram>& pipeline_steps;
 
   /// The one instance (registered on first use).
   static processing_metrics& get();

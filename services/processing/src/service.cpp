@@ -25,6 +25,15 @@ void processing_config::declare(options& opts) {
       .add("thumbnail-size", "320", "side of the square thumbnail made of every upload")
       .add("display-size", "1080", "longest side of the display image made of every upload")
       .add_flag("no-ocr", "skip Tesseract in the upload pipeline (text tags need it)")
+      .add("models", imaging::default_model_dir(),
+           "folder of the networks scripts/fetch-models makes (object tags, moderation, faces, "
+           "person cut-out); a missing or corrupt file stops start-up")
+      .add("object-threshold", "0.4", "confidence from which a detected object becomes a tag")
+      .add("moderation-block", "0.7",
+           "porn + hentai score from which an upload is held: hidden from all but its owner and "
+           "admins until an admin approves it")
+      .add("moderation-review", "0.8",
+           "sexy score from which an upload is queued for an admin's review (it stays visible)")
       .add("operation-timeout", "30s",
            "time budget of one operation, job or upload pipeline; past it the work stops and "
            "fails with 'timeout'")
@@ -65,6 +74,16 @@ result<processing_config> processing_config::from(const options& opts) {
   auto no_ocr = opts.get_bool("no-ocr");
   if (!no_ocr) return no_ocr.error();
   cfg.pipeline.ocr = !*no_ocr;
+  cfg.models = opts.get("models");
+  auto objects = opts.get_number("object-threshold", 0.05, 1);
+  if (!objects) return objects.error();
+  cfg.pipeline.object_threshold = static_cast<float>(*objects);
+  auto block = opts.get_number("moderation-block", 0, 2);
+  if (!block) return block.error();
+  cfg.block_threshold = *block;
+  auto review = opts.get_number("moderation-review", 0, 1.01);
+  if (!review) return review.error();
+  cfg.review_threshold = *review;
   auto upload = opts.get_int("max-upload-mb");
   if (upload) cfg.max_upload_bytes = static_cast<size_t>(*upload) * 1024 * 1024;
   auto mp = opts.get_int("max-megapixels");

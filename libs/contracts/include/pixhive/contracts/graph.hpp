@@ -140,7 +140,8 @@ struct notifications_request {
   bool operator==(const notifications_request&) const = default;
 };
 
-/// Something that happened to the caller: follow, like, comment, photo_ready, photo_failed.
+/// Something that happened to the caller: follow, like, comment, photo_ready, photo_failed,
+/// photo_held; admins also see "moderation" (an upload held for their review).
 struct notification_view {
   int64_t id = 0;
   std::string kind;

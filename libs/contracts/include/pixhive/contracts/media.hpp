@@ -40,6 +40,18 @@ struct variant_info {
   bool operator==(const variant_info&) const = default;
 };
 
+/// Something processing found in a photo: a label, its confidence (0..1) and its box in
+/// full-size pixels.
+struct detected {
+  std::string label;
+  double confidence = 0;
+  int64_t x = 0;
+  int64_t y = 0;
+  int64_t width = 0;
+  int64_t height = 0;
+  bool operator==(const detected&) const = default;
+};
+
 /// A photo's record.
 struct photo_view {
   int64_t id = 0;
@@ -54,13 +66,17 @@ struct photo_view {
   int64_t width = 0;
   int64_t height = 0;
   std::string sha256;
-  std::string status;  // "processing", "ready", "failed"
+  std::string status;  // "processing", "ready", "failed", "held" (moderation)
   /// Why processing failed ("unsupported_media_type: …"), empty otherwise.
   std::string status_reason;
   int64_t created_at = 0;
   std::vector<variant_info> variants;
-  /// Tags processing found (colours, "face", "people", "text").
+  /// Tags processing found (colours, object labels, "face", "people", "text").
   std::vector<std::string> auto_tags;
+  /// Objects found (COCO labels), most confident first.
+  std::vector<detected> objects;
+  /// Faces found.
+  std::vector<detected> faces;
   /// Text found in the image.
   std::string text;
   /// Perceptual hash, 16 hex digits.
@@ -226,6 +242,74 @@ struct media_stats {
   bool operator==(const media_stats&) const = default;
 };
 
+/// One upload the explicit-content classifier flagged, with its scores and what an admin decided.
+struct moderation_item {
+  int64_t photo_id = 0;
+  int64_t owner_id = 0;
+  std::string owner_username;
+  /// "held" (hidden until approved) or "review" (visible meanwhile).
+  std::string verdict;
+  double drawing = 0;
+  double hentai = 0;
+  double neutral = 0;
+  double porn = 0;
+  double sexy = 0;
+  /// "pending", "approved" or "rejected".
+  std::string state;
+  int64_t created_at = 0;
+  int64_t decided_by = 0;
+  std::string decided_by_username;
+  int64_t decided_at = 0;
+  bool operator==(const moderation_item&) const = default;
+};
+
+/// Lists flagged uploads in one state, newest first, older than `before_id` (admins).
+struct moderation_queue_request {
+  std::string state = "pending";
+  int64_t before_id = 0;
+  int32_t limit = 20;
+  viewer who;
+  bool operator==(const moderation_queue_request&) const = default;
+};
+
+/// One page of the moderation queue and how many items are pending in all.
+struct moderation_queue {
+  std::vector<moderation_item> items;
+  int64_t next_before_id = 0;
+  int64_t pending = 0;
+  bool operator==(const moderation_queue&) const = default;
+};
+
+/// An admin's decision on a flagged upload: "approve" releases it, "reject" deletes it.
+struct moderation_decision_request {
+  int64_t photo_id = 0;
+  std::string decision;
+  viewer who;
+  bool operator==(const moderation_decision_request&) const = default;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, detected& x) {
+  return f(caf::meta::type_name("detected"), x.label, x.confidence, x.x, x.y, x.width, x.height);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_item& x) {
+  return f(caf::meta::type_name("moderation_item"), x.photo_id, x.owner_id, x.owner_username,
+           x.verdict, x.drawing, x.hentai, x.neutral, x.porn, x.sexy, x.state, x.created_at,
+           x.decided_by, x.decided_by_username, x.decided_at);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_queue_request& x) {
+  return f(caf::meta::type_name("moderation_queue_request"), x.state, x.before_id, x.limit, x.who);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_queue& x) {
+  return f(caf::meta::type_name("moderation_queue"), x.items, x.next_before_id, x.pending);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_decision_request& x) {
+  return f(caf::meta::type_name("moderation_decision_request"), x.photo_id, x.decision, x.who);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, photo_count_request& x) {
   return f(caf::meta::type_name("photo_count_request"), x.owner_username, x.who);
@@ -280,8 +364,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, photo_view& x) {
   return f(caf::meta::type_name("photo_view"), x.id, x.owner_id, x.owner_username, x.caption,
            x.hashtags, x.key, x.visibility, x.content_type, x.size, x.width, x.height, x.sha256,
-           x.status, x.status_reason, x.created_at, x.variants, x.auto_tags, x.text, x.phash,
-           x.duplicate_of);
+           x.status, x.status_reason, x.created_at, x.variants, x.auto_tags, x.objects, x.faces,
+           x.text, x.phash, x.duplicate_of);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, upload_request& x) {
@@ -327,21 +411,24 @@ typename Inspector::result_type inspect(Inspector& f, set_status_request& x) {
 }
 
 /// The media service as a typed actor. Failures are pixhive::make_error values.
-using media_actor = caf::typed_actor<caf::replies_to<upload_request>::with<photo_view>,
-                                     caf::replies_to<get_photo_request>::with<photo_view>,
-                                     caf::replies_to<get_blob_request>::with<blob_reply>,
-                                     caf::replies_to<list_photos_request>::with<photo_page>,
-                                     caf::replies_to<photo_by_key_request>::with<photo_view>,
-                                     caf::replies_to<photos_by_ids_request>::with<photo_page>,
-                                     caf::replies_to<photo_count_request>::with<photo_count>,
-                                     caf::replies_to<delete_photo_request>::with<done>,
-                                     caf::replies_to<put_variant_request>::with<done>,
-                                     caf::replies_to<set_status_request>::with<done>,
-                                     caf::replies_to<cache_stats_request>::with<cache_stats>,
-                                     caf::replies_to<configure_cache_request>::with<cache_stats>,
-                                     caf::replies_to<clear_cache_request>::with<cache_stats>,
-                                     caf::replies_to<media_stats_request>::with<media_stats>,
-                                     caf::replies_to<ping_request>::with<done>>;
+using media_actor =
+    caf::typed_actor<caf::replies_to<upload_request>::with<photo_view>,
+                     caf::replies_to<get_photo_request>::with<photo_view>,
+                     caf::replies_to<get_blob_request>::with<blob_reply>,
+                     caf::replies_to<list_photos_request>::with<photo_page>,
+                     caf::replies_to<photo_by_key_request>::with<photo_view>,
+                     caf::replies_to<photos_by_ids_request>::with<photo_page>,
+                     caf::replies_to<photo_count_request>::with<photo_count>,
+                     caf::replies_to<delete_photo_request>::with<done>,
+                     caf::replies_to<put_variant_request>::with<done>,
+                     caf::replies_to<set_status_request>::with<done>,
+                     caf::replies_to<cache_stats_request>::with<cache_stats>,
+                     caf::replies_to<configure_cache_request>::with<cache_stats>,
+                     caf::replies_to<clear_cache_request>::with<cache_stats>,
+                     caf::replies_to<media_stats_request>::with<media_stats>,
+                     caf::replies_to<moderation_queue_request>::with<moderation_queue>,
+                     caf::replies_to<moderation_decision_request>::with<moderation_item>,
+                     caf::replies_to<ping_request>::with<done>>;
 
 /// Registers the media message types with CAF.
 void add_media_types(caf::actor_system_config& cfg);

@@ -37,6 +37,8 @@ class options {
   const std::string& get(const std::string& name) const;
   /// The value parsed as an integer; a malformed number is an error.
   result<int64_t> get_int(const std::string& name) const;
+  /// The value parsed as a number in [`min`, `max`]; anything else is an error.
+  result<double> get_number(const std::string& name, double min, double max) const;
   /// The value parsed as a boolean (1/0, true/false, yes/no, on/off).
   result<bool> get_bool(const std::string& name) const;
   /// The value parsed as a duration ("250ms", "15s", "5m", "24h"; a bare number is seconds).

@@ -19,9 +19,6 @@ struct colour_share {
 /// The dominant colours of a BGR image (k-means on a small copy), largest share first.
 std::vector<colour_share> dominant_colours(const cv::Mat& bgr, int k = 4);
 
-/// Frontal faces found with the LBP cascade of Debian's opencv-data (empty when it is absent).
-std::vector<cv::Rect> detect_faces(const cv::Mat& bgr);
-
 /// A cheap test for lines of text (horizontal runs of strong vertical strokes), run before the
 /// expensive OCR: true when the picture probably contains text.
 bool likely_has_text(const cv::Mat& bgr);

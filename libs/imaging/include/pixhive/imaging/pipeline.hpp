@@ -3,10 +3,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pixhive/core/error.hpp"
 #include "pixhive/imaging/codec.hpp"
+#include "pixhive/imaging/models.hpp"
 
 namespace pixhive::imaging {
 
@@ -20,6 +22,10 @@ struct pipeline_config {
   int webp_quality = 80;
   /// Run Tesseract when the cheap text test passes.
   bool ocr = true;
+  /// Objects (NanoDet) at least this confident become tags.
+  float object_threshold = 0.4f;
+  /// Faces (BlazeFace) at least this confident are counted.
+  float face_threshold = 0.75f;
 };
 
 /// One stored rendition the pipeline made.
@@ -34,21 +40,27 @@ struct rendition {
 /// Everything the pipeline derived from an upload.
 struct upload_result {
   std::vector<rendition> variants;
-  /// Automatic tags: dominant colour names, "face"/"people", "text".
+  /// Automatic tags: dominant colour names, object labels, "face"/"people", "text".
   std::vector<std::string> tags;
+  /// Objects found, boxes at full scale.
+  std::vector<detection> objects;
+  /// Faces found, boxes at full scale.
+  std::vector<detection> faces;
+  /// What the explicit-content classifier said.
+  explicit_scores moderation;
   /// Text Tesseract found (empty when the text test failed or found nothing).
   std::string text;
   uint64_t hash = 0;
   /// Size after EXIF orientation, at full scale.
   int width = 0;
   int height = 0;
-  int faces = 0;
-  /// Microseconds spent decoding, which the benchmarks report.
-  int64_t decode_us = 0;
+  /// Microseconds per step ("decode", "objects", "explicit", "faces", …) for the benchmarks.
+  std::vector<std::pair<std::string, int64_t>> step_us;
 };
 
-/// Derives renditions, tags, text and a perceptual hash from an uploaded image: decodes once, at
-/// the smallest scale that still covers the largest output.
+/// Derives renditions, tags, objects, faces, explicit-content scores, text and a perceptual hash
+/// from an uploaded image: decodes once, at the smallest scale that still covers the largest
+/// output. Needs use_models() first.
 result<upload_result> process_upload(std::string_view bytes, const pipeline_config& cfg);
 
 /// The square centre-cropped thumbnail of a decoded image, as the pipeline makes it.

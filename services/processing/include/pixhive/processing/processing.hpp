@@ -34,6 +34,13 @@ struct processing_config {
   /// Bytes of decoded pixels all workers may hold at once; bigger decodes wait their turn.
   size_t decode_memory = 768ull * 1024 * 1024;
   imaging::pipeline_config pipeline;
+  /// Folder of the networks (scripts/fetch-models); checked at start-up.
+  std::string models;
+  /// porn + hentai at or above this holds an upload for review (hidden from everyone but its
+  /// owner and admins).
+  double block_threshold = 0.7;
+  /// sexy at or above this queues an upload for review; it stays visible. Never blocks alone.
+  double review_threshold = 0.8;
   /// This replica's name in job events ("which worker").
   std::string node = "pixhive";
 
