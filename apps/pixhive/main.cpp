@@ -29,6 +29,7 @@
 #include "pixhive/feed/feed.hpp"
 #include "pixhive/graph/graph.hpp"
 #include "pixhive/http/server.hpp"
+#include "pixhive/http/static_site.hpp"
 #include "pixhive/imaging/models.hpp"
 #include "pixhive/links/link.hpp"
 #include "pixhive/media/media.hpp"
@@ -68,7 +69,10 @@ void declare_common(options& opts) {
       .add("auth-actor", "", "where the auth service's actor port is (as --media-actor)")
       .add("graph-actor", "",
            "where the graph service's actor port is (as --media-actor); media and auth on their "
-           "own use it for like, comment and follower counts");
+           "own use it for like, comment and follower counts")
+      .add("web-dir", PIXHIVE_WEB_DIR,
+           "the built web app served at / in all-in-one mode (bootstrap builds web/ into "
+           "web/dist); empty serves the API alone");
   http::server_config::declare(opts);
   app::declare_options(opts);
 }
@@ -220,6 +224,15 @@ int run_services(const std::string& mode, const options& opts) {
   // Checked before anything opens: a bad option stops start-up with its message.
   auto cfg = app::configs::from(opts);
   if (!cfg) return fail(cfg.error());
+  // The web app: read once before anything opens, served where no API route matches.
+  std::shared_ptr<const http::static_site> site;
+  if (mode == "all" && !opts.get("web-dir").empty()) {
+    // Without a built app the API still works: say so and go on.
+    if (auto loaded = http::static_site::load(opts.get("web-dir")))
+      site = *loaded;
+    else
+      log::warn("web_app_missing", {{"reason", to_problem(loaded.error()).message}});
+  }
   // Tagging and moderation never run without their networks: no model, no start.
   for (auto* m : selected)
     if (m->name == "processing")
@@ -274,6 +287,11 @@ int run_services(const std::string& mode, const options& opts) {
   }
   auto routes = std::make_shared<http::router>();
   for (size_t i = 0; i < ordered.size(); ++i) ordered[i]->add_routes(ctx, running[i], *routes);
+  if (site)
+    routes->set_fallback([site](std::shared_ptr<http::context> c, http::responder respond) {
+      auto path = std::string(c->req.target().substr(0, c->req.target().find('?')));
+      respond(site->serve(c->req, path));
+    });
 
   uint16_t actor_port = 0;
   if (!opts.get("actor-port").empty()) {

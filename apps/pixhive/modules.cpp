@@ -84,7 +84,8 @@ const std::vector<module>& service_table() {
          return started_from(ctx.sys, ctx.peers.auth);
        },
        [](context& ctx, const started&, http::router& routes) {
-         auth::add_routes(routes, ctx.sys, ctx.peers.auth, {ctx.peers.graph, ctx.peers.media});
+         auth::add_routes(routes, ctx.sys, ctx.peers.auth, {ctx.peers.graph, ctx.peers.media},
+                          ctx.cfg.auth.refresh_ttl);
        }},
       {"media",
        {},

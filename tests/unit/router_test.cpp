@@ -56,3 +56,27 @@ TEST(router, decodes_parameters) {
   EXPECT_EQ(q.at("x"), "a b");
   EXPECT_FALSE(percent_decode("%4"));
 }
+
+TEST(router, the_fallback_answers_reads_outside_the_api_that_nothing_else_matches) {
+  router r;
+  r.add(bhttp::verb::get, "/api/v1/photos/{id}", noop());
+  r.add(bhttp::verb::post, "/upload", noop());
+  EXPECT_FALSE(r.find(bhttp::verb::get, "/photos/12").found);
+  r.set_fallback(noop());
+  for (const char* page : {"/", "/photos/12", "/assets/app-1a2b.js", "/u/alice/followers"}) {
+    auto m = r.find(bhttp::verb::get, page);
+    ASSERT_TRUE(m.found) << page;
+    EXPECT_EQ(m.found->path, "*");
+    EXPECT_TRUE(r.find(bhttp::verb::head, page).found) << page;
+  }
+  // The API keeps its own 404s, other methods are not pages, and a path with another method
+  // stays a 405.
+  EXPECT_FALSE(r.find(bhttp::verb::get, "/api/v1/nothing").found);
+  EXPECT_FALSE(r.find(bhttp::verb::get, "/metrics").found);
+  EXPECT_FALSE(r.find(bhttp::verb::post, "/photos/12").found);
+  auto upload = r.find(bhttp::verb::get, "/upload");
+  EXPECT_FALSE(upload.found);
+  EXPECT_EQ(upload.allowed.size(), 1u);
+  EXPECT_EQ(r.find(bhttp::verb::get, "/api/v1/photos/7").found->path, "/api/v1/photos/{id}");
+  EXPECT_FALSE(r.find(bhttp::verb::get, "//etc/passwd").found);
+}

@@ -80,6 +80,10 @@ void router::add(bhttp::verb method, std::string path, handler fn, route_options
   routes_.push_back(route{method, std::move(path), std::move(segments), std::move(fn), options});
 }
 
+void router::set_fallback(handler fn, route_options options) {
+  fallback_ = route{bhttp::verb::get, "*", {}, std::move(fn), options};
+}
+
 router::match router::find(bhttp::verb method, std::string_view path) const {
   match out;
   auto split = split_path(path);
@@ -124,6 +128,12 @@ router::match router::find(bhttp::verb method, std::string_view path) const {
     out.found = best;
     out.params = std::move(best_params);
     out.allowed.clear();
+  } else if (fallback_ && out.allowed.empty() &&
+             (method == bhttp::verb::get || method == bhttp::verb::head) &&
+             path.rfind("/api/", 0) != 0 && path != "/metrics") {
+    // The API keeps its JSON 404s, and /metrics (served on its own port) stays unknown here;
+    // every other path may be a page of the web app.
+    out.found = &*fallback_;
   }
   return out;
 }

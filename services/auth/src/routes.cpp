@@ -85,10 +85,93 @@ http::response tokens_reply(session_tokens& t) {
   return http::json_response(200, tokens_json(t));
 }
 
+/// The web app's cookie for its refresh token.
+constexpr const char* refresh_cookie = "pixhive_refresh";
+
+/// True for the web app's calls: it sends this header, which a form or link from another site
+/// cannot, so a cookie-authenticated call with it is no cross-site request forgery.
+bool from_web_app(const http::context& ctx) {
+  return ctx.req["X-PixHive-Web"] == "1";
+}
+
+/// The value of cookie `name` in the request ("" when absent).
+std::string cookie(const http::request& req, std::string_view name) {
+  std::string_view all = req[http::bhttp::field::cookie];
+  while (!all.empty()) {
+    auto end = all.find(';');
+    auto pair = all.substr(0, end);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+        pair[name.size()] == '=')
+      return std::string(pair.substr(name.size() + 1));
+    if (end == std::string_view::npos) break;
+    all.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+/// Sets (or with `max_age` 0 clears) the refresh cookie: HttpOnly so scripts never see it,
+/// SameSite=Strict and only sent to the auth routes; Secure behind a TLS-terminating proxy.
+void set_refresh_cookie(http::response& res, const http::context& ctx, const std::string& token,
+                        int64_t max_age) {
+  std::string c =
+      std::string(refresh_cookie) + "=" + token +
+      "; Path=/api/v1/auth; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+  if (ctx.req["X-Forwarded-Proto"] == "https") c += "; Secure";
+  res.set(http::bhttp::field::set_cookie, c);
+}
+
+/// Answers a login or refresh: to the web app the refresh token goes in the cookie only.
+auto session_reply(std::shared_ptr<http::context> ctx, std::chrono::seconds refresh_ttl) {
+  return [ctx, refresh_ttl](session_tokens& t) {
+    if (!from_web_app(*ctx)) return tokens_reply(t);
+    auto token = std::move(t.refresh_token);
+    t.refresh_token.clear();
+    auto res = tokens_reply(t);
+    set_refresh_cookie(res, *ctx, token, refresh_ttl.count());
+    return res;
+  };
+}
+
+/// Refresh (or, with `end_session`, logout) with the refresh token from the body, or from the
+/// cookie when the web app calls.
+http::handler with_refresh_token(binder b, std::chrono::seconds refresh_ttl, bool end_session) {
+  return
+      [b, refresh_ttl, end_session](std::shared_ptr<http::context> ctx, http::responder respond) {
+        auto body = http::json_body(*ctx);
+        if (!body) return respond(http::error_response(body.error()));
+        fields f{std::move(*body), {}};
+        std::string token;
+        if (from_web_app(*ctx)) {
+          token = cookie(ctx->req, refresh_cookie);
+          if (token.empty() && !end_session)
+            return respond(http::error_response(
+                make_error(errc::unauthorized, "not_logged_in", "no session: log in again")));
+        } else {
+          token = f.take("refresh_token", 256);
+          if (f.failure) return respond(http::error_response(f.failure));
+        }
+        if (end_session) {
+          auto done_reply = [ctx](done&) {
+            http::response res{http::bhttp::status::no_content, 11};
+            if (from_web_app(*ctx)) set_refresh_cookie(res, *ctx, "", 0);
+            return res;
+          };
+          if (token.empty()) {
+            done d;
+            return respond(done_reply(d));
+          }
+          return b.call<done>(respond, logout_request{std::move(token)}, done_reply);
+        }
+        b.call<session_tokens>(respond, refresh_request{std::move(token)},
+                               session_reply(ctx, refresh_ttl));
+      };
+}
+
 }  // namespace
 
 void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service,
-                profile_sources counts) {
+                profile_sources counts, std::chrono::seconds refresh_ttl) {
   binder b{sys, service};
   http::route_options body_opts{body_limit, http::access::anyone};
   http::route_options user_opts{body_limit, http::access::user};
@@ -130,27 +213,20 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
 
   routes.add(
       verb::post, "/api/v1/auth/login",
-      json_handler<session_tokens>(
-          b,
-          [](fields& f, ctx_ref ctx) {
-            return login_request{f.take("login", 254), f.take("password", 1024), ctx.client_ip};
-          },
-          tokens_reply),
+      [b, refresh_ttl](ctx_ptr ctx, http::responder respond) {
+        auto body = http::json_body(*ctx);
+        if (!body) return respond(http::error_response(body.error()));
+        fields f{std::move(*body), {}};
+        login_request req{f.take("login", 254), f.take("password", 1024), ctx->client_ip};
+        if (f.failure) return respond(http::error_response(f.failure));
+        b.call<session_tokens>(respond, std::move(req), session_reply(ctx, refresh_ttl));
+      },
       limited("login"));
 
-  routes.add(
-      verb::post, "/api/v1/auth/refresh",
-      json_handler<session_tokens>(
-          b, [](fields& f, ctx_ref) { return refresh_request{f.take("refresh_token", 256)}; },
-          tokens_reply),
-      body_opts);
+  routes.add(verb::post, "/api/v1/auth/refresh", with_refresh_token(b, refresh_ttl, false),
+             body_opts);
 
-  routes.add(verb::post, "/api/v1/auth/logout",
-             json_handler<done>(
-                 b, [](fields& f, ctx_ref) { return logout_request{f.take("refresh_token", 256)}; },
-                 [](done&) {
-                   return http::response{http::bhttp::status::no_content, 11};
-                 }),
+  routes.add(verb::post, "/api/v1/auth/logout", with_refresh_token(b, refresh_ttl, true),
              body_opts);
 
   routes.add(

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,10 @@ class router {
   /// Registers a route; later registrations of the same method and path replace earlier ones.
   void add(bhttp::verb method, std::string path, handler fn, route_options options = {});
 
+  /// Answers GET and HEAD requests outside /api/ (and other than /metrics) that no route matches
+  /// (the web app).
+  void set_fallback(handler fn, route_options options = {});
+
   /// Finds the route for `method` and `path` (no query string).
   match find(bhttp::verb method, std::string_view path) const;
 
@@ -39,6 +44,7 @@ class router {
 
  private:
   std::vector<route> routes_;
+  std::optional<route> fallback_;
 };
 
 /// Decodes %XX escapes (and '+' in query strings when `plus_is_space`); nullopt when malformed.

@@ -57,8 +57,10 @@ struct profile_sources {
   contracts::media_actor media;  ///< photos
 };
 
-/// Adds the auth REST routes (under /api/v1) to `routes`, served by `service`.
+/// Adds the auth REST routes (under /api/v1) to `routes`, served by `service`. The web app's
+/// refresh token lives in an HttpOnly cookie for `refresh_ttl`.
 void add_routes(http::router& routes, caf::actor_system& sys, contracts::auth_actor service,
-                profile_sources counts = {});
+                profile_sources counts = {},
+                std::chrono::seconds refresh_ttl = std::chrono::hours(30 * 24));
 
 }  // namespace pixhive::auth
