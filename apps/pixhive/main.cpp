@@ -1,6 +1,7 @@
 // The single PixHive binary: `pixhive [all]` runs every service in one process, `pixhive auth`
 // runs one service, `pixhive admin …` does operator tasks. A mode is a subset of the service
 // table (modules.cpp); what a row needs and this process does not run is linked to its replicas.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -71,8 +72,8 @@ void declare_common(options& opts) {
            "where the graph service's actor port is (as --media-actor); media and auth on their "
            "own use it for like, comment and follower counts")
       .add("web-dir", PIXHIVE_WEB_DIR,
-           "the built web app served at / in all-in-one mode (bootstrap builds web/ into "
-           "web/dist); empty serves the API alone");
+           "the built web app, served at / by the process that runs media (bootstrap builds "
+           "web/ into web/dist); empty serves the API alone");
   http::server_config::declare(opts);
   app::declare_options(opts);
 }
@@ -224,9 +225,12 @@ int run_services(const std::string& mode, const options& opts) {
   // Checked before anything opens: a bad option stops start-up with its message.
   auto cfg = app::configs::from(opts);
   if (!cfg) return fail(cfg.error());
-  // The web app: read once before anything opens, served where no API route matches.
+  // The web app: read once before anything opens, served where no API route matches, by the
+  // process that runs media (all-in-one, or the media Deployment behind the ingress's catch-all).
   std::shared_ptr<const http::static_site> site;
-  if (mode == "all" && !opts.get("web-dir").empty()) {
+  bool serves_web = std::any_of(selected.begin(), selected.end(),
+                                [](const app::module* m) { return m->name == "media"; });
+  if (serves_web && !opts.get("web-dir").empty()) {
     // Without a built app the API still works: say so and go on.
     if (auto loaded = http::static_site::load(opts.get("web-dir")))
       site = *loaded;

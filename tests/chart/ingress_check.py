@@ -65,6 +65,11 @@ def main(rendered, repo):
         a, b = first(rows, path), first(longest_first, path)
         if a != b:
             errors.append(f"{tpl}: the table sends it to {a}, ingress-nginx (longest path first) to {b}")
+    for page in ("/", "/photos/1", "/assets/index-3f2a.js", "/healthz", "/metrics", "/api/v2/x"):
+        want = None if page in ("/healthz", "/metrics", "/api/v2/x") else "media"
+        a, b = first(rows, page), first(longest_first, page)
+        if a != want or b != want:
+            errors.append(f"{page}: the table sends it to {a}, ingress-nginx to {b}; want {want}")
     for e in errors:
         print("FAIL ingress:", e)
     print(f"ingress: {len(got)} routes, {len(paths)} documented paths routed alike in table and nginx order"

@@ -42,4 +42,20 @@ cd "$PIXHIVE_CLUSTER_DIR"
 ln -s "$repo/.cache" .cache
 start=$SECONDS
 readme_session_run "$readme" "${url#http://}" || exit 1
+# The web app's pages come through the ingress's catch-all from media; the probes stay inside.
+for page in / /photos/1 /users/alice/followers; do
+  curl -fsS "$url$page" | grep -qF '<div id="app">' || {
+    echo "FAIL: $page through the ingress is not the web app"
+    exit 1
+  }
+done
+asset=$(curl -fsS "$url/" | grep -o '/assets/[^"]*\.js' | head -1)
+[ "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$url$asset")" = "200 text/javascript; charset=utf-8" ] || {
+  echo "FAIL: the app's script $asset is not served through the ingress"
+  exit 1
+}
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 404 ] || {
+  echo "FAIL: /healthz is reachable through the ingress"
+  exit 1
+}
 echo "README session through the ingress: 1 passed, 0 failed (cluster up ${up_time} s, session $((SECONDS - start)) s)"

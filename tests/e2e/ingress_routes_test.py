@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The ingress route table (charts/pixhive/files/ingress-routes.tsv) sends every path of
 docs/openapi.yaml to the service that registers it in services/<service>/src/routes.cpp, and
-exposes nothing else (/healthz, /readyz, /metrics stay inside). Usage: ingress_routes_test.py REPO
+sends the web app's pages to media, and exposes nothing else (/healthz, /readyz, /metrics stay
+inside). Usage: ingress_routes_test.py REPO
 """
 import os
 import re
@@ -78,6 +79,16 @@ def main():
             failures.append("%s goes to %s (by %s) but %s serves it" % (template, hit[1], hit[0].pattern, want))
         if template.endswith("/events") and hit and hit[2] != "stream":
             failures.append("%s is a Server-Sent Events route but is not marked stream" % template)
+    # The web app's pages and assets go to media (it serves web/dist); the probes stay inside.
+    for page in ("/", "/explore", "/photos/386859605961269248", "/users/alice/followers",
+                 "/assets/index-3f2a.js", "/favicon.svg", "/healthz.html"):
+        hit = next((row for row in table if row[0].search(page)), None)
+        if not hit or hit[1] != "media":
+            failures.append("%s (a page of the web app) goes to %s, not media" % (page, hit and hit[1]))
+    for internal in ("/healthz", "/readyz", "/metrics", "/api/v2/x", "/api/"):
+        hit = next((row for row in table if row[0].search(internal)), None)
+        if hit:
+            failures.append("%s is not for the web app but the ingress routes it to %s" % (internal, hit[1]))
     # Every registered literal is documented (so the loop above saw it).
     for lit in literals:
         if not any(p == lit or (lit.endswith("/") and p.startswith(lit)) for p in paths):

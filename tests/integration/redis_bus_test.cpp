@@ -104,6 +104,23 @@ TEST_F(redis_bus, groups_get_their_types_in_order) {
   b->stop();
 }
 
+TEST_F(redis_bus, a_write_to_a_closed_socket_is_an_error_not_a_sigpipe) {
+  // hiredis writes with write(2): a socket whose peer went away, or that stop() shut down while
+  // the broadcast relay was still subscribing, fails with EPIPE, which must not kill the process.
+  for (int i = 0; i < 20; ++i) {
+    auto b = open();
+    b->stop();
+  }
+  struct sigaction now {};
+  ASSERT_EQ(sigaction(SIGPIPE, nullptr, &now), 0);
+  EXPECT_EQ(now.sa_handler, SIG_IGN);
+  auto b = open();
+  redis_->stop();
+  EXPECT_FALSE(b->publish("t", "to a dead Redis"));
+  EXPECT_FALSE(b->publish("t", "again"));
+  b->stop();
+}
+
 TEST_F(redis_bus, nothing_is_lost_while_a_consumer_is_down) {
   {
     auto first = open();

@@ -60,7 +60,7 @@ redisReply* timed(const char* name, redisContext* c, const char* format, ...) {
 
 result<context_ptr> connect(const redis_bus_config& cfg) {
   timeval timeout{5, 0};
-  context_ptr c{redisConnectWithTimeout(cfg.host.c_str(), cfg.port, timeout)};
+  auto c = connect_redis(cfg.host, cfg.port, timeout);
   if (!c || c->err)
     return make_error(errc::unavailable, "bus_unavailable",
                       "cannot connect to Redis at " + cfg.host + ":" + std::to_string(cfg.port) +
@@ -241,7 +241,12 @@ class redis_bus final : public event_bus {
         std::this_thread::sleep_for(cfg_.block);
         continue;
       }
-      // Blocks until a message comes; stop() shuts the socket down to end the wait.
+      auto pattern = broadcast_prefix + "*";
+      reply_ptr sub{
+          static_cast<redisReply*>(redisCommand(c->get(), "PSUBSCRIBE %s", pattern.c_str()))};
+      if (!sub) continue;
+      // Blocks until a message comes; stop() shuts the socket down to end the wait. Handed to
+      // stop() only once subscribed, so no command is ever written to a socket it shut down.
       redisSetTimeout(c->get(), timeval{0, 0});
       {
         std::lock_guard<std::mutex> guard{relay_fd_mtx_};
@@ -256,10 +261,6 @@ class redis_bus final : public event_bus {
           bus->relay_fd_ = -1;
         }
       } forget{this};
-      auto pattern = broadcast_prefix + "*";
-      reply_ptr sub{
-          static_cast<redisReply*>(redisCommand(c->get(), "PSUBSCRIBE %s", pattern.c_str()))};
-      if (!sub) continue;
       while (!stopping_) {
         redisReply* raw = nullptr;
         if (redisGetReply(c->get(), reinterpret_cast<void**>(&raw)) != REDIS_OK) break;

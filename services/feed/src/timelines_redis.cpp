@@ -129,7 +129,7 @@ class redis_timelines : public timeline_store {
       }
     }
     timeval timeout{5, 0};
-    context_ptr c{redisConnectWithTimeout(host_.c_str(), port_, timeout)};
+    auto c = bus::connect_redis(host_, port_, timeout);
     if (!c || c->err)
       return failure("cannot connect to " + host_ + ":" + std::to_string(port_) + ": " +
                      (c ? c->errstr : "out of memory"));

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <csignal>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include <hiredis/hiredis.h>
 
@@ -19,5 +22,15 @@ struct redis_context_deleter {
 };
 /// An owned hiredis connection.
 using context_ptr = std::unique_ptr<redisContext, redis_context_deleter>;
+
+/// Opens a blocking hiredis connection (null or `err` set on failure). hiredis writes with
+/// write(2), so a peer that went away (a Redis restart, or stop() shutting a socket down) would
+/// raise SIGPIPE and kill the process: the signal is ignored once, process-wide, and such a
+/// write fails with EPIPE, which hiredis reports as a connection error.
+inline context_ptr connect_redis(const std::string& host, int port, timeval timeout) {
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  return context_ptr{redisConnectWithTimeout(host.c_str(), port, timeout)};
+}
 
 }  // namespace pixhive::bus
