@@ -1,4 +1,4 @@
-// The web app's side of the server: the built app served at / in all-in-one mode (pages fall
+// The web app's side of the server: the built app served at / by the media process (pages fall
 // back to index.html, hashed assets cached for good, the API keeps its JSON 404s), and the
 // refresh token kept in an HttpOnly SameSite cookie that only the app's own calls (with the
 // X-PixHive-Web header) may use.
@@ -58,6 +58,18 @@ TEST(web, the_built_app_is_served_at_the_root_and_every_page_gets_index_html) {
   EXPECT_EQ(api.status, 404);
   EXPECT_EQ(api.error_code(), "not_found");
   EXPECT_EQ(call(server.port(), verb::post, "/photos/42").status, 404);
+}
+
+TEST(web, in_split_mode_media_serves_the_app_and_the_other_services_do_not) {
+  // Behind the ingress, every path outside /api/ goes to media (ingress-routes.tsv, last row).
+  temp_dir site;
+  write(site.path() + "/index.html", "<!doctype html><title>PixHive</title>");
+  pixhive_server media{{"--access-log", "false", "--web-dir", site.path()}, "media"};
+  auto page = call(media.port(), verb::get, "/photos/42");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.body, "<!doctype html><title>PixHive</title>");
+  pixhive_server auth{{"--access-log", "false", "--web-dir", site.path()}, "auth"};
+  EXPECT_EQ(call(auth.port(), verb::get, "/photos/42").status, 404);
 }
 
 TEST(web, the_refresh_token_lives_in_an_httponly_cookie_only_the_app_may_use) {
