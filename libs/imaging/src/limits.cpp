@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <opencv2/core/utility.hpp>
+
 namespace pixhive::imaging {
 
 namespace {
@@ -76,6 +78,10 @@ size_t decode_cost(int64_t width, int64_t height, int reduction) {
   auto w = static_cast<size_t>(std::max<int64_t>(1, (width + r - 1) / r));
   auto h = static_cast<size_t>(std::max<int64_t>(1, (height + r - 1) / r));
   return w * h * 3 * 2;
+}
+
+void run_opencv_on_calling_threads() {
+  cv::setNumThreads(0);
 }
 
 }  // namespace pixhive::imaging

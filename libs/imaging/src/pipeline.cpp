@@ -77,14 +77,20 @@ result<upload_result> process_upload(std::string_view bytes, const pipeline_conf
     if (c.share >= 0.15) out.tags.push_back(c.name);
   lap("colours");
 
-  auto objects = detect_objects(display, cfg.object_threshold);
+  // Objects are looked for down to person_gate, so that a doubtful person still sends the photo
+  // to the face detector; only those at the threshold are kept.
+  constexpr float person_gate = 0.2f;
+  auto objects = detect_objects(display, std::min(cfg.object_threshold, person_gate));
   if (!objects) return objects.error();
-  out.objects = at_full(std::move(*objects));
+  bool maybe_people = false;
   int people = 0;
-  for (const auto& o : out.objects) {
+  for (auto& o : at_full(std::move(*objects))) {
+    maybe_people |= o.label == "person";
+    if (o.confidence < cfg.object_threshold) continue;
     people += o.label == "person";
     if (std::find(out.tags.begin(), out.tags.end(), o.label) == out.tags.end())
       out.tags.push_back(o.label);
+    out.objects.push_back(std::move(o));
   }
   lap("objects");
   if (deadline_expired()) return timeout_error("the upload pipeline");
@@ -94,9 +100,14 @@ result<upload_result> process_upload(std::string_view bytes, const pipeline_conf
   out.moderation = *scores;
   lap("explicit");
 
-  auto faces = detect_faces(display, cfg.face_threshold);
-  if (!faces) return faces.error();
-  out.faces = at_full(std::move(*faces));
+  // A face comes with a person: on the photos without one (most of them: landscapes, things,
+  // animals) the face detector's time is saved. Every face in the sample photos had its person
+  // at 0.85 or more.
+  if (maybe_people) {
+    auto faces = detect_faces(display, cfg.face_threshold);
+    if (!faces) return faces.error();
+    out.faces = at_full(std::move(*faces));
+  }
   if (!out.faces.empty()) out.tags.push_back("face");
   if (out.faces.size() >= 2 || people >= 2) out.tags.push_back("people");
   lap("faces");

@@ -7,6 +7,7 @@
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/core/worker_pool.hpp"
+#include "pixhive/imaging/limits.hpp"
 #include "pixhive/processing/processing.hpp"
 #include "processing_logic.hpp"
 
@@ -162,6 +163,8 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
                        std::shared_ptr<store::blob_store> blobs,
                        std::shared_ptr<bus::event_bus> events, media_actor media,
                        const processing_config& cfg) {
+  // The pool keeps the cores busy, one image per worker.
+  imaging::run_opencv_on_calling_threads();
   auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), events,
                                       media_link{sys, std::move(media)}, cfg);
   auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,

@@ -34,6 +34,11 @@ bool deadline_expired();
 /// The error of work stopped at its deadline: 503 `timeout` naming `what`.
 caf::error timeout_error(const std::string& what);
 
+/// Makes OpenCV run every call on the calling thread, for processes whose workers already keep
+/// every core busy: its own thread pool (TBB) would only add hand-offs and contention (the upload
+/// pipeline on 2 workers, 2 cores: 6.9 → 7.5 photos/s).
+void run_opencv_on_calling_threads();
+
 /// Bytes of decoded pixels that all workers of this process may hold at once: concurrent large
 /// decodes wait for each other instead of multiplying (a 100 MP PNG alone is ~300 MB).
 class memory_budget {
