@@ -173,6 +173,13 @@ struct media_metrics {
             .Name("pixhive_moderation_decisions_total")
             .Help("Admins' moderation decisions (approved, rejected)")
             .Register(metrics::registry())};
+    // Both series exist from the start, at 0, so a dashboard's rate has data before the first
+    // decision.
+    static const bool zeroed = [] {
+      for (const char* d : {"approved", "rejected"}) m.moderation_decisions.Add({{"decision", d}});
+      return true;
+    }();
+    (void)zeroed;
     return m;
   }
   void upload(const char* result) { uploads.Add({{"result", result}}).Increment(); }
