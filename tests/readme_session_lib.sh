@@ -23,29 +23,31 @@ readme_session_run() {
 }
 
 # Checks the output of the session ($1): prints the first failure and returns 1, or returns 0.
+# The output goes to grep as a here-string, never through `echo | grep -q`: grep -q stops at the
+# first match, and under pipefail echo's next write (SIGPIPE) would fail a passing check.
 readme_session_assertions() {
   local out=$1 want got kind photo
-  echo "$out" | grep -q '"username":"alice","verified":true' || { echo "FAIL: /users/me did not return verified alice"; return 1; }
-  echo "$out" | grep -q '"hashtags":\["macro"\]' || { echo "FAIL: the photo's metadata was not shown"; return 1; }
+  grep -q '"username":"alice","verified":true' <<<"$out" || { echo "FAIL: /users/me did not return verified alice"; return 1; }
+  grep -q '"hashtags":\["macro"\]' <<<"$out" || { echo "FAIL: the photo's metadata was not shown"; return 1; }
   want=$(echo "$out" | grep -oE '[0-9a-f]{64}  \.cache/photos/string\.jpg' | cut -c1-64)
   got=$(echo "$out" | grep -oE '[0-9a-f]{64}  downloaded\.jpg' | cut -c1-64)
   if [ -z "$want" ] || [ "$want" != "$got" ]; then
     echo "FAIL: downloaded bytes differ ($want vs $got)"
     return 1
   fi
-  echo "$out" | grep -q '"status":"ready"' || { echo "FAIL: the photo never became ready"; return 1; }
-  echo "$out" | grep -qE '"hash":"[0-9a-f]{16}"' || { echo "FAIL: no perceptual hash"; return 1; }
-  echo "$out" | grep -qE '"tags":\["[a-z]' || { echo "FAIL: no automatic tags"; return 1; }
-  echo "$out" | grep -q '"name":"display-webp"' || { echo "FAIL: no display variant"; return 1; }
-  echo "$out" | grep -q '^200 image/jpeg$' || { echo "FAIL: the thumbnail was not served"; return 1; }
-  echo "$out" | grep -q '^event: succeeded$' || { echo "FAIL: the job's events did not end in succeeded"; return 1; }
-  echo "$out" | grep -q '^200 image/webp$' || { echo "FAIL: POST /process did not answer a WebP"; return 1; }
-  echo "$out" | grep -q '"following":true' || { echo "FAIL: bob does not follow alice"; return 1; }
-  echo "$out" | grep -q '"liked_by_me":true' || { echo "FAIL: bob's like was not recorded"; return 1; }
+  grep -q '"status":"ready"' <<<"$out" || { echo "FAIL: the photo never became ready"; return 1; }
+  grep -qE '"hash":"[0-9a-f]{16}"' <<<"$out" || { echo "FAIL: no perceptual hash"; return 1; }
+  grep -qE '"tags":\["[a-z]' <<<"$out" || { echo "FAIL: no automatic tags"; return 1; }
+  grep -q '"name":"display-webp"' <<<"$out" || { echo "FAIL: no display variant"; return 1; }
+  grep -q '^200 image/jpeg$' <<<"$out" || { echo "FAIL: the thumbnail was not served"; return 1; }
+  grep -q '^event: succeeded$' <<<"$out" || { echo "FAIL: the job's events did not end in succeeded"; return 1; }
+  grep -q '^200 image/webp$' <<<"$out" || { echo "FAIL: POST /process did not answer a WebP"; return 1; }
+  grep -q '"following":true' <<<"$out" || { echo "FAIL: bob does not follow alice"; return 1; }
+  grep -q '"liked_by_me":true' <<<"$out" || { echo "FAIL: bob's like was not recorded"; return 1; }
   for kind in follow like comment photo_ready; do
-    echo "$out" | grep -q "\"kind\":\"$kind\"" || { echo "FAIL: no $kind notification for alice"; return 1; }
+    grep -q "\"kind\":\"$kind\"" <<<"$out" || { echo "FAIL: no $kind notification for alice"; return 1; }
   done
-  photo=$(echo "$out" | grep -oE '"original_url":"/api/v1/photos/[0-9]+/original"' | head -1 |
+  photo=$(grep -m1 -oE '"original_url":"/api/v1/photos/[0-9]+/original"' <<<"$out" |
     sed -E 's|.*/photos/([0-9]+)/.*|\1|')
   echo "$out" | python3 -c '
 import json, sys

@@ -44,7 +44,8 @@ start=$SECONDS
 readme_session_run "$readme" "${url#http://}" || exit 1
 # The web app's pages come through the ingress's catch-all from media; the probes stay inside.
 for page in / /photos/1 /users/alice/followers; do
-  curl -fsS "$url$page" | grep -qF '<div id="app">' || {
+  html=$(curl -fsS "$url$page")
+  grep -qF '<div id="app">' <<<"$html" || {
     echo "FAIL: $page through the ingress is not the web app"
     exit 1
   }
