@@ -166,9 +166,9 @@ int main(int argc, char** argv) {
     std::cout << sum / files.size() << " " << low << "\n";
     return 0;
   }
-  // The upload pipeline and background_removal run the networks, as the server does.
   // OpenCV on the calling threads, as the processing service's workers run it.
   imaging::run_opencv_on_calling_threads();
+  // The upload pipeline and background_removal run the networks, as the server does.
   if (!args.empty() && (args[0] == "pipeline" || args[0] == "ops" || args[0] == "tags"))
     if (auto m = imaging::use_models(imaging::default_model_dir()); !m) {
       std::cerr << to_problem(m.error()).message << "\n";

@@ -56,29 +56,11 @@ const webDir = path.join(repo, 'web');
 const distDir = path.join(webDir, 'dist');
 
 // ---------------------------------------------------------------------------------------------
-// The web app's build: made (or remade) when web/dist is missing or older than its sources.
-
-function newestMtime(p) {
-  const st = fs.statSync(p);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let m = st.mtimeMs;
-  for (const e of fs.readdirSync(p)) m = Math.max(m, newestMtime(path.join(p, e)));
-  return m;
-}
+// The web app's build: scripts/build-web makes (or remakes) web/dist when it is missing or older
+// than its sources.
 
 function ensureBuilt() {
-  const index = path.join(distDir, 'index.html');
-  const sources = ['src', 'public', 'index.html', 'vite.config.js', 'package-lock.json']
-    .map((f) => path.join(webDir, f))
-    .filter((f) => fs.existsSync(f));
-  const srcTime = Math.max(...sources.map(newestMtime));
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= srcTime) return;
-  if (!fs.existsSync(path.join(webDir, 'node_modules', '.bin', 'vite'))) {
-    console.log('# installing the web app\'s npm packages (npm ci)');
-    execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: webDir, stdio: 'inherit' });
-  }
-  console.log('# building the web app (npm run build)');
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: webDir, stdio: 'inherit' });
+  execFileSync(path.join(repo, 'scripts', 'build-web'), { stdio: 'inherit' });
 }
 
 // ---------------------------------------------------------------------------------------------
