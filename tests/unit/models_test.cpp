@@ -8,6 +8,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "images.hpp"
+#include "pixhive/imaging/analysis.hpp"
 #include "pixhive/imaging/models.hpp"
 #include "pixhive/imaging/operations.hpp"
 #include "pixhive/imaging/pipeline.hpp"
@@ -163,6 +165,33 @@ TEST(models, the_upload_pipeline_tags_objects_and_reports_them_at_full_scale) {
   for (const auto& [name, us] : r->step_us) steps.push_back(name);
   for (const char* step : {"decode", "objects", "explicit", "faces"})
     EXPECT_NE(std::find(steps.begin(), steps.end(), step), steps.end()) << step;
+}
+
+// The text gate in front of Tesseract: a street sign from opencv-doc is read; the camera photos
+// and the sample photos without text never reach the OCR (it cost them 20-25 ms each).
+TEST(models, the_pipeline_reads_a_street_sign_and_skips_ocr_on_photos_without_text) {
+  ASSERT_TRUE(models_ready());
+  auto sign = process_upload(slurp(sample_path("scenetext02.jpg")), {});
+  ASSERT_TRUE(sign) << to_problem(sign.error()).message;
+  EXPECT_NE(sign->text.find("Sports Centre"), std::string::npos) << sign->text;
+  EXPECT_NE(std::find(sign->tags.begin(), sign->tags.end(), "text"), sign->tags.end());
+  auto display_copy = [](const cv::Mat& img) {
+    double s = std::min(1.0, 1080.0 / std::max(img.cols, img.rows));
+    cv::Mat out;
+    cv::resize(img, out, cv::Size(), s, s, cv::INTER_AREA);
+    return out;
+  };
+  for (const char* name :
+       {"dog.jpg", "giraffe.jpg", "horses.jpg", "person.jpg", "messi5.jpg", "face_swapped.jpg"})
+    EXPECT_FALSE(likely_has_text(display_copy(sample(name)))) << name;
+  auto photos = pixhive::testing::real_photos();
+  if (photos.empty())
+    PIXHIVE_SKIP_MISSING("no real photos (scripts/fetch-photos puts them in .cache/photos)");
+  for (size_t i = 0; i < photos.size(); ++i) {
+    auto img =
+        cv::imdecode(std::vector<uchar>(photos[i].begin(), photos[i].end()), cv::IMREAD_COLOR);
+    EXPECT_FALSE(likely_has_text(display_copy(img))) << "camera photo " << i;
+  }
 }
 
 TEST(models, a_missing_or_corrupt_model_file_is_refused_with_its_name) {

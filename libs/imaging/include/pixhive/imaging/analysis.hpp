@@ -19,8 +19,8 @@ struct colour_share {
 /// The dominant colours of a BGR image (k-means on a small copy), largest share first.
 std::vector<colour_share> dominant_colours(const cv::Mat& bgr, int k = 4);
 
-/// A cheap test for lines of text (horizontal runs of strong vertical strokes), run before the
-/// expensive OCR: true when the picture probably contains text.
+/// A cheap test for text, run before the expensive OCR: true when the picture has two or more
+/// lines (blobs in which three or more letters or words of the blob's height share a baseline).
 bool likely_has_text(const cv::Mat& bgr);
 
 /// One recognised word.
