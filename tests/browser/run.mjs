@@ -5,8 +5,9 @@
 //
 // Starts a real pixhive (all-in-one, port 0, a temporary data dir, serving web/dist), makes an
 // admin with `pixhive admin create-user`, drives Debian's chromium through playwright-core and
-// checks sign-up, upload, the social flow, search, the operations playground, admin, axe-core
-// accessibility, and writes screenshots at phone and desktop widths. Waits are on conditions only.
+// checks sign-up, upload, the social flow, search, the operations playground, admin (users and the
+// moderation queue), axe-core accessibility, and writes screenshots at phone and desktop widths.
+// Waits are on conditions only.
 //
 // Options: --chromium PATH (default /usr/bin/chromium), --keep (keep the data dir),
 // --headed, --proxy-web (development only: serve web/dist from this runner and proxy /api to a
@@ -74,7 +75,7 @@ let base = '';
 let proxy = null;
 
 function startServer() {
-  const args = ['all', '--port', '0', '--address', '127.0.0.1', '--data-dir', dataDir, '--rate-limits', 'off'];
+  const args = ['all', '--port', '0', '--address', '127.0.0.1', '--data-dir', dataDir, '--rate-limits', 'off', '--moderation-review', '0'];
   if (!opt.proxyWeb) args.push('--web-dir', distDir);
   fs.mkdirSync(opt.out, { recursive: true });
   serverLog = fs.createWriteStream(path.join(opt.out, 'pixhive.log'));
@@ -260,17 +261,23 @@ async function ensureAlice() {
   return state.alice;
 }
 
-async function ensurePhoto() {
-  await ensureAlice();
-  if (state.photoId) return state.photoId;
-  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/photos?caption=${encodeURIComponent('Strings #macro')}`, {
+// Uploads the camera photo with a caption through the API and waits until it is processed.
+async function apiUpload(token, caption) {
+  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/photos?caption=${encodeURIComponent(caption)}`, {
     method: 'POST',
-    headers: { Authorization: `Bearer ${state.aliceToken}`, 'Content-Type': 'image/jpeg' },
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/jpeg' },
     body: fs.readFileSync(photoFile),
   });
   assert.equal(res.status, 201, await res.clone().text());
-  state.photoId = (await res.json()).id;
-  await until('the photo to be ready', async () => (await call('GET', `/photos/${state.photoId}`)).status === 'ready');
+  const id = (await res.json()).id;
+  await until('the photo to be ready', async () => (await call('GET', `/photos/${id}`)).status === 'ready');
+  return id;
+}
+
+async function ensurePhoto() {
+  await ensureAlice();
+  if (state.photoId) return state.photoId;
+  state.photoId = await apiUpload(state.aliceToken, 'Strings #macro');
   return state.photoId;
 }
 
@@ -550,6 +557,32 @@ test('an admin disables a user, who can then no longer sign in', async () => {
   await alert.waitFor();
   assert.match(await alert.innerText(), /disabled/i);
   assert.equal(await carol.getByRole('link', { name: '@carol' }).count(), 0);
+});
+
+// The server runs with --moderation-review 0: every upload is queued for review (and stays
+// visible), so the queue has real items, scored by the classifier.
+test('an admin approves one photo in the moderation queue and rejects another', async () => {
+  await ensureAlice();
+  const keep = await apiUpload(state.aliceToken, 'Keep me #moderation');
+  const drop = await apiUpload(state.aliceToken, 'Drop me #moderation');
+  // A page of its own: the queue is read when the tab opens, after these uploads.
+  const admin = await newPage();
+  await uiLogin(admin, ADMIN.username, ADMIN.password);
+  await go(admin, '/admin?tab=moderation&state=pending');
+  const item = (id) => admin.locator('li.mod-item', { has: admin.locator(`a[href="/photos/${id}"]`) });
+  await item(keep).getByRole('list', { name: 'Classifier scores' }).waitFor();
+  await item(keep).getByRole('button', { name: 'Approve photo by @alice' }).click();
+  await item(keep).locator('p', { hasText: 'State: approved by @root' }).waitFor();
+  admin.once('dialog', (d) => d.accept());
+  await item(drop).getByRole('button', { name: 'Reject photo by @alice' }).click();
+  await admin.locator('li.mod-item', { hasText: 'State: rejected by @root' }).first().waitFor();
+  // Approved stays, rejected is gone, for everyone.
+  assert.equal((await call('GET', `/photos/${keep}`)).status, 'ready');
+  const gone = await fetch(`http://127.0.0.1:${apiPort}/api/v1/photos/${drop}`);
+  assert.equal(gone.status, 404);
+  // The decisions are recorded with the admin.
+  await go(admin, '/admin?tab=moderation&state=approved');
+  await item(keep).locator('p', { hasText: 'State: approved by @root' }).waitFor();
 });
 
 // The main pages: [name, who, path, what shows the page is loaded]
