@@ -176,7 +176,7 @@ TEST(models, the_pipeline_reads_a_street_sign_and_skips_ocr_on_photos_without_te
   EXPECT_NE(sign->text.find("Sports Centre"), std::string::npos) << sign->text;
   EXPECT_NE(std::find(sign->tags.begin(), sign->tags.end(), "text"), sign->tags.end());
   auto display_copy = [](const cv::Mat& img) {
-    double s = std::min(1.0, 1080.0 / std::max(img.cols, img.rows));
+    double s = std::min(1.0, double(pipeline_config{}.display_size) / std::max(img.cols, img.rows));
     cv::Mat out;
     cv::resize(img, out, cv::Size(), s, s, cv::INTER_AREA);
     return out;

@@ -112,15 +112,13 @@ bool likely_has_text(const cv::Mat& bgr) {
     // Side by side, not nested: together about as wide as the blob.
     double cover = widths / double(r.width);
     if (cover < 0.5 || cover > 1.2) continue;
-    // One baseline: the median distance of the bottoms from their median is small.
+    // One baseline: more than half of the bottoms lie close to their median.
     auto mid = bottoms.begin() + bottoms.size() / 2;
     std::nth_element(bottoms.begin(), mid, bottoms.end());
     const int median = *mid;
-    std::vector<int> off;
-    for (int b : bottoms) off.push_back(std::abs(b - median));
-    auto off_mid = off.begin() + off.size() / 2;
-    std::nth_element(off.begin(), off_mid, off.end());
-    if (*off_mid <= 0.12 * r.height) ++lines;
+    auto close = std::count_if(bottoms.begin(), bottoms.end(),
+                               [&](int b) { return std::abs(b - median) <= 0.12 * r.height; });
+    if (size_t(close) > bottoms.size() / 2) ++lines;
   }
   return lines >= 2;
 }
