@@ -6,7 +6,8 @@
 // Starts a real pixhive (all-in-one, port 0, a temporary data dir, serving web/dist), makes an
 // admin with `pixhive admin create-user`, drives Debian's chromium through playwright-core and
 // checks sign-up, upload, the social flow, search, the operations playground, admin (users and the
-// moderation queue), axe-core accessibility, and writes screenshots at phone and desktop widths.
+// moderation queue), password change, log-out everywhere and reset by mailed link, axe-core
+// accessibility, and writes screenshots at phone and desktop widths.
 // Waits are on conditions only.
 //
 // Options: --chromium PATH (default /usr/bin/chromium), --keep (keep the data dir),
@@ -167,19 +168,34 @@ async function call(method, p, { token, json } = {}) {
   return body;
 }
 
-// The newest verification mail for an address in <data-dir>/outbox: "your PixHive verification code is 123456".
-function latestCode(email) {
+// The mails to an address in <data-dir>/outbox, newest first.
+function mailsTo(email) {
   const dir = path.join(dataDir, 'outbox');
-  if (!fs.existsSync(dir)) return null;
-  const mails = fs
+  if (!fs.existsSync(dir)) return [];
+  return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.eml'))
     .map((f) => ({ f, text: fs.readFileSync(path.join(dir, f), 'utf8'), t: fs.statSync(path.join(dir, f)).mtimeMs }))
     .filter((m) => m.text.includes(`<${email}>`))
     .sort((a, b) => b.t - a.t || b.f.localeCompare(a.f));
+}
+
+// The newest verification mail for an address: "your PixHive verification code is 123456".
+function latestCode(email) {
+  const mails = mailsTo(email);
   if (mails.length === 0) return null;
   const m = /code is (\d{6})/.exec(mails[0].text);
   return m ? m[1] : null;
+}
+
+// The token of the newest password-reset mail for an address: its link is
+// <public-url>/reset#token=TOKEN, the token running to the end of the line.
+function latestResetToken(email) {
+  for (const m of mailsTo(email)) {
+    const t = /\/reset#token=(\S+)/.exec(m.text);
+    if (t) return t[1];
+  }
+  return null;
 }
 
 async function apiUser(username, password) {
@@ -192,6 +208,18 @@ async function apiUser(username, password) {
 
 async function apiToken(login, password) {
   return (await call('POST', '/auth/login', { json: { login, password } })).access_token;
+}
+
+// The error code of a 401 to an access token (throws while the token still works).
+async function refusal(token) {
+  const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/users/me`, { headers: { Authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  if (res.status !== 401) throw new Error(`GET /users/me answered ${res.status} ${text}`);
+  try {
+    return JSON.parse(text).error.code;
+  } catch {
+    return text;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +271,9 @@ const ALICE = { username: 'alice', password: 'correct horse battery' };
 const BOB = { username: 'bob', password: 'another good password' };
 const CAROL = { username: 'carol', password: 'carol has a password' };
 const ADMIN = { username: 'root', password: 'a long admin password' };
+const DAVE = { username: 'dave', password: 'dave has a password', next: 'dave has a new password' };
+const ERIN = { username: 'erin', password: 'erin has a password' };
+const FRANK = { username: 'frank', password: 'frank has a password', next: 'frank has a new password' };
 const photoFile = path.join(repo, '.cache/photos/string.jpg');
 const state = { alice: null, bob: null, admin: null, photoId: null, aliceToken: null };
 
@@ -585,11 +616,154 @@ test('an admin approves one photo in the moderation queue and rejects another', 
   await item(keep).locator('p', { hasText: 'State: approved by @root' }).waitFor();
 });
 
+test('a user changes their password on the security screen; their other sessions end', async () => {
+  const apiBefore = await apiUser(DAVE.username, DAVE.password);
+  const other = await newPage();
+  await uiLogin(other, DAVE.username, DAVE.password);
+  const page = await newPage();
+  await uiLogin(page, DAVE.username, DAVE.password);
+  // The screen is reached from the user's own profile.
+  await go(page, `/users/${DAVE.username}`);
+  await page.getByRole('link', { name: 'Account security' }).click();
+  await page.waitForURL(/\/settings\/security$/);
+  await page.getByRole('heading', { name: 'Account security' }).waitFor();
+  const current = page.getByLabel('Current password', { exact: true });
+  const next = page.getByLabel('New password', { exact: true });
+  const confirm = page.getByLabel('Confirm new password', { exact: true });
+  const submit = page.getByRole('button', { name: 'Change password' });
+  // Checked before anything is sent: the two new ones differ.
+  await current.fill(DAVE.password);
+  await next.fill(DAVE.next);
+  await confirm.fill(DAVE.next + '!');
+  await submit.click();
+  await page.getByRole('alert').filter({ hasText: 'do not match' }).waitFor();
+  // A wrong current password: the server's message, and nothing changed.
+  await current.fill('not my password');
+  await confirm.fill(DAVE.next);
+  await submit.click();
+  const wrong = page.getByRole('alert').filter({ hasNotText: 'do not match' });
+  await wrong.waitFor();
+  assert.match(await wrong.innerText(), /password/i);
+  assert.equal((await call('GET', '/users/me', { token: apiBefore })).username, DAVE.username);
+  // The right one.
+  await current.fill(DAVE.password);
+  await submit.click();
+  await page.getByRole('status').filter({ hasText: 'other sessions were signed out' }).waitFor();
+  assert.equal(await page.getByRole('alert').count(), 0);
+  assert.equal(await current.inputValue(), '', 'the form is emptied');
+  // This session goes on, also after a reload (the new refresh cookie).
+  await page.reload();
+  await page.getByRole('link', { name: `@${DAVE.username}` }).waitFor();
+  await page.getByLabel('Current password', { exact: true }).waitFor();
+  // A token from before the change is refused; the other browser's session has ended (its
+  // access token and its refresh cookie).
+  assert.equal(await until('the earlier access token to be refused', () => refusal(apiBefore), 10_000), 'token_revoked');
+  await go(other, '/notifications');
+  await other.getByRole('link', { name: 'Sign in' }).first().waitFor();
+  assert.equal(await other.getByRole('link', { name: `@${DAVE.username}` }).count(), 0);
+  // The old password no longer signs in, the new one does.
+  const fresh = await newPage();
+  await fresh.goto('/login');
+  await fresh.getByLabel('Username or email').fill(DAVE.username);
+  await fresh.getByLabel('Password').fill(DAVE.password);
+  await fresh.getByRole('button', { name: 'Sign in' }).click();
+  await fresh.getByRole('alert').waitFor();
+  assert.equal(await fresh.getByRole('link', { name: `@${DAVE.username}` }).count(), 0);
+  await uiLogin(fresh, DAVE.username, DAVE.next);
+  await assert.rejects(apiToken(DAVE.username, DAVE.password), /401/);
+});
+
+test('"Log out everywhere" signs the user out here and ends their other sessions', async () => {
+  const apiBefore = await apiUser(ERIN.username, ERIN.password);
+  const page = await newPage();
+  await uiLogin(page, ERIN.username, ERIN.password);
+  await go(page, '/settings/security');
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Log out everywhere' }).click();
+  await page.waitForURL(/\/login$/);
+  await page.getByLabel('Username or email').waitFor();
+  await page.getByRole('status').filter({ hasText: 'signed out on every device' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: `@${ERIN.username}` }).count(), 0);
+  assert.equal(await until('the earlier access token to be refused', () => refusal(apiBefore), 10_000), 'token_revoked');
+  // The refresh cookie is gone too: a reload stays signed out.
+  await page.reload();
+  await page.getByLabel('Username or email').waitFor();
+  assert.equal(await page.getByRole('link', { name: `@${ERIN.username}` }).count(), 0);
+});
+
+test('a user who forgot their password resets it through the emailed link, which works once; old sessions end', async () => {
+  const email = `${FRANK.username}@example.com`;
+  const apiBefore = await apiUser(FRANK.username, FRANK.password);
+  // Asked for from the login screen's link.
+  const page = await newPage();
+  await page.goto('/login');
+  await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  await page.waitForURL(/\/forgot$/);
+  await page.getByLabel('Email').fill(email);
+  await page.getByRole('button', { name: 'Send reset link' }).click();
+  const sent = page.getByRole('status').filter({ hasText: 'If an account has this address, we sent it a link' });
+  await sent.waitFor();
+  const confirmation = (await sent.innerText()).trim();
+  const token = await until(`the reset mail to ${email}`, () => latestResetToken(email));
+  // The mail's link opened directly: the server answers index.html for /reset, the token stays in
+  // the fragment, and the app takes it out of the address bar.
+  const link = `/reset#token=${token}`;
+  await page.goto(link);
+  const next = page.getByLabel('New password', { exact: true });
+  const confirm = page.getByLabel('Confirm new password', { exact: true });
+  const submit = page.getByRole('button', { name: 'Set new password' });
+  await next.waitFor();
+  assert.equal(await page.evaluate(() => location.pathname + location.search + location.hash), '/reset', 'the token left the address bar');
+  // Too short: refused before anything is sent (so the link still works).
+  await next.fill('short');
+  await confirm.fill('short');
+  await submit.click();
+  await page.getByRole('alert').filter({ hasText: 'at least 8 characters' }).waitFor();
+  // The new password: the login page with the notice.
+  await next.fill(FRANK.next);
+  await confirm.fill(FRANK.next);
+  await submit.click();
+  await page.waitForURL(/\/login$/);
+  await page.getByRole('status').filter({ hasText: 'Password changed: log in with the new one' }).waitFor();
+  // A token from before the reset is refused: every session of the account ended.
+  assert.equal(await until('the earlier access token to be refused', () => refusal(apiBefore), 10_000), 'token_revoked');
+  // The new password signs in, the old one no longer does.
+  await page.getByLabel('Username or email').fill(FRANK.username);
+  await page.getByLabel('Password').fill(FRANK.next);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: `@${FRANK.username}` }).waitFor();
+  await assert.rejects(apiToken(FRANK.username, FRANK.password), /401/);
+  // The same link a second time: the server's message and a way to ask for a new one.
+  const again = await newPage();
+  await again.goto(link);
+  await again.getByLabel('New password', { exact: true }).fill('yet another password');
+  await again.getByLabel('Confirm new password', { exact: true }).fill('yet another password');
+  await again.getByRole('button', { name: 'Set new password' }).click();
+  const refused = again.getByRole('alert');
+  await refused.waitFor();
+  assert.match(await refused.innerText(), /not valid|expired|new one/i);
+  assert.equal(await again.evaluate(() => location.pathname + location.hash), '/reset');
+  assert.ok(await apiToken(FRANK.username, FRANK.next), 'the password set through the link still signs in');
+  await again.getByRole('link', { name: 'Ask for a new link' }).click();
+  await again.waitForURL(/\/forgot$/);
+  // An address without an account gets the same answer, and no mail goes out.
+  const unknown = 'nobody-by-this-name@example.com';
+  await again.getByLabel('Email').fill(unknown);
+  await again.getByRole('button', { name: 'Send reset link' }).click();
+  const same = again.getByRole('status').filter({ hasText: 'If an account has this address, we sent it a link' });
+  await same.waitFor();
+  assert.equal((await same.innerText()).trim(), confirmation);
+  assert.equal(mailsTo(unknown).length, 0);
+});
+
 // The main pages: [name, who, path, what shows the page is loaded]
 function mainPages(photoId) {
   return [
     ['login', 'anon', '/login', (p) => p.getByLabel('Username or email')],
     ['signup', 'anon', '/signup', (p) => p.getByLabel('Email')],
+    ['forgot', 'anon', '/forgot', (p) => p.getByLabel('Email')],
+    // Any token shows the form (it is checked only when a password is sent).
+    ['reset', 'anon', '/reset#token=screenshot-only', (p) => p.getByLabel('New password', { exact: true })],
     ['explore', 'anon', '/explore', (p) => p.locator('.grid img').first()],
     ['feed', 'alice', '/', (p) => p.locator('.grid img').first()],
     ['photo', 'alice', `/photos/${photoId}`, (p) => p.locator('.photo-frame img')],
@@ -599,6 +773,7 @@ function mainPages(photoId) {
     ['upload', 'alice', '/upload', (p) => p.getByLabel('Caption')],
     ['playground', 'alice', '/playground?op=edge_detection', (p) => p.getByLabel('Operation')],
     ['notifications', 'alice', '/notifications', (p) => p.locator('.notes')],
+    ['security', 'alice', '/settings/security', (p) => p.getByLabel('Current password', { exact: true })],
     ['admin', 'admin', '/admin', (p) => p.locator('table tbody tr').first()],
     ['admin-moderation', 'admin', '/admin?tab=moderation&state=all', (p) => p.getByLabel('Show')],
     ['admin-cache', 'admin', '/admin?tab=cache', (p) => p.getByLabel('Replacement policy')],

@@ -1,12 +1,14 @@
 // The auth REST API driven over real HTTP against a real `pixhive` process, once with SQLite and
 // once with a PostgreSQL server started by the fixture.
 #include <fstream>
+#include <regex>
 
 #include <gtest/gtest.h>
 
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/jwt.hpp"
+#include "pixhive/store/sql.hpp"
 #include "support.hpp"
 
 using namespace pixhive;
@@ -148,6 +150,187 @@ TEST_P(auth_api, refresh_rotates_and_logout_revokes) {
   EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", r2}}).status, 401);
 }
 
+TEST_P(auth_api, a_replayed_refresh_token_ends_its_whole_family) {
+  auto tokens = verified_login("bert");
+  auto r1 = tokens["refresh_token"].get<std::string>();
+  auto refreshed = post("/api/v1/auth/refresh", {{"refresh_token", r1}});
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  auto r2 = refreshed.json()["refresh_token"].get<std::string>();
+  // A thief replays r1 (or the owner does, after the thief used it): both lose the session.
+  EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", r1}}).status, 401);
+  EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", r2}}).status, 401);
+  // Another session of the same user (another family) is untouched.
+  auto other = post("/api/v1/auth/login", {{"login", "bert"}, {"password", password}});
+  ASSERT_EQ(other.status, 200);
+  EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", other.json()["refresh_token"]}}).status,
+            200);
+}
+
+TEST_P(auth_api, refreshing_never_extends_a_session_past_its_first_login) {
+  auto tokens = verified_login("bess");
+  auto db = store::database::open(GetParam() == "postgres"
+                                      ? server_->args().at(server_->args().size() - 1)
+                                      : "sqlite:" + server_->data_dir() + "/pixhive.db",
+                                  1);
+  ASSERT_TRUE(db);
+  auto expiry = [&] {
+    auto r = (*db)->query("SELECT MAX(expires_at) FROM refresh_tokens WHERE used = 0");
+    return r && !r->empty() ? r->front().int_at(0) : -1;
+  };
+  auto first = expiry();
+  ASSERT_GT(first, 0);
+  auto token = tokens["refresh_token"].get<std::string>();
+  for (int i = 0; i < 3; ++i) {
+    auto r = post("/api/v1/auth/refresh", {{"refresh_token", token}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    token = r.json()["refresh_token"];
+    EXPECT_EQ(expiry(), first);
+  }
+}
+
+TEST_P(auth_api, logout_everywhere_ends_every_session) {
+  auto a = verified_login("lola");
+  auto b = post("/api/v1/auth/login", {{"login", "lola"}, {"password", password}}).json();
+  auto out = post("/api/v1/auth/logout-all", nullptr, a["access_token"]);
+  ASSERT_EQ(out.status, 204) << out.body;
+  for (const auto& s : {a, b}) {
+    EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", s["refresh_token"]}}).status, 401);
+    EXPECT_TRUE(eventually([&] {
+      auto me = get("/api/v1/users/me", s["access_token"]);
+      return me.status == 401 && me.error_code() == "token_revoked";
+    })) << "an access token from before the logout still works";
+  }
+  EXPECT_EQ(post("/api/v1/auth/logout-all", nullptr).status, 401);
+  auto again = post("/api/v1/auth/login", {{"login", "lola"}, {"password", password}});
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(get("/api/v1/users/me", again.json()["access_token"]).status, 200);
+}
+
+TEST_P(auth_api, a_password_change_needs_the_old_one_and_ends_other_sessions) {
+  auto a = verified_login("pete");
+  auto b = post("/api/v1/auth/login", {{"login", "pete"}, {"password", password}}).json();
+  const std::string next = "a much better passphrase";
+  auto wrong =
+      post("/api/v1/users/me/password",
+           {{"current_password", "not my password"}, {"new_password", next}}, a["access_token"]);
+  EXPECT_EQ(wrong.status, 403);
+  EXPECT_EQ(wrong.error_code(), "wrong_password");
+  auto weak = post("/api/v1/users/me/password",
+                   {{"current_password", password}, {"new_password", "short"}}, a["access_token"]);
+  EXPECT_EQ(weak.status, 400);
+  EXPECT_EQ(
+      post("/api/v1/users/me/password", {{"current_password", password}, {"new_password", next}})
+          .status,
+      401);
+  auto changed = post("/api/v1/users/me/password",
+                      {{"current_password", password}, {"new_password", next}}, a["access_token"]);
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  // The session that changed it goes on with the new tokens; every other one ends.
+  EXPECT_EQ(get("/api/v1/users/me", changed.json()["access_token"]).status, 200);
+  EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", b["refresh_token"]}}).status, 401);
+  EXPECT_TRUE(eventually([&] { return get("/api/v1/users/me", b["access_token"]).status == 401; }));
+  EXPECT_EQ(get("/api/v1/users/me", changed.json()["access_token"]).status, 200);
+  EXPECT_EQ(post("/api/v1/auth/login", {{"login", "pete"}, {"password", password}}).status, 401);
+  EXPECT_EQ(post("/api/v1/auth/login", {{"login", "pete"}, {"password", next}}).status, 200);
+  // Guessing the current password with a stolen access token is throttled like logins.
+  int throttled = 0;
+  for (int i = 0; i < 7; ++i) {
+    auto r = post("/api/v1/users/me/password",
+                  {{"current_password", "guess " + std::to_string(i)}, {"new_password", next}},
+                  changed.json()["access_token"]);
+    if (r.status == 429) ++throttled;
+  }
+  EXPECT_GT(throttled, 0);
+}
+
+TEST_P(auth_api, signup_does_not_reveal_a_registered_address) {
+  verified_login("owen");
+  auto fresh = signup("newcomer", "fresh@example.com");
+  auto taken = signup("intruder", "owen@example.com");
+  ASSERT_EQ(fresh.status, 201) << fresh.body;
+  ASSERT_EQ(taken.status, 201) << taken.body;
+  // The same answer, field for field (but the values).
+  std::set<std::string> keys_fresh, keys_taken;
+  auto fresh_body = fresh.json(), taken_body = taken.json();
+  for (auto& [k, v] : fresh_body.items()) keys_fresh.insert(k);
+  for (auto& [k, v] : taken_body.items()) keys_taken.insert(k);
+  EXPECT_EQ(keys_fresh, keys_taken);
+  EXPECT_EQ(taken.json()["verified"], false);
+  // The address's owner learns of the attempt; no account "intruder" exists.
+  auto mails = mails_to(server_->data_dir(), "owen@example.com");
+  ASSERT_FALSE(mails.empty());
+  EXPECT_NE(mails.front().find("tried to create a PixHive account"), std::string::npos);
+  EXPECT_EQ(get("/api/v1/users/intruder").status, 404);
+  EXPECT_EQ(post("/api/v1/auth/login", {{"login", "owen@example.com"}, {"password", password}})
+                .json()["user"]["username"],
+            "owen");
+  // A username is public anyway: taking a used one still says so.
+  EXPECT_EQ(signup("owen", "other@example.com").status, 409);
+}
+
+TEST_P(auth_api, a_resend_repeats_the_pending_code_instead_of_replacing_it) {
+  ASSERT_EQ(signup("rhea").status, 201);
+  auto first = latest_code(server_->data_dir(), "rhea@example.com");
+  ASSERT_EQ(first.size(), 6u);
+  // Anyone may ask for a resend (it answers alike for every name): it must not invalidate the
+  // code the owner holds.
+  ASSERT_EQ(post("/api/v1/auth/resend", {{"username", "rhea"}}).status, 202);
+  ASSERT_EQ(mails_to(server_->data_dir(), "rhea@example.com").size(), 2u);
+  EXPECT_EQ(latest_code(server_->data_dir(), "rhea@example.com"), first);
+  EXPECT_EQ(post("/api/v1/auth/verify", {{"username", "rhea"}, {"code", first}}).status, 200);
+}
+
+TEST_P(auth_api, a_password_reset_by_mail_works_once_and_ends_every_session) {
+  auto before = verified_login("rose");
+  auto ask = post("/api/v1/auth/reset-request", {{"email", "rose@example.com"}});
+  ASSERT_EQ(ask.status, 202) << ask.body;
+  auto unknown = post("/api/v1/auth/reset-request", {{"email", "nobody@example.com"}});
+  EXPECT_EQ(unknown.status, 202);
+  EXPECT_EQ(unknown.body, ask.body) << "the answer reveals whether the address is known";
+  auto mails = mails_to(server_->data_dir(), "rose@example.com");
+  ASSERT_FALSE(mails.empty());
+  static const std::regex link_re("/reset#token=([A-Za-z0-9_-]+)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(mails.front(), m, link_re)) << mails.front();
+  std::string token = m[1];
+  const std::string next = "a brand new passphrase";
+  EXPECT_EQ(post("/api/v1/auth/reset", {{"token", token}, {"new_password", "short"}}).status, 400);
+  auto done = post("/api/v1/auth/reset", {{"token", token}, {"new_password", next}});
+  ASSERT_EQ(done.status, 204) << done.body;
+  auto again = post("/api/v1/auth/reset", {{"token", token}, {"new_password", "yet another one"}});
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(again.error_code(), "invalid_reset_token");
+  EXPECT_EQ(post("/api/v1/auth/login", {{"login", "rose"}, {"password", password}}).status, 401);
+  EXPECT_EQ(post("/api/v1/auth/login", {{"login", "rose"}, {"password", next}}).status, 200);
+  EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", before["refresh_token"]}}).status, 401);
+  EXPECT_TRUE(
+      eventually([&] { return get("/api/v1/users/me", before["access_token"]).status == 401; }));
+  // At most three mails an hour per address, whoever asks.
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(post("/api/v1/auth/reset-request", {{"email", "rose@example.com"}}).status, 202);
+  size_t resets = 0;
+  for (const auto& mail : mails_to(server_->data_dir(), "rose@example.com"))
+    if (mail.find("/reset#token=") != std::string::npos) ++resets;
+  EXPECT_EQ(resets, 3u);
+}
+
+TEST(unverified_accounts, expire_and_free_their_name_and_address) {
+  pixhive_server server({"--access-log", "false", "--unverified-account-ttl", "1s"});
+  auto signup = [&](const std::string& name, const std::string& email) {
+    return call(server.port(), verb::post, "/api/v1/auth/signup",
+                {{"username", name}, {"email", email}, {"password", password}});
+  };
+  ASSERT_EQ(signup("squatter", "victim@example.com").status, 201);
+  EXPECT_EQ(signup("squatter", "someone@example.com").status, 409);
+  // Once the squatter's account is older than the lifetime, the name and the address are free.
+  EXPECT_TRUE(eventually([&] { return signup("squatter", "victim@example.com").status == 201; },
+                         std::chrono::seconds(10), std::chrono::milliseconds(500)));
+  auto code = latest_code(server.data_dir(), "victim@example.com");
+  auto v = call(server.port(), verb::post, "/api/v1/auth/verify",
+                {{"username", "squatter"}, {"code", code}});
+  EXPECT_EQ(v.status, 200) << v.body;
+}
+
 TEST_P(auth_api, bad_signups_get_json_errors_and_change_nothing) {
   struct bad_case {
     std::string body;
@@ -199,15 +382,16 @@ TEST_P(auth_api, bad_signups_get_json_errors_and_change_nothing) {
   EXPECT_EQ(signup("carol").status, 201);
 }
 
-TEST_P(auth_api, duplicate_username_or_email_is_a_conflict) {
+TEST_P(auth_api, a_duplicate_username_is_a_conflict_a_duplicate_email_is_not_told) {
   ASSERT_EQ(signup("dave").status, 201);
   auto same_name = signup("DAVE", "other@example.com");
   EXPECT_EQ(same_name.status, 409);
   EXPECT_EQ(same_name.error_code(), "username_taken");
+  // Answered like a new account (signup_does_not_reveal_a_registered_address), and none is made.
   auto same_email = signup("dave2", "Dave@Example.com");
-  EXPECT_EQ(same_email.status, 409);
-  EXPECT_EQ(same_email.error_code(), "email_taken");
+  EXPECT_EQ(same_email.status, 201);
   EXPECT_EQ(get("/api/v1/users/dave2").status, 404);
+  EXPECT_EQ(post("/api/v1/auth/resend", {{"username", "dave2"}}).status, 202);
 }
 
 TEST_P(auth_api, failed_logins_look_alike_and_are_throttled) {
@@ -353,7 +537,64 @@ TEST_P(auth_api, admins_list_disable_and_enable_users) {
   EXPECT_TRUE(me.status == 403 || me.error_code() == "token_revoked") << me.body;
 
   ASSERT_EQ(post("/api/v1/admin/users/" + user_id + "/enable", nullptr, admin_token).status, 200);
-  EXPECT_EQ(post("/api/v1/auth/login", {{"login", "hank"}, {"password", password}}).status, 200);
+  auto fresh = post("/api/v1/auth/login", {{"login", "hank"}, {"password", password}});
+  ASSERT_EQ(fresh.status, 200);
+  EXPECT_EQ(get("/api/v1/users/me", fresh.json()["access_token"]).status, 200);
+  // Enabling the account again does not bring back the tokens issued before the disable.
+  auto old = get("/api/v1/users/me", user_token);
+  EXPECT_EQ(old.status, 401) << old.body;
+  EXPECT_EQ(old.error_code(), "token_revoked");
+  EXPECT_EQ(post("/api/v1/auth/refresh", {{"refresh_token", user["refresh_token"]}}).status, 401);
+}
+
+/// Logins from many addresses against one account, through a trusted proxy's X-Forwarded-For.
+class login_throttle : public ::testing::Test {
+ protected:
+  login_throttle()
+      : server_({"--access-log", "false", "--trusted-proxies", "127.0.0.1/32",
+                 "--login-failures-per-ip", "2", "--login-failures-per-account", "4"}) {
+    for (const char* name : {"vic", "vera"}) create_and_login(server_, name);
+  }
+
+  reply login(const std::string& name, const std::string& pw, const std::string& from,
+              const std::string& device = {}) {
+    json body{{"login", name}, {"password", pw}};
+    if (!device.empty()) body["device_token"] = device;
+    http_connection conn{server_.port()};
+    return conn.request(verb::post, "/api/v1/auth/login", body.dump(),
+                        {{"Content-Type", "application/json"}, {"X-Forwarded-For", from}});
+  }
+
+  pixhive_server server_;
+};
+
+TEST_F(login_throttle, strangers_cannot_lock_the_owner_out_of_a_known_device) {
+  auto pw = std::string("correct horse battery");
+  auto first = login("vic", pw, "198.51.100.1");
+  ASSERT_EQ(first.status, 200) << first.body;
+  std::string device = first.json().value("device_token", "");
+  ASSERT_FALSE(device.empty());
+  // Two strangers use up the account-wide budget of untrusted attempts.
+  for (const char* from : {"203.0.113.1", "203.0.113.2"})
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(login("vic", "guess", from).status, 401);
+  EXPECT_EQ(login("vic", "guess", "203.0.113.1").status, 429) << "per address";
+  EXPECT_EQ(login("vic", "guess", "203.0.113.9").status, 429) << "per account";
+  // The bound holds for a right guess too: no stranger's attempt reaches the password check.
+  EXPECT_EQ(login("vic", pw, "203.0.113.10").status, 429);
+  // The owner, from a new address, on a device that logged in before: straight in.
+  auto owner = login("vic", pw, "192.0.2.7", device);
+  EXPECT_EQ(owner.status, 200) << owner.body;
+  // A device token is bound to its account and cannot be forged.
+  EXPECT_EQ(login("vera", pw, "192.0.2.7", device).status, 200) << "vera is not under attack";
+  EXPECT_EQ(login("vic", pw, "192.0.2.8", device.substr(0, device.size() - 2) + "xx").status, 429);
+}
+
+TEST_F(login_throttle, ipv6_clients_are_counted_by_their_64) {
+  auto pw = std::string("correct horse battery");
+  EXPECT_EQ(login("vera", "guess", "2001:db8:1:2::1").status, 401);
+  EXPECT_EQ(login("vera", "guess", "2001:db8:1:2:ffff::2").status, 401);
+  EXPECT_EQ(login("vera", pw, "2001:db8:1:2::3").status, 429) << "the same /64";
+  EXPECT_EQ(login("vera", pw, "2001:db8:1:3::1").status, 200) << "another /64";
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, auth_api, ::testing::Values("sqlite", "postgres"),

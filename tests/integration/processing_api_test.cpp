@@ -14,6 +14,7 @@ using namespace pixhive;
 using namespace pixhive::testing;
 using nlohmann::json;
 using verb = bhttp::verb;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -293,6 +294,67 @@ TEST_F(processing_api, an_undecodable_upload_ends_failed_with_its_reason) {
   EXPECT_NE(pdf.body.find("detected PDF document"), std::string::npos);
 }
 
+TEST_F(processing_api, a_failed_photo_is_never_public_and_its_owner_may_retry_it) {
+  auto up = upload(make_png_header(64, 64), *alice_);
+  ASSERT_EQ(up.status, 201) << up.body;
+  std::string id = up.json()["id"];
+  ASSERT_EQ(settled_photo(id, *alice_)["status"], "failed");
+  // Public by its upload's default, yet nobody but its owner learns it exists.
+  for (const auto& token : {std::string(), *bob_}) {
+    EXPECT_EQ(get("/api/v1/photos/" + id, token).status, 404);
+    EXPECT_EQ(get("/api/v1/photos/" + id + "/original", token).status, 404);
+    auto list = get("/api/v1/users/alice/photos", token).json();
+    for (const auto& p : list["photos"]) EXPECT_NE(p["id"], id) << list.dump();
+  }
+  auto retry = [&](const std::string& token) {
+    http_connection conn{port()};
+    std::map<std::string, std::string> h;
+    if (!token.empty()) h["Authorization"] = "Bearer " + token;
+    return conn.request(verb::post, "/api/v1/photos/" + id + "/retry", {}, h);
+  };
+  EXPECT_EQ(retry("").status, 401);
+  EXPECT_EQ(retry(*bob_).status, 404);
+  auto again = retry(*alice_);
+  ASSERT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(again.json()["status"], "processing");
+  // The pipeline ran again (and fails again: the bytes have not changed).
+  EXPECT_EQ(settled_photo(id, *alice_)["status"], "failed");
+  auto ok = upload(png_of(test_image()), *alice_);
+  ASSERT_EQ(ok.status, 201);
+  std::string ok_id = ok.json()["id"];
+  ASSERT_EQ(settled_photo(ok_id, *alice_)["status"], "ready");
+  http_connection conn{port()};
+  auto ready = conn.request(verb::post, "/api/v1/photos/" + ok_id + "/retry", {},
+                            {{"Authorization", "Bearer " + *alice_}});
+  EXPECT_EQ(ready.status, 409) << ready.body;
+}
+
+TEST_F(processing_api, a_public_duplicate_does_not_name_a_private_original) {
+  cv::Mat img(200, 260, CV_8UC3, cv::Scalar(90, 20, 150));
+  cv::circle(img, cv::Point(130, 100), 60, cv::Scalar(10, 240, 240), cv::FILLED);
+  http_connection conn{port()};
+  auto first =
+      conn.request(verb::post, "/api/v1/photos?visibility=private", png_of(img),
+                   {{"Content-Type", "image/png"}, {"Authorization", "Bearer " + *alice_}});
+  ASSERT_EQ(first.status, 201) << first.body;
+  std::string original = first.json()["id"];
+  ASSERT_EQ(settled_photo(original, *alice_)["status"], "ready");
+  auto second = upload(png_of(img), *alice_);
+  ASSERT_EQ(second.status, 201);
+  std::string copy = second.json()["id"];
+  auto mine = settled_photo(copy, *alice_);
+  ASSERT_EQ(mine["status"], "ready");
+  EXPECT_EQ(mine["duplicate_of"], original);
+  for (const auto& token : {std::string(), *bob_}) {
+    auto seen = get("/api/v1/photos/" + copy, token);
+    ASSERT_EQ(seen.status, 200) << seen.body;
+    EXPECT_TRUE(seen.json()["duplicate_of"].is_null()) << seen.body;
+    auto list = get("/api/v1/users/alice/photos", token).json();
+    for (const auto& p : list["photos"])
+      if (p["id"] == copy) EXPECT_TRUE(p["duplicate_of"].is_null()) << p.dump();
+  }
+}
+
 TEST_F(processing_api, a_job_on_a_photo_streams_its_events_from_queued_to_succeeded) {
   cv::Mat img(300, 400, CV_8UC3, cv::Scalar(10, 200, 30));
   cv::circle(img, cv::Point(200, 150), 80, cv::Scalar(240, 240, 240), cv::FILLED);
@@ -337,11 +399,106 @@ TEST_F(processing_api, a_job_on_a_photo_streams_its_events_from_queued_to_succee
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(list.json()["jobs"].size(), 2u);
   EXPECT_EQ(get("/api/v1/jobs/" + job_id + "/events", *bob_).status, 404);
-  // A browser's EventSource passes the token in the query; other routes do not accept that.
-  auto by_query = get("/api/v1/jobs/" + job_id + "/events?access_token=" + *alice_, "");
-  EXPECT_EQ(by_query.status, 200);
-  EXPECT_NE(by_query.body.find("event: succeeded"), std::string::npos);
-  EXPECT_EQ(get("/api/v1/jobs/" + job_id + "?access_token=" + *alice_, "").status, 401);
+  // A browser's EventSource cannot send headers: it opens the stream with a single-use ticket,
+  // never with the access token in the URL (where proxies' access logs would keep it).
+  EXPECT_EQ(get("/api/v1/jobs/" + job_id + "/events?access_token=" + *alice_, "").status, 401);
+  auto ticket_for = [&](const std::string& job, const std::string& token) {
+    http_connection conn{port()};
+    return conn.request(verb::post, "/api/v1/jobs/" + job + "/events/ticket", {},
+                        {{"Authorization", "Bearer " + token}});
+  };
+  EXPECT_EQ(ticket_for(job_id, *bob_).status, 404);
+  auto issued = ticket_for(job_id, *alice_);
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  std::string ticket = issued.json()["ticket"];
+  EXPECT_EQ(issued.json()["events_url"], "/api/v1/jobs/" + job_id + "/events");
+  EXPECT_EQ(ticket.find(*alice_), std::string::npos);
+  auto by_ticket = get("/api/v1/jobs/" + job_id + "/events?ticket=" + ticket, "");
+  EXPECT_EQ(by_ticket.status, 200);
+  EXPECT_NE(by_ticket.body.find("event: succeeded"), std::string::npos);
+  auto twice = get("/api/v1/jobs/" + job_id + "/events?ticket=" + ticket, "");
+  EXPECT_EQ(twice.status, 401) << "a ticket works once";
+  EXPECT_EQ(twice.error_code(), "invalid_ticket");
+  // A ticket opens its own stream only, and no other route takes one.
+  auto other = ticket_for(job_id, *alice_).json()["ticket"].get<std::string>();
+  EXPECT_EQ(get("/api/v1/jobs/" + job_id + "?ticket=" + other, "").status, 401);
+  auto tampered = other;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(get("/api/v1/jobs/" + job_id + "/events?ticket=" + tampered, "").status, 401);
+}
+
+TEST(processing_fair_share, a_flood_of_jobs_neither_starves_uploads_nor_other_users) {
+  // Two workers: one may run jobs, the other is kept for the upload pipeline.
+  pixhive_server server{{"--access-log", "false", "--processing-workers", "2"}};
+  auto alice = create_and_login(server, "alice");
+  auto bob = create_and_login(server, "bob");
+  auto send = [&](verb v, const std::string& target, const std::string& body,
+                  std::map<std::string, std::string> h, const std::string& token) {
+    http_connection conn{server.port()};
+    h["Authorization"] = "Bearer " + token;
+    return conn.request(v, target, body, h);
+  };
+  auto photo_of = [&](const std::string& token, int w, int h) {
+    cv::Mat img(h, w, CV_8UC3);
+    cv::randu(img, cv::Scalar::all(0), cv::Scalar::all(255));
+    cv::circle(img, cv::Point(w / 2, h / 2), h / 3, cv::Scalar(20, 220, 40), cv::FILLED);
+    auto up =
+        send(verb::post, "/api/v1/photos", png_of(img), {{"Content-Type", "image/png"}}, token);
+    EXPECT_EQ(up.status, 201) << up.body;
+    return up.json().value("id", "");
+  };
+  auto status_of = [&](const std::string& id, const std::string& token) {
+    return send(verb::get, "/api/v1/photos/" + id, {}, {}, token).json().value("status", "");
+  };
+  auto flood_photo = photo_of(alice, 1000, 750);
+  ASSERT_TRUE(eventually([&] { return status_of(flood_photo, alice) == "ready"; }, 60s));
+
+  // Alice queues 20 requests of 32 GrabCut runs: her quota admits 64 operations in flight.
+  json ops = json::array();
+  for (int i = 0; i < 32; ++i)
+    ops.push_back({{"name", "background_removal"}, {"params", {{"method", "grabcut"}}}});
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto r = send(verb::post, "/api/v1/photos/" + flood_photo + "/jobs",
+                  json{{"operations", ops}}.dump(), {{"Content-Type", "application/json"}}, alice);
+    if (r.status == 202) {
+      ++accepted;
+    } else {
+      ++refused;
+      EXPECT_EQ(r.status, 429) << r.body;
+      EXPECT_EQ(r.error_code(), "too_many_jobs_in_flight");
+      EXPECT_FALSE(r.headers["Retry-After"].empty());
+    }
+  }
+  EXPECT_EQ(accepted, 2);
+  EXPECT_EQ(refused, 18);
+
+  // Bob's upload does not queue behind them: ready within 15 s.
+  auto started = std::chrono::steady_clock::now();
+  auto bobs = photo_of(bob, 640, 480);
+  EXPECT_TRUE(eventually([&] { return status_of(bobs, bob) == "ready"; }, 15s))
+      << "bob's upload is " << status_of(bobs, bob) << " after the flood";
+  std::cout << "[ FLOOD    ] bob's upload ready after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count()
+            << " ms\n";
+  // And his one job takes its turn before Alice's backlog: the next free turn is his.
+  auto job = send(verb::post, "/api/v1/photos/" + bobs + "/jobs",
+                  json{{"operations", {{{"name", "invert"}}}}}.dump(),
+                  {{"Content-Type", "application/json"}}, bob);
+  ASSERT_EQ(job.status, 202) << job.body;
+  std::string job_id = job.json()["jobs"][0]["id"];
+  EXPECT_TRUE(eventually(
+      [&] {
+        return send(verb::get, "/api/v1/jobs/" + job_id, {}, {}, bob).json().value("status", "") ==
+               "succeeded";
+      },
+      60s));
+  auto backlog = send(verb::get, "/api/v1/photos/" + flood_photo + "/jobs", {}, {}, alice).json();
+  int still_queued = 0;
+  for (const auto& j : backlog["jobs"]) still_queued += j["status"] == "queued";
+  EXPECT_GT(still_queued, 10) << "bob's job ran only after alice's backlog";
 }
 
 TEST(processing_admission, a_full_queue_answers_503_with_retry_after) {
@@ -412,9 +569,9 @@ TEST(processing_admission, identical_requests_share_one_computation_and_hits_are
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.body, first[0].body);
   }
-  EXPECT_EQ(server.metric(
-                R"(pixhive_processing_jobs_total{operation="median_blur",result="succeeded"})"),
-            1);
+  EXPECT_EQ(
+      server.metric(R"(pixhive_processing_jobs_total{operation="median_blur",result="succeeded"})"),
+      1);
   EXPECT_EQ(server.metric("pixhive_processing_adhoc_joined_total") +
                 server.metric(
                     R"(pixhive_processing_jobs_total{operation="median_blur",result="cached"})"),
@@ -431,7 +588,7 @@ TEST(processing_admission, identical_requests_share_one_computation_and_hits_are
     EXPECT_EQ(r.headers["X-Cache"], "hit");
     EXPECT_EQ(r.body, first[0].body);
   }
-  EXPECT_EQ(server.metric(
-                R"(pixhive_processing_jobs_total{operation="median_blur",result="succeeded"})"),
-            1);
+  EXPECT_EQ(
+      server.metric(R"(pixhive_processing_jobs_total{operation="median_blur",result="succeeded"})"),
+      1);
 }

@@ -327,21 +327,28 @@ std::string create_and_login(pixhive_server& server, const std::string& name, bo
   return r.json()["access_token"].get<std::string>();
 }
 
-std::string latest_code(const std::string& data_dir, const std::string& email) {
+std::vector<std::string> mails_to(const std::string& data_dir, const std::string& email) {
   std::vector<fs::path> files;
-  for (auto& e : fs::directory_iterator(fs::path(data_dir) / "outbox"))
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(fs::path(data_dir) / "outbox", ec))
     if (e.path().extension() == ".eml") files.push_back(e.path());
   std::sort(files.begin(), files.end());
-  static const std::regex code_re("verification code is ([0-9]{6})");
+  std::vector<std::string> out;
   for (auto it = files.rbegin(); it != files.rend(); ++it) {
     std::ifstream in{*it};
     std::stringstream ss;
     ss << in.rdbuf();
     auto text = ss.str();
+    if (text.find("To: <" + email + ">") != std::string::npos) out.push_back(std::move(text));
+  }
+  return out;
+}
+
+std::string latest_code(const std::string& data_dir, const std::string& email) {
+  static const std::regex code_re("verification code is ([0-9]{6})");
+  for (const auto& text : mails_to(data_dir, email)) {
     std::smatch m;
-    if (text.find("To: <" + email + ">") != std::string::npos &&
-        std::regex_search(text, m, code_re))
-      return m[1];
+    if (std::regex_search(text, m, code_re)) return m[1];
   }
   return {};
 }

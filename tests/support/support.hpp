@@ -183,6 +183,9 @@ int64_t peak_rss_kb(int pid);
 std::string create_and_login(pixhive_server& server, const std::string& name, bool admin = false,
                              const std::string& password = "correct horse battery");
 
+/// The mails written to `<data_dir>/outbox` for `email`, newest first.
+std::vector<std::string> mails_to(const std::string& data_dir, const std::string& email);
+
 /// Reads the newest verification code written to `<data_dir>/outbox` for `email`.
 std::string latest_code(const std::string& data_dir, const std::string& email);
 

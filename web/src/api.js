@@ -157,6 +157,43 @@ export async function logout() {
   }
 }
 
+// Changes the signed-in person's password. The server ends every other session of the account
+// (its refresh tokens and access tokens) and answers a new session like a login, whose refresh
+// token comes as the cookie (X-PixHive-Web), so this one goes on.
+export async function changePassword(currentPassword, newPassword) {
+  // A refresh under way carries the old cookie: let it land first, or its answer would replace
+  // the new session's cookie and token with revoked ones.
+  if (refreshing) await refreshing;
+  const tokens = await api('/users/me/password', {
+    method: 'POST',
+    headers: { 'X-PixHive-Web': '1' },
+    json: { current_password: currentPassword, new_password: newPassword },
+  });
+  adopt(tokens);
+  setSession({ user: tokens.user || session.user, notice: '' });
+  return session.user;
+}
+
+// Ends every session of the account, this one included (the server clears the refresh cookie).
+export async function logoutAll() {
+  await api('/auth/logout-all', { method: 'POST', headers: { 'X-PixHive-Web': '1' }, json: {} });
+  forget('You are signed out on every device.');
+}
+
+// Asks for a password-reset mail. The server answers the same (202) whether or not the address
+// has an account, so this says nothing about who is registered.
+export async function requestPasswordReset(email) {
+  await authPost('/auth/reset-request', { email });
+}
+
+// Sets a new password with the token from the reset mail (single use). The server ends every
+// session of the account, so one in this browser ends too; the login page shows the notice.
+export async function resetPassword(resetToken, newPassword) {
+  if (refreshing) await refreshing;
+  await authPost('/auth/reset', { token: resetToken, new_password: newPassword });
+  forget('Password changed: log in with the new one.');
+}
+
 // At start: a refresh cookie from an earlier visit signs the person in again.
 export async function initSession() {
   try {

@@ -15,6 +15,8 @@ import { Upload } from './pages/upload.jsx';
 import { Playground } from './pages/playground.jsx';
 import { Notifications } from './pages/notifications.jsx';
 import { Admin } from './pages/admin.jsx';
+import { Security } from './pages/security.jsx';
+import { Forgot, Reset } from './pages/reset.jsx';
 
 const routes = [
   ['/', Home],
@@ -22,6 +24,8 @@ const routes = [
   ['/login', Login],
   ['/signup', Signup],
   ['/verify', Verify],
+  ['/forgot', Forgot],
+  ['/reset', Reset],
   ['/upload', Upload],
   ['/photos/:id', PhotoPage],
   ['/users/:username', Profile],
@@ -31,6 +35,7 @@ const routes = [
   ['/playground', Playground],
   ['/notifications', Notifications],
   ['/admin', Admin],
+  ['/settings/security', Security],
 ];
 
 function NotFound() {

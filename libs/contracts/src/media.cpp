@@ -22,6 +22,7 @@ void add_media_types(caf::actor_system_config& cfg) {
       .add_message_type<delete_photo_request>("pixhive.delete_photo_request")
       .add_message_type<put_variant_request>("pixhive.put_variant_request")
       .add_message_type<set_status_request>("pixhive.set_status_request")
+      .add_message_type<retry_photo_request>("pixhive.retry_photo_request")
       .add_message_type<cache_stats_request>("pixhive.cache_stats_request")
       .add_message_type<configure_cache_request>("pixhive.configure_cache_request")
       .add_message_type<clear_cache_request>("pixhive.clear_cache_request")

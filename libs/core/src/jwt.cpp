@@ -23,6 +23,7 @@ std::string sign(const claims& c, std::string_view key) {
                             {"role", c.role},
                             {"iat", c.issued_at},
                             {"exp", c.expires_at}};
+  if (c.issued_at_ms) payload["iat_ms"] = c.issued_at_ms;
   auto signing_input = header_b64 + "." + crypto::base64url_encode(payload.dump());
   return signing_input + "." + crypto::base64url_encode(crypto::hmac_sha256(key, signing_input));
 }
@@ -55,6 +56,11 @@ result<claims> verify(std::string_view token, std::string_view key, int64_t now)
     c.role = p.at("role").get<std::string>();
     c.issued_at = p.at("iat").get<int64_t>();
     c.expires_at = p.at("exp").get<int64_t>();
+    c.issued_at_ms = c.issued_at * 1000;
+    if (p.contains("iat_ms")) {
+      if (!p["iat_ms"].is_number_integer()) return invalid("malformed token claims");
+      c.issued_at_ms = p["iat_ms"].get<int64_t>();
+    }
     if (c.expires_at <= now)
       return make_error(errc::unauthorized, "token_expired", "the access token has expired");
     return c;

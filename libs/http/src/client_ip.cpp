@@ -1,5 +1,7 @@
 #include "pixhive/http/client_ip.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/system/error_code.hpp>
 
@@ -91,6 +93,15 @@ std::string client_ip(const net::address& peer, std::string_view forwarded_for,
     if (!trusted.contains(current)) break;
   }
   return current.to_string();
+}
+
+std::string client_key(std::string_view ip) {
+  boost::system::error_code ec;
+  auto addr = net::make_address(std::string(ip), ec);
+  if (ec || !addr.is_v6()) return std::string(ip);
+  auto bytes = addr.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::address_v6(bytes).to_string() + "/64";
 }
 
 }  // namespace pixhive::http

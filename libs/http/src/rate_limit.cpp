@@ -1,5 +1,7 @@
 #include "pixhive/http/rate_limit.hpp"
 
+#include "pixhive/http/client_ip.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -13,10 +15,14 @@ using clock = std::chrono::steady_clock;
 // account farming repeat; uploads, processing and search are what costs CPU and storage.
 // Each lets a person working by hand never notice it.
 const std::vector<std::pair<std::string, std::string>>& kinds() {
-  static const std::vector<std::pair<std::string, std::string>> k{
-      {"login", "20/min"},           {"signup", "10/h,burst=5"},    {"verify", "30/h,burst=10"},
-      {"resend", "6/h,burst=3"},     {"upload", "60/min,burst=30"}, {"process", "60/min,burst=20"},
-      {"search", "120/min,burst=60"}};
+  static const std::vector<std::pair<std::string, std::string>> k{{"login", "20/min"},
+                                                                  {"signup", "10/h,burst=5"},
+                                                                  {"verify", "30/h,burst=10"},
+                                                                  {"resend", "6/h,burst=3"},
+                                                                  {"reset", "6/h,burst=3"},
+                                                                  {"upload", "60/min,burst=30"},
+                                                                  {"process", "60/min,burst=20"},
+                                                                  {"search", "120/min,burst=60"}};
   return k;
 }
 
@@ -125,7 +131,7 @@ void rate_limits::set(const std::string& kind, rate r) {
 int64_t rate_limits::take(const std::string& kind, const std::string& client_ip, int64_t user_id) {
   auto it = kinds_.find(kind);
   if (it == kinds_.end()) return 0;
-  if (auto wait = it->second->by_ip.take(client_ip)) return wait;
+  if (auto wait = it->second->by_ip.take(client_key(client_ip))) return wait;
   if (user_id) return it->second->by_user.take(std::to_string(user_id));
   return 0;
 }

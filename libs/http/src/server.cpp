@@ -23,6 +23,7 @@
 #include "pixhive/core/json.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/http/json.hpp"
+#include "pixhive/http/stream_ticket.hpp"
 #include "pixhive/metrics/metrics.hpp"
 
 namespace pixhive::http {
@@ -196,6 +197,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   void release_stream(int64_t user_id);
 
   server_config cfg;
+  /// The stream tickets this server has taken (each works once).
+  ticket_book tickets;
   net::io_context ioc;
   listener main;
   listener metrics;
@@ -368,15 +371,24 @@ class session : public std::enable_shared_from_this<session> {
   /// Checks the route's token requirement; sets user_ or returns why the caller is refused.
   caf::error authenticate(const route_options& opts) {
     user_.reset();
+    caller_known_ = false;
+    auto e = check_caller(opts);
+    caller_known_ = user_.has_value();
+    return e;
+  }
+
+  caf::error check_caller(const route_options& opts) {
     if (opts.who == access::anyone) return {};
     const auto& req = parser_->get();
     std::string_view header = req[bhttp::field::authorization];
-    std::string from_query;
-    if (header.empty() && opts.token_in_query) {
+    if (header.empty() && opts.ticket_in_query) {
       auto query = parse_query(query_);
-      if (auto it = query.find("access_token"); it != query.end()) {
-        from_query = "Bearer " + it->second;
-        header = from_query;
+      if (auto it = query.find("ticket"); it != query.end()) {
+        auto claims = srv_->tickets.redeem(it->second, path_, srv_->cfg.jwt_key, unix_now());
+        if (!claims) return claims.error();
+        if (srv_->cfg.revoked->revoked(*claims)) return token_revoked();
+        user_ = std::move(*claims);
+        return {};
       }
     }
     bool has_bearer = header.size() >= 7 && beast::iequals(header.substr(0, 7), "Bearer ");
@@ -388,13 +400,17 @@ class session : public std::enable_shared_from_this<session> {
     auto claims = jwt::verify(std::string_view(header.data() + 7, header.size() - 7),
                               srv_->cfg.jwt_key, unix_now());
     if (!claims) return claims.error();
-    if (srv_->cfg.revoked->revoked(*claims))
-      return make_error(errc::unauthorized, "token_revoked",
-                        "this account was disabled; its tokens no longer work");
+    if (srv_->cfg.revoked->revoked(*claims)) return token_revoked();
     if (opts.who == access::admin && claims->role != "admin")
       return make_error(errc::forbidden, "forbidden", "admin role required");
     user_ = std::move(*claims);
     return {};
+  }
+
+  static caf::error token_revoked() {
+    return make_error(errc::unauthorized, "token_revoked",
+                      "this token was revoked (the account logged out everywhere, changed its "
+                      "password or was disabled): log in again");
   }
 
   static caf::error body_too_large(size_t limit) {
@@ -449,6 +465,10 @@ class session : public std::enable_shared_from_this<session> {
     ctx->client_ip = client_ip_;
     ctx->user = std::move(user_);
     user_.reset();
+    if (ctx->user)
+      ctx->stream_ticket = [key = srv_->cfg.jwt_key, who = *ctx->user](const std::string& path) {
+        return ticket_book::issue(who, path, key, unix_now());
+      };
     auto answered = std::make_shared<std::atomic<bool>>(false);
     responder respond = [self = shared_from_this(), answered](response res) {
       if (answered->exchange(true)) return;
@@ -582,11 +602,22 @@ class session : public std::enable_shared_from_this<session> {
     res.body() = body.dump() + "\n";
   }
 
+  /// What a route answers may depend on who asks: such answers never go into a shared cache as
+  /// one for everybody. Only an explicit `public` (a ready public photo's bytes) stays public.
+  void finish_cache_headers(response& res) {
+    if (!match_.found || match_.found->options.who == access::anyone) return;
+    if (match_.found->options.who == access::optional_user)
+      res.set(bhttp::field::vary, "Authorization");
+    if (caller_known_ && res[bhttp::field::cache_control].empty())
+      res.set(bhttp::field::cache_control, "private, no-cache");
+  }
+
   void send(response res) {
     if (request_id_.empty()) request_id_ = crypto::random_token(12);
     res.version(11);
     res.set(bhttp::field::server, "pixhive");
     res.set("X-Request-Id", request_id_);
+    finish_cache_headers(res);
     finish_error_body(res);
     res.keep_alive(keep_alive_ && !force_close_ && !srv_->draining);
     res.prepare_payload();
@@ -647,6 +678,8 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   router::match match_;
   std::optional<jwt::claims> user_;
+  /// Whether the request being answered carried a valid token (user_ moves to the handler).
+  bool caller_known_ = false;
   std::shared_ptr<response> res_;
   std::string path_, query_, route_, request_id_;
   std::string discard_;

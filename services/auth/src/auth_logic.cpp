@@ -21,6 +21,7 @@ constexpr int64_t code_ttl = 24 * 3600;
 constexpr int64_t max_code_attempts = 5;
 constexpr int64_t failure_window = 15 * 60;
 constexpr int64_t attempt_window = 3600;
+constexpr int64_t reset_ttl = 30 * 60;
 
 const char* user_columns =
     "id, username, email, display_name, bio, role, verified, disabled, created_at";
@@ -113,7 +114,7 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<bus::event_bus
       events_(std::move(events)),
       outbox_(std::make_shared<bus::outbox>("auth", db_, events_)),
       cfg_(cfg),
-      mail_(cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password,
+      mail_(cfg.smtp_url, cfg.smtp_from, cfg.smtp_user, cfg.smtp_password, cfg.smtp_require_tls,
             cfg.data_dir + "/outbox") {
   auth_metrics::get();
 }
@@ -133,6 +134,7 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
   auto email = normalize_email(raw_email);
   if (!email) return email.error();
   if (auto ok = check_password(password); !ok) return ok.error();
+  if (auto r = expire_unverified(*username, *email); !r) return r.error();
   auto clash = db_->query("SELECT username, email FROM users WHERE username = ? OR email = ?",
                           {*username, *email});
   if (!clash) return clash.error();
@@ -172,14 +174,42 @@ result<void> logic::announce(store::connection& c, const char* type, const user_
   return outbox_->add(c, type, event.dump());
 }
 
+result<void> logic::expire_unverified(const std::string& username, const std::string& email) {
+  auto cutoff = unix_now() - cfg_.unverified_ttl.count();
+  auto r = db_->transaction([&](store::connection& c) -> result<int> {
+    auto old = c.query(std::string("SELECT ") + user_columns +
+                           " FROM users WHERE verified = 0 AND created_at < ? AND (username = ? "
+                           "OR email = ?)",
+                       {cutoff, username, email});
+    if (!old) return old.error();
+    for (const auto& row : *old) {
+      auto u = to_user(row);
+      // Search and the other services forget the name through the same event as a disable.
+      u.disabled = true;
+      if (auto a = announce(c, "user.updated", u); !a) return a.error();
+      for (const char* sql :
+           {"DELETE FROM verification_codes WHERE user_id = ?",
+            "DELETE FROM refresh_tokens WHERE user_id = ?",
+            "DELETE FROM password_resets WHERE user_id = ?", "DELETE FROM users WHERE id = ?"})
+        if (auto d = c.query(sql, {u.id}); !d) return d.error();
+      log::info("unverified_account_expired", {{"user_id", u.id}});
+    }
+    return static_cast<int>(old->size());
+  });
+  if (!r) return r.error();
+  if (*r) outbox_->wake();
+  return caf::unit;
+}
+
 result<void> logic::issue_code(const user_view& user) {
-  auto code = crypto::random_digits(6);
   auto now = unix_now();
+  auto code = crypto::random_digits(6);
   auto stored = db_->transaction([&](store::connection& c) -> result<void> {
     // A new code keeps the wrong guesses made against the old one: otherwise asking for a new
     // code every five guesses would allow unlimited guessing.
-    auto old =
-        c.query("SELECT attempts, issued_at FROM verification_codes WHERE user_id = ?", {user.id});
+    auto old = c.query(
+        "SELECT attempts, issued_at, code, expires_at FROM verification_codes WHERE user_id = ?",
+        {user.id});
     if (!old) return old.error();
     // ... within an hour of the first code: five guesses an hour cannot find a 6-digit code.
     auto since = old->empty() ? attempt_window : now - old->front().int_at(1);
@@ -188,12 +218,20 @@ result<void> logic::issue_code(const user_view& user) {
       return make_error(errc::too_many_requests, "resend_too_soon",
                         "a code was sent moments ago; wait before asking again",
                         cfg_.resend_interval.count() - since);
+    // The pending code, while valid, is sent again rather than replaced.
+    if (!old->empty() && !old->front().str_at(2).empty() && old->front().int_at(3) > now) {
+      code = old->front().str_at(2);
+      auto r =
+          c.query("UPDATE verification_codes SET issued_at = ? WHERE user_id = ?", {now, user.id});
+      if (!r) return r.error();
+      return caf::unit;
+    }
     if (auto r = c.query("DELETE FROM verification_codes WHERE user_id = ?", {user.id}); !r)
       return r.error();
     if (auto r = c.query("INSERT INTO verification_codes (user_id, code_hash, expires_at, "
-                         "attempts, issued_at) VALUES (?, ?, ?, ?, ?)",
+                         "attempts, issued_at, code) VALUES (?, ?, ?, ?, ?, ?)",
                          {user.id, crypto::sha256_hex(std::to_string(user.id) + ":" + code),
-                          now + code_ttl, attempts, now});
+                          now + code_ttl, attempts, now, code});
         !r)
       return r.error();
     return caf::unit;
@@ -210,6 +248,21 @@ result<void> logic::issue_code(const user_view& user) {
 
 result<user_view> logic::signup(const signup_request& req) {
   auto user = insert_user(req.username, req.email, req.password, "user", false);
+  if (!user && to_problem(user.error()).code == "email_taken") {
+    // The answer must not tell a stranger that the address has an account: the signup looks
+    // like any other (after the same password hashing), and the address's owner gets a mail.
+    (void)crypto::password_hash(req.password);
+    auto email = normalize_email(req.email);
+    auto name = normalize_username(req.username);
+    auto sent = mail_.send(
+        *email, "Someone tried to sign up for PixHive with your address",
+        "Hello,\r\n\r\nsomeone tried to create a PixHive account with this address, which "
+        "already has one. If it was you, log in (or reset your password at " +
+            cfg_.public_url + "/reset). If not, you can ignore this mail.\r\n");
+    if (!sent) log::error("signup_notice_failed", {{"error", to_problem(sent.error()).message}});
+    log::info("signup_with_known_email", {});
+    return user_view{next_id(), *name, *email, "", "", "user", false, false, unix_now()};
+  }
   if (!user) return user.error();
   auth_metrics::get().signups.Increment();
   log::info("user_signed_up", {{"user_id", user->id}, {"username", user->username}});
@@ -289,33 +342,71 @@ result<done> logic::resend(const resend_request& req) {
   return done{};
 }
 
-result<session_tokens> logic::issue_tokens(const user_view& user) {
+result<session_tokens> logic::issue_tokens(const user_view& user, std::string family,
+                                           int64_t expires_at, int64_t not_before_ms) {
   auto now = unix_now();
-  jwt::claims claims{user.id, user.username, user.role, now, now + cfg_.access_ttl.count()};
+  jwt::claims claims{user.id,
+                     user.username,
+                     user.role,
+                     now,
+                     now + cfg_.access_ttl.count(),
+                     std::max(unix_now_ms(), not_before_ms)};
   auto refresh = crypto::random_token(32);
+  if (family.empty()) family = crypto::random_token(16);
+  if (!expires_at) expires_at = now + cfg_.refresh_ttl.count();
   auto r = db_->query(
-      "INSERT INTO refresh_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, "
-      "?)",
-      {crypto::sha256_hex(refresh), user.id, now + cfg_.refresh_ttl.count(), now});
+      "INSERT INTO refresh_tokens (token_hash, user_id, expires_at, created_at, family, used) "
+      "VALUES (?, ?, ?, ?, ?, 0)",
+      {crypto::sha256_hex(refresh), user.id, expires_at, now, family});
   if (!r) return r.error();
-  return session_tokens{jwt::sign(claims, cfg_.jwt_key), refresh, cfg_.access_ttl.count(), user};
+  return session_tokens{
+      jwt::sign(claims, cfg_.jwt_key), refresh, cfg_.access_ttl.count(), user, {}};
+}
+
+std::string logic::device_token(int64_t user_id) const {
+  auto nonce = crypto::random_token(12);
+  return nonce + "." +
+         crypto::base64url_encode(
+             crypto::hmac_sha256(cfg_.jwt_key, "device:" + std::to_string(user_id) + ":" + nonce));
+}
+
+std::string logic::device_key(int64_t user_id, const std::string& token) const {
+  auto dot = token.find('.');
+  if (dot == std::string::npos || dot == 0) return {};
+  auto nonce = token.substr(0, dot);
+  auto want = crypto::base64url_encode(
+      crypto::hmac_sha256(cfg_.jwt_key, "device:" + std::to_string(user_id) + ":" + nonce));
+  if (!crypto::constant_time_equal(want, token.substr(dot + 1))) return {};
+  return "device:" + nonce;
 }
 
 result<session_tokens> logic::login(const login_request& req) {
   auto& stats = auth_metrics::get();
   auto key = lower(req.login);
   auto now = unix_now();
-  // Per (account, address) first; the account-wide ceiling is higher, so one stranger's
-  // guesses lock out only the stranger.
+  auto rows = db_->query(std::string("SELECT ") + user_columns +
+                             ", password_hash FROM users WHERE username = ? OR email = ?",
+                         {key, key});
+  if (!rows) return rows.error();
+  bool found = !rows->empty();
+  // A device this account logged in from before is throttled on its own: strangers' guesses
+  // from any number of addresses cannot lock the owner out of it. Any other attempt counts
+  // against its address (an IPv6 /64) and against the account as a whole, which bounds guessing
+  // at login-failures-per-account per 15 minutes whatever the number of addresses.
+  auto device = found ? device_key(rows->front().int_at(0), req.device_token) : std::string();
+  const auto& source = device.empty() ? req.client_ip : device;
   auto failures = db_->query(
-      "SELECT COUNT(*), MIN(at), COALESCE(SUM(CASE WHEN ip = ? THEN 1 ELSE 0 END), 0), "
-      "MIN(CASE WHEN ip = ? THEN at END) FROM login_failures WHERE login = ? AND at > ?",
-      {req.client_ip, req.client_ip, key, now - failure_window});
+      "SELECT COALESCE(SUM(CASE WHEN ip NOT LIKE 'device:%' THEN 1 ELSE 0 END), 0), "
+      "MIN(CASE WHEN ip NOT LIKE 'device:%' THEN at END), "
+      "COALESCE(SUM(CASE WHEN ip = ? THEN 1 ELSE 0 END), 0), MIN(CASE WHEN ip = ? THEN at END) "
+      "FROM login_failures WHERE login = ? AND at > ?",
+      {source, source, key, now - failure_window});
   if (!failures) return failures.error();
   if (!failures->empty()) {
     const auto& f = failures->front();
     bool from_here = f.int_at(2) >= cfg_.login_failures_per_ip;
-    if (from_here || f.int_at(0) >= cfg_.login_failures_per_account) {
+    bool account_wide = device.empty() && f.int_at(0) >= cfg_.login_failures_per_account;
+    if (from_here || account_wide) {
       stats.login("throttled");
       auto first = from_here ? f.int_at(3) : f.int_at(1);
       auto retry = std::max<int64_t>(1, first + failure_window - now);
@@ -323,17 +414,12 @@ result<session_tokens> logic::login(const login_request& req) {
                         "too many failed logins: try again later", retry);
     }
   }
-  auto rows = db_->query(std::string("SELECT ") + user_columns +
-                             ", password_hash FROM users WHERE username = ? OR email = ?",
-                         {key, key});
-  if (!rows) return rows.error();
-  bool found = !rows->empty();
   bool match =
       crypto::password_verify(found ? rows->front().str_at(9) : decoy_hash(), req.password);
   if (!found || !match) {
     stats.login("invalid_credentials");
     if (auto r = db_->query("INSERT INTO login_failures (login, ip, at) VALUES (?, ?, ?)",
-                            {key, req.client_ip, now});
+                            {key, source, now});
         !r)
       return r.error();
     (void)db_->query("DELETE FROM login_failures WHERE at < ?", {now - failure_window});
@@ -349,10 +435,14 @@ result<session_tokens> logic::login(const login_request& req) {
     return make_error(errc::forbidden, "email_not_verified",
                       "verify your email address first (see POST /api/v1/auth/verify)");
   }
-  (void)db_->query("DELETE FROM login_failures WHERE login = ? AND ip = ?", {key, req.client_ip});
+  (void)db_->query("DELETE FROM login_failures WHERE login = ? AND ip = ?", {key, source});
+  (void)db_->query("DELETE FROM refresh_tokens WHERE user_id = ? AND expires_at < ?",
+                   {user.id, now});
   stats.login("success");
   log::info("user_logged_in", {{"user_id", user.id}});
-  return issue_tokens(user);
+  auto session = issue_tokens(user);
+  if (session) session->device_token = device_token(user.id);
+  return session;
 }
 
 result<session_tokens> logic::refresh(const refresh_request& req) {
@@ -360,22 +450,181 @@ result<session_tokens> logic::refresh(const refresh_request& req) {
     return make_error(errc::unauthorized, "invalid_refresh_token",
                       "the refresh token is not valid");
   };
-  // Deleting first makes rotation single-use even under concurrent refreshes of one token.
-  auto taken =
-      db_->query("DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING user_id, expires_at",
-                 {crypto::sha256_hex(req.refresh_token)});
+  // A refresh token is used once. Presenting a used one means two parties hold it (the owner
+  // and a thief): the whole family it belongs to ends (OAuth 2.0 Security BCP, reuse detection).
+  // The family keeps the first login's expiry, so refreshing never extends a stolen session.
+  struct outcome {
+    int64_t user_id = 0;
+    int64_t expires_at = 0;
+    std::string family;
+    bool reused = false;
+  };
+  auto hash = crypto::sha256_hex(req.refresh_token);
+  auto taken = db_->transaction([&](store::connection& c) -> result<outcome> {
+    auto row =
+        c.query("SELECT user_id, expires_at, family, used FROM refresh_tokens WHERE token_hash = ?",
+                {hash});
+    if (!row) return row.error();
+    if (row->empty()) return outcome{};
+    outcome o{row->front().int_at(0), row->front().int_at(1), row->front().str_at(2), false};
+    // Marking it used is the compare-and-set that keeps two concurrent refreshes from both
+    // winning: the loser sees a used token.
+    auto mark = c.query(
+        "UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0 "
+        "RETURNING user_id",
+        {hash});
+    if (!mark) return mark.error();
+    if (mark->empty()) {
+      o.reused = true;
+      if (auto d = c.query("DELETE FROM refresh_tokens WHERE family = ?", {o.family}); !d)
+        return d.error();
+    }
+    return o;
+  });
   if (!taken) return taken.error();
-  if (taken->empty() || taken->front().int_at(1) < unix_now()) return invalid_token();
-  auto user = find_by_id(taken->front().int_at(0));
+  if (taken->reused) {
+    auth_metrics::get().login("refresh_reused");
+    log::warn("refresh_token_reused", {{"user_id", taken->user_id}});
+    return invalid_token();
+  }
+  if (!taken->user_id || taken->expires_at < unix_now()) return invalid_token();
+  auto user = find_by_id(taken->user_id);
   if (!user) return invalid_token();
   if (user->disabled) return invalid_token();
-  return issue_tokens(*user);
+  return issue_tokens(*user, taken->family, taken->expires_at);
 }
 
 result<done> logic::logout(const logout_request& req) {
-  auto r = db_->query("DELETE FROM refresh_tokens WHERE token_hash = ?",
-                      {crypto::sha256_hex(req.refresh_token)});
+  // The whole family: an older token of the session must not outlive the logout either.
+  auto r = db_->query(
+      "DELETE FROM refresh_tokens WHERE family IN (SELECT family FROM refresh_tokens WHERE "
+      "token_hash = ?)",
+      {crypto::sha256_hex(req.refresh_token)});
   if (!r) return r.error();
+  return done{};
+}
+
+result<int64_t> logic::end_sessions(int64_t user_id) {
+  if (auto d = db_->query("DELETE FROM refresh_tokens WHERE user_id = ?", {user_id}); !d)
+    return d.error();
+  auto at = unix_now_ms();
+  // Every replica of every service refuses the tokens issued up to now.
+  if (events_)
+    events_->broadcast(http::revocation_list::topic, http::revocation_list::message(user_id, at));
+  return at;
+}
+
+result<done> logic::logout_all(const logout_all_request& req) {
+  auto at = end_sessions(req.user_id);
+  if (!at) return at.error();
+  log::info("user_logged_out_everywhere", {{"user_id", req.user_id}});
+  return done{};
+}
+
+result<session_tokens> logic::change_password(const change_password_request& req) {
+  auto rows = db_->query(std::string("SELECT ") + user_columns +
+                             ", password_hash FROM users WHERE id = ? AND disabled = 0",
+                         {req.user_id});
+  if (!rows) return rows.error();
+  if (rows->empty()) return make_error(errc::not_found, "user_not_found", "no such user");
+  auto user = to_user(rows->front());
+  // Guesses at the current password with a stolen access token are throttled like logins.
+  const std::string source = "password-change";
+  auto now = unix_now();
+  auto failures = db_->query(
+      "SELECT COUNT(*), MIN(at) FROM login_failures WHERE login = ? AND ip = ? AND at > ?",
+      {user.username, source, now - failure_window});
+  if (!failures) return failures.error();
+  if (failures->front().int_at(0) >= cfg_.login_failures_per_ip)
+    return make_error(errc::too_many_requests, "too_many_attempts",
+                      "too many wrong passwords: try again later",
+                      std::max<int64_t>(1, failures->front().int_at(1) + failure_window - now));
+  if (!crypto::password_verify(rows->front().str_at(9), req.current_password)) {
+    (void)db_->query("INSERT INTO login_failures (login, ip, at) VALUES (?, ?, ?)",
+                     {user.username, source, now});
+    return make_error(errc::forbidden, "wrong_password", "the current password is wrong");
+  }
+  if (auto ok = check_password(req.new_password); !ok) return ok.error();
+  auto hash = crypto::password_hash(req.new_password);
+  if (!hash) return make_error(errc::internal, "internal", "password hashing failed");
+  if (auto u = db_->query("UPDATE users SET password_hash = ? WHERE id = ?", {*hash, user.id}); !u)
+    return u.error();
+  auto at = end_sessions(user.id);
+  if (!at) return at.error();
+  log::info("password_changed", {{"user_id", user.id}});
+  // The caller's own new session starts after the revocation, so it survives it.
+  return issue_tokens(user, {}, 0, *at + 1);
+}
+
+result<done> logic::request_reset(const request_reset_request& req) {
+  // The same answer whatever happens, so this cannot probe for accounts; the per-client limit is
+  // the route's ("reset"), the per-address one is here: three mails an hour.
+  auto email = normalize_email(req.email);
+  if (!email) return done{};
+  auto rows = db_->query(std::string("SELECT ") + user_columns +
+                             " FROM users WHERE email = ? AND verified = 1 AND disabled = 0",
+                         {*email});
+  if (!rows) return rows.error();
+  if (rows->empty()) return done{};
+  auto user = to_user(rows->front());
+  auto now = unix_now();
+  auto recent =
+      db_->query("SELECT COUNT(*) FROM password_resets WHERE user_id = ? AND created_at > ?",
+                 {user.id, now - 3600});
+  if (!recent) return recent.error();
+  if (recent->front().int_at(0) >= 3) {
+    log::info("password_reset_throttled", {{"user_id", user.id}});
+    return done{};
+  }
+  auto token = crypto::random_token(32);
+  if (auto r = db_->query("INSERT INTO password_resets (token_hash, user_id, expires_at, "
+                          "created_at) VALUES (?, ?, ?, ?)",
+                          {crypto::sha256_hex(token), user.id, now + reset_ttl, now});
+      !r)
+    return r.error();
+  // The token rides in the fragment: browsers never send it to a server, so no access log or
+  // proxy sees it.
+  auto sent =
+      mail_.send(user.email, "Reset your PixHive password",
+                 "Hello " + user.username + ",\r\n\r\nto choose a new password, open\r\n\r\n" +
+                     cfg_.public_url + "/reset#token=" + token +
+                     "\r\n\r\nThe link works once, for 30 minutes. If you did not ask "
+                     "for it, ignore this mail: your password stays as it is.\r\n");
+  if (!sent)
+    log::error("reset_mail_failed",
+               {{"user_id", user.id}, {"error", to_problem(sent.error()).message}});
+  log::info("password_reset_requested", {{"user_id", user.id}});
+  return done{};
+}
+
+result<done> logic::reset_password(const reset_password_request& req) {
+  auto invalid_token = [] {
+    return make_error(errc::invalid_argument, "invalid_reset_token",
+                      "the reset link is not valid or has expired: ask for a new one");
+  };
+  if (auto ok = check_password(req.new_password); !ok) return ok.error();
+  // Single use: spent before anything else, so two concurrent uses cannot both succeed. Spent
+  // rows stay until they are an hour old: they count against the mails per hour.
+  auto taken = db_->query(
+      "UPDATE password_resets SET expires_at = 0 WHERE token_hash = ? AND expires_at >= ? "
+      "RETURNING user_id",
+      {crypto::sha256_hex(req.token), unix_now()});
+  if (!taken) return taken.error();
+  if (taken->empty()) return invalid_token();
+  auto user_id = taken->front().int_at(0);
+  auto hash = crypto::password_hash(req.new_password);
+  if (!hash) return make_error(errc::internal, "internal", "password hashing failed");
+  auto u = db_->query(
+      "UPDATE users SET password_hash = ? WHERE id = ? AND disabled = 0 "
+      "RETURNING id",
+      {*hash, user_id});
+  if (!u) return u.error();
+  if (u->empty()) return invalid_token();
+  // Every other reset link of the account dies with this one, and so does every session.
+  (void)db_->query("UPDATE password_resets SET expires_at = 0 WHERE user_id = ?", {user_id});
+  (void)db_->query("DELETE FROM password_resets WHERE created_at < ?", {unix_now() - 3600});
+  if (auto at = end_sessions(user_id); !at) return at.error();
+  log::info("password_reset", {{"user_id", user_id}});
   return done{};
 }
 
@@ -452,9 +701,6 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
                          {int64_t{req.disabled ? 1 : 0}, user->id});
         !u)
       return u.error();
-    if (req.disabled)
-      if (auto d = c.query("DELETE FROM refresh_tokens WHERE user_id = ?", {user->id}); !d)
-        return d.error();
     auto changed = *user;
     changed.disabled = req.disabled;
     return announce(c, "user.updated", changed);
@@ -462,10 +708,9 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
   if (!r) return r.error();
   outbox_->wake();
   user->disabled = req.disabled;
-  // Every replica of every service refuses the account's access tokens from now on.
-  if (events_)
-    events_->broadcast(http::revocation_list::topic,
-                       http::revocation_list::message(user->id, req.disabled, unix_now()));
+  // Tokens issued before a disable stay refused after the account is enabled again.
+  if (req.disabled)
+    if (auto at = end_sessions(user->id); !at) return at.error();
   log::info(req.disabled ? "user_disabled" : "user_enabled", {{"user_id", user->id}});
   return user;
 }

@@ -22,6 +22,10 @@ class logic {
   result<contracts::session_tokens> login(const contracts::login_request& req);
   result<contracts::session_tokens> refresh(const contracts::refresh_request& req);
   result<contracts::done> logout(const contracts::logout_request& req);
+  result<contracts::done> logout_all(const contracts::logout_all_request& req);
+  result<contracts::session_tokens> change_password(const contracts::change_password_request& req);
+  result<contracts::done> request_reset(const contracts::request_reset_request& req);
+  result<contracts::done> reset_password(const contracts::reset_password_request& req);
   result<contracts::user_view> get_user(const contracts::get_user_request& req);
   result<contracts::user_view> get_profile(const contracts::get_profile_request& req);
   result<contracts::user_view> update_profile(const contracts::update_profile_request& req);
@@ -35,8 +39,23 @@ class logic {
   result<contracts::user_view> insert_user(const std::string& username, const std::string& email,
                                            const std::string& password, const std::string& role,
                                            bool verified);
+  /// Mails `user` its verification code: the pending one while it is valid (so that a stranger
+  /// asking for a resend cannot invalidate the code the owner holds), else a new one.
   result<void> issue_code(const contracts::user_view& user);
-  result<contracts::session_tokens> issue_tokens(const contracts::user_view& user);
+  /// Deletes unverified accounts older than the configured lifetime that hold `username` or
+  /// `email`, so that nobody can squat a name or an address by never verifying it.
+  result<void> expire_unverified(const std::string& username, const std::string& email);
+  /// A new session: an access token issued after `not_before_ms` and a refresh token of
+  /// `family` (a new family when empty) that expires at `expires_at` (0: the full lifetime).
+  result<contracts::session_tokens> issue_tokens(const contracts::user_view& user,
+                                                 std::string family = {}, int64_t expires_at = 0,
+                                                 int64_t not_before_ms = 0);
+  /// Ends every session of `user_id`: refresh tokens deleted, access tokens issued up to now
+  /// refused by every service. Returns the revocation time (unix ms).
+  result<int64_t> end_sessions(int64_t user_id);
+  /// The device token a login hands out, and the check of one presented (its key, or "").
+  std::string device_token(int64_t user_id) const;
+  std::string device_key(int64_t user_id, const std::string& token) const;
   result<contracts::user_view> find_by_id(int64_t id);
   /// Announces a new or changed user (search indexes names from these events).
   /// Stores the event announcing `user` in the transaction `c` runs (relayed by the outbox).

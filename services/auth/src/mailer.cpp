@@ -40,11 +40,12 @@ size_t read_cb(char* out, size_t size, size_t n, void* user) {
 }  // namespace
 
 mailer::mailer(std::string smtp_url, std::string from, std::string user, std::string password,
-               std::string outbox_dir)
+               bool require_tls, std::string outbox_dir)
     : smtp_url_(std::move(smtp_url)),
       from_(std::move(from)),
       user_(std::move(user)),
       password_(std::move(password)),
+      require_tls_(require_tls),
       outbox_dir_(std::move(outbox_dir)) {}
 
 result<void> mailer::send(const std::string& to, const std::string& subject,
@@ -101,7 +102,8 @@ result<void> mailer::send_smtp(const std::string& to, const std::string& message
   if (!user_.empty()) {
     curl_easy_setopt(curl, CURLOPT_USERNAME, user_.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, password_.c_str());
-    curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+    curl_easy_setopt(curl, CURLOPT_USE_SSL,
+                     static_cast<long>(require_tls_ ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   }
   auto rc = curl_easy_perform(curl);
   curl_slist_free_all(rcpt);

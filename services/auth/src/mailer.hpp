@@ -11,7 +11,7 @@ namespace pixhive::auth {
 class mailer {
  public:
   mailer(std::string smtp_url, std::string from, std::string user, std::string password,
-         std::string outbox_dir);
+         bool require_tls, std::string outbox_dir);
 
   /// Sends one plain-text message; blocking (call from a worker actor).
   result<void> send(const std::string& to, const std::string& subject, const std::string& body);
@@ -24,6 +24,7 @@ class mailer {
   std::string from_;
   std::string user_;
   std::string password_;
+  bool require_tls_ = true;
   std::string outbox_dir_;
 };
 

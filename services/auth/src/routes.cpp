@@ -1,5 +1,6 @@
 #include "pixhive/auth/auth.hpp"
 #include "pixhive/http/actor_client.hpp"
+#include "pixhive/http/client_ip.hpp"
 #include "pixhive/http/json.hpp"
 
 namespace pixhive::auth {
@@ -27,11 +28,13 @@ json public_user(const user_view& u) {
 }
 
 json tokens_json(const session_tokens& t) {
-  return {{"access_token", t.access_token},
-          {"refresh_token", t.refresh_token},
-          {"token_type", "Bearer"},
-          {"expires_in", t.expires_in},
-          {"user", private_user(t.user)}};
+  json out{{"access_token", t.access_token},
+           {"refresh_token", t.refresh_token},
+           {"token_type", "Bearer"},
+           {"expires_in", t.expires_in},
+           {"user", private_user(t.user)}};
+  if (!t.device_token.empty()) out["device_token"] = t.device_token;
+  return out;
 }
 
 using binder = http::actor_client<auth_actor>;
@@ -87,6 +90,9 @@ http::response tokens_reply(session_tokens& t) {
 
 /// The web app's cookie for its refresh token.
 constexpr const char* refresh_cookie = "pixhive_refresh";
+/// The web app's cookie for its device token (a year: it only speeds up the owner's logins).
+constexpr const char* device_cookie = "pixhive_device";
+constexpr int64_t device_cookie_age = 365 * 24 * 3600;
 
 /// True for the web app's calls: it sends this header, which a form or link from another site
 /// cannot, so a cookie-authenticated call with it is no cross-site request forgery.
@@ -112,13 +118,18 @@ std::string cookie(const http::request& req, std::string_view name) {
 
 /// Sets (or with `max_age` 0 clears) the refresh cookie: HttpOnly so scripts never see it,
 /// SameSite=Strict and only sent to the auth routes; Secure behind a TLS-terminating proxy.
-void set_refresh_cookie(http::response& res, const http::context& ctx, const std::string& token,
-                        int64_t max_age) {
+void set_cookie(http::response& res, const http::context& ctx, const char* name,
+                const std::string& token, int64_t max_age) {
   std::string c =
-      std::string(refresh_cookie) + "=" + token +
+      std::string(name) + "=" + token +
       "; Path=/api/v1/auth; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
   if (ctx.req["X-Forwarded-Proto"] == "https") c += "; Secure";
-  res.set(http::bhttp::field::set_cookie, c);
+  res.insert(http::bhttp::field::set_cookie, c);
+}
+
+void set_refresh_cookie(http::response& res, const http::context& ctx, const std::string& token,
+                        int64_t max_age) {
+  set_cookie(res, ctx, refresh_cookie, token, max_age);
 }
 
 /// Answers a login or refresh: to the web app the refresh token goes in the cookie only.
@@ -126,8 +137,11 @@ auto session_reply(std::shared_ptr<http::context> ctx, std::chrono::seconds refr
   return [ctx, refresh_ttl](session_tokens& t) {
     if (!from_web_app(*ctx)) return tokens_reply(t);
     auto token = std::move(t.refresh_token);
+    auto device = std::move(t.device_token);
     t.refresh_token.clear();
+    t.device_token.clear();
     auto res = tokens_reply(t);
+    if (!device.empty()) set_cookie(res, *ctx, device_cookie, device, device_cookie_age);
     set_refresh_cookie(res, *ctx, token, refresh_ttl.count());
     return res;
   };
@@ -212,12 +226,39 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
              limited("resend"));
 
   routes.add(
+      verb::post, "/api/v1/auth/reset-request",
+      json_handler<done>(
+          b,
+          [](fields& f, ctx_ref ctx) {
+            return request_reset_request{f.take("email", 254), http::client_key(ctx.client_ip)};
+          },
+          [](done&) {
+            return http::json_response(202, {{"status", "sent_if_known"}});
+          }),
+      limited("reset"));
+
+  routes.add(
+      verb::post, "/api/v1/auth/reset",
+      json_handler<done>(
+          b,
+          [](fields& f, ctx_ref) {
+            return reset_password_request{f.take("token", 128), f.take("new_password", 1024)};
+          },
+          [](done&) {
+            return http::response{http::bhttp::status::no_content, 11};
+          }),
+      limited("verify"));
+
+  routes.add(
       verb::post, "/api/v1/auth/login",
       [b, refresh_ttl](ctx_ptr ctx, http::responder respond) {
         auto body = http::json_body(*ctx);
         if (!body) return respond(http::error_response(body.error()));
         fields f{std::move(*body), {}};
-        login_request req{f.take("login", 254), f.take("password", 1024), ctx->client_ip};
+        auto device = from_web_app(*ctx) ? cookie(ctx->req, device_cookie)
+                                         : f.take_optional("device_token", 128).value_or("");
+        login_request req{f.take("login", 254), f.take("password", 1024),
+                          http::client_key(ctx->client_ip), std::move(device)};
         if (f.failure) return respond(http::error_response(f.failure));
         b.call<session_tokens>(respond, std::move(req), session_reply(ctx, refresh_ttl));
       },
@@ -228,6 +269,34 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
 
   routes.add(verb::post, "/api/v1/auth/logout", with_refresh_token(b, refresh_ttl, true),
              body_opts);
+
+  routes.add(
+      verb::post, "/api/v1/auth/logout-all",
+      [b](ctx_ptr ctx, http::responder respond) {
+        b.call<done>(respond, logout_all_request{ctx->user->user_id}, [ctx](done&) {
+          http::response res{http::bhttp::status::no_content, 11};
+          if (from_web_app(*ctx)) set_refresh_cookie(res, *ctx, "", 0);
+          return res;
+        });
+      },
+      user_opts);
+
+  routes.add(
+      verb::post, "/api/v1/users/me/password",
+      [b, refresh_ttl](ctx_ptr ctx, http::responder respond) {
+        auto body = http::json_body(*ctx);
+        if (!body) return respond(http::error_response(body.error()));
+        fields f{std::move(*body), {}};
+        change_password_request req{ctx->user->user_id, f.take("current_password", 1024),
+                                    f.take("new_password", 1024)};
+        if (f.failure) return respond(http::error_response(f.failure));
+        b.call<session_tokens>(respond, std::move(req), session_reply(ctx, refresh_ttl));
+      },
+      [&] {
+        auto o = user_opts;
+        o.limit = "login";
+        return o;
+      }());
 
   routes.add(
       verb::get, "/api/v1/users/me",

@@ -19,13 +19,20 @@ void auth_config::declare(options& opts) {
       .add("smtp-from", "PixHive <no-reply@pixhive.local>", "sender of verification mail")
       .add("smtp-user", "", "SMTP user name, if the server wants one")
       .add("smtp-password", "", "SMTP password")
+      .add("smtp-starttls", "required",
+           "with an SMTP user: 'required' refuses to send the password without TLS (STARTTLS or "
+           "smtps://); 'optional' sends it in clear when the server offers no STARTTLS")
       .add("access-token-ttl", "15m", "lifetime of access tokens (JWT)")
       .add("refresh-token-ttl", "720h", "lifetime of refresh tokens")
       .add("login-failures-per-ip", "5",
            "failed logins allowed per 15 minutes for one account from one client address")
       .add("login-failures-per-account", "50",
            "failed logins allowed per 15 minutes for one account from all addresses together")
-      .add("resend-interval", "60s", "shortest time between two verification mails per account");
+      .add("resend-interval", "60s", "shortest time between two verification mails per account")
+      .add("unverified-account-ttl", "168h",
+           "unverified accounts older than this are deleted, freeing their username and email")
+      .add("public-url", "http://localhost:8080",
+           "the address people open PixHive at; password-reset mail links to <public-url>/reset");
 }
 
 result<auth_config> auth_config::from(const options& opts, std::string jwt_key) {
@@ -40,6 +47,11 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
   cfg.smtp_from = opts.get("smtp-from");
   cfg.smtp_user = opts.get("smtp-user");
   cfg.smtp_password = opts.get("smtp-password");
+  auto starttls = opts.get("smtp-starttls");
+  if (starttls != "required" && starttls != "optional")
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --smtp-starttls must be required or optional");
+  cfg.smtp_require_tls = starttls == "required";
   auto access = opts.get_duration("access-token-ttl");
   if (!access) return access.error();
   auto refresh = opts.get_duration("refresh-token-ttl");
@@ -61,6 +73,17 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
   auto resend = opts.get_duration("resend-interval");
   if (!resend) return resend.error();
   cfg.resend_interval = std::chrono::duration_cast<std::chrono::seconds>(*resend);
+  auto unverified = opts.get_duration("unverified-account-ttl");
+  if (!unverified) return unverified.error();
+  cfg.unverified_ttl = std::chrono::duration_cast<std::chrono::seconds>(*unverified);
+  if (cfg.unverified_ttl.count() < 1)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --unverified-account-ttl must be at least 1s");
+  cfg.public_url = opts.get("public-url");
+  while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
+  if (cfg.public_url.rfind("http://", 0) != 0 && cfg.public_url.rfind("https://", 0) != 0)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --public-url must start with http:// or https://");
   cfg.jwt_key = std::move(jwt_key);
   return cfg;
 }
@@ -102,6 +125,21 @@ CREATE INDEX login_failures_login ON login_failures (login, at);
 ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT '';
 CREATE INDEX login_failures_login_ip ON login_failures (login, ip, at);
 ALTER TABLE verification_codes ADD COLUMN issued_at BIGINT NOT NULL DEFAULT 0;
+)sql"},
+                                                   {3, R"sql(
+ALTER TABLE refresh_tokens ADD COLUMN family TEXT NOT NULL DEFAULT '';
+ALTER TABLE refresh_tokens ADD COLUMN used INTEGER NOT NULL DEFAULT 0;
+UPDATE refresh_tokens SET family = token_hash;
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+ALTER TABLE verification_codes ADD COLUMN code TEXT NOT NULL DEFAULT '';
+CREATE TABLE password_resets (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  expires_at BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX password_resets_user ON password_resets (user_id, created_at);
+CREATE INDEX users_unverified ON users (verified, created_at);
 )sql"}};
   if (auto m = store::migrate(db, "auth", steps); !m) return m;
   return bus::outbox::migrate(db, "auth");
@@ -119,6 +157,12 @@ auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic
       [impl](login_request& r) -> caf::result<session_tokens> { return impl->login(r); },
       [impl](refresh_request& r) -> caf::result<session_tokens> { return impl->refresh(r); },
       [impl](logout_request& r) -> caf::result<done> { return impl->logout(r); },
+      [impl](logout_all_request& r) -> caf::result<done> { return impl->logout_all(r); },
+      [impl](change_password_request& r) -> caf::result<session_tokens> {
+        return impl->change_password(r);
+      },
+      [impl](request_reset_request& r) -> caf::result<done> { return impl->request_reset(r); },
+      [impl](reset_password_request& r) -> caf::result<done> { return impl->reset_password(r); },
       [impl](get_user_request& r) -> caf::result<user_view> { return impl->get_user(r); },
       [impl](get_profile_request& r) -> caf::result<user_view> { return impl->get_profile(r); },
       [impl](update_profile_request& r) -> caf::result<user_view> {
@@ -138,10 +182,11 @@ auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                  std::shared_ptr<bus::event_bus> events, const auth_config& cfg) {
   auto impl = std::make_shared<logic>(db, std::move(events), cfg);
   return spawn_pool<auth_actor, ping_request, signup_request, verify_request, resend_request,
-                    login_request, refresh_request, logout_request, get_user_request,
-                    get_profile_request, update_profile_request, list_users_request,
-                    set_disabled_request, create_user_request, users_by_ids_request>(
-      sys, "auth", cfg.workers, worker, impl);
+                    login_request, refresh_request, logout_request, logout_all_request,
+                    change_password_request, request_reset_request, reset_password_request,
+                    get_user_request, get_profile_request, update_profile_request,
+                    list_users_request, set_disabled_request, create_user_request,
+                    users_by_ids_request>(sys, "auth", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::auth

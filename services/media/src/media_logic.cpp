@@ -122,16 +122,20 @@ std::string uploaded_event(const photo_view& p, const std::string& blob_key) {
       .dump();
 }
 
+bool owner_or_admin(const photo_view& p, const viewer& who) {
+  return who.admin || (who.user_id != 0 && who.user_id == p.owner_id);
+}
+
 bool may_see(const photo_view& p, const viewer& who) {
-  bool own = who.admin || (who.user_id != 0 && who.user_id == p.owner_id);
-  // A held photo (explicit content) exists only for its owner and the admins.
-  return own || (p.visibility == "public" && p.status != "held");
+  // Others see a photo only once its moderation verdict is in: processing, failed and held
+  // photos exist for their owner and the admins alone.
+  return owner_or_admin(p, who) || is_public_ready(p);
 }
 
 /// SQL condition of the photos `who` may list: the rule of may_see, with two parameters
 /// (user id, admin as 1/0).
 constexpr const char* visible_to_viewer =
-    "((visibility = 'public' AND status <> 'held') OR owner_id = ? OR ? = 1)";
+    "((visibility = 'public' AND status = 'ready') OR owner_id = ? OR ? = 1)";
 
 caf::error no_photo() {
   return make_error(errc::not_found, "photo_not_found", "no such photo");
@@ -331,8 +335,25 @@ result<photo_view> logic::upload(upload_request& req) {
   return p;
 }
 
-result<void> logic::attach_variants(std::vector<photo_view*> photos) {
+result<void> logic::complete(std::vector<photo_view*> photos, const viewer& who) {
   if (photos.empty()) return caf::unit;
+  // A link names only what the viewer may see: a public duplicate of a private, processing or
+  // held original does not reveal that the original exists.
+  std::vector<store::value> originals;
+  for (auto* p : photos)
+    if (p->duplicate_of && !owner_or_admin(*p, who)) originals.emplace_back(p->duplicate_of);
+  if (!originals.empty()) {
+    auto seen =
+        db_->query("SELECT id FROM photos WHERE id IN (" + store::placeholders(originals.size()) +
+                       ") AND visibility = 'public' AND status = 'ready'",
+                   originals);
+    if (!seen) return seen.error();
+    std::set<int64_t> visible;
+    for (auto& r : *seen) visible.insert(r.int_at(0));
+    for (auto* p : photos)
+      if (p->duplicate_of && !owner_or_admin(*p, who) && !visible.count(p->duplicate_of))
+        p->duplicate_of = 0;
+  }
   // One query for every photo of a page, not one per photo.
   std::vector<store::value> ids;
   for (auto* p : photos) ids.emplace_back(p->id);
@@ -363,7 +384,7 @@ result<photo_view> logic::load(int64_t id, const viewer& who) {
 result<photo_view> logic::get_photo(const get_photo_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
-  if (auto r = attach_variants({&*p}); !r) return r.error();
+  if (auto r = complete({&*p}, req.who); !r) return r.error();
   return p;
 }
 
@@ -371,7 +392,7 @@ result<blob_reply> logic::get_blob(const get_blob_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
   std::string key = "originals/" + std::to_string(p->id);
-  blob_reply out{{}, p->content_type, p->sha256, p->visibility == "public"};
+  blob_reply out{{}, p->content_type, p->sha256, is_public_ready(*p)};
   if (!req.variant.empty()) {
     auto rows = db_->query(
         "SELECT content_type, blob_key, sha256 FROM photo_variants WHERE photo_id = ? AND name = ?",
@@ -410,7 +431,7 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
     page.photos.push_back(to_photo((*rows)[i]));
   std::vector<photo_view*> all;
   for (auto& p : page.photos) all.push_back(&p);
-  if (auto r = attach_variants(std::move(all)); !r) return r.error();
+  if (auto r = complete(std::move(all), req.who); !r) return r.error();
   if (rows->size() > static_cast<size_t>(limit)) page.next_before_id = page.photos.back().id;
   return page;
 }
@@ -444,7 +465,7 @@ result<photo_page> logic::by_ids(const photos_by_ids_request& req) {
     if (auto it = found.find(id); it != found.end()) page.photos.push_back(std::move(it->second));
   std::vector<photo_view*> all;
   for (auto& p : page.photos) all.push_back(&p);
-  if (auto r = attach_variants(std::move(all)); !r) return r.error();
+  if (auto r = complete(std::move(all), req.who); !r) return r.error();
   return page;
 }
 
@@ -457,7 +478,7 @@ result<photo_view> logic::by_key(const photo_by_key_request& req) {
   if (rows->empty()) return no_photo();
   auto p = to_photo(rows->front());
   if (!may_see(p, req.who)) return no_photo();
-  if (auto r = attach_variants({&p}); !r) return r.error();
+  if (auto r = complete({&p}, req.who); !r) return r.error();
   return p;
 }
 
@@ -717,6 +738,36 @@ result<moderation_item> logic::decide(const moderation_decision_request& req) {
   item.decided_by_username = req.who.username;
   item.decided_at = now;
   return item;
+}
+
+result<photo_view> logic::retry(const retry_photo_request& req) {
+  auto p = load(req.photo_id, req.who);
+  if (!p) return p.error();
+  if (!owner_or_admin(*p, req.who))
+    return make_error(errc::forbidden, "forbidden", "only the owner or an admin may retry a photo");
+  auto not_failed = [] {
+    return make_error(errc::conflict, "not_failed", "only a failed photo can be retried");
+  };
+  if (p->status != "failed") return not_failed();
+  auto r = db_->transaction([&](store::connection& c) -> result<bool> {
+    auto u = c.query(
+        "UPDATE photos SET status = 'processing', status_reason = '' WHERE id = ? AND status = "
+        "'failed' RETURNING blob_key",
+        {p->id});
+    if (!u) return u.error();
+    if (u->empty()) return false;
+    if (auto o = outbox_->add(c, "photo.uploaded", uploaded_event(*p, u->front().str_at(0))); !o)
+      return o.error();
+    return true;
+  });
+  if (!r) return r.error();
+  if (!*r) return not_failed();
+  outbox_->wake();
+  p->status = "processing";
+  p->status_reason.clear();
+  if (auto c = complete({&*p}, req.who); !c) return c.error();
+  log::info("photo_retried", {{"photo_id", p->id}});
+  return p;
 }
 
 result<done> logic::set_status(const set_status_request& req) {

@@ -45,10 +45,14 @@ class logic {
   /// reject deletes the photo.
   result<contracts::moderation_item> decide(const contracts::moderation_decision_request& req);
 
+  /// Queues a failed photo for processing again: 409 unless it failed.
+  result<contracts::photo_view> retry(const contracts::retry_photo_request& req);
+
  private:
   result<contracts::photo_view> load(int64_t id, const contracts::viewer& who);
-  /// Fills in the variants of `photos` with one query.
-  result<void> attach_variants(std::vector<contracts::photo_view*> photos);
+  /// Fills in the variants of `photos` with one query, and hides links to photos `who` may not
+  /// see.
+  result<void> complete(std::vector<contracts::photo_view*> photos, const contracts::viewer& who);
   result<std::string> read_blob(const std::string& key);
   /// Sets pixhive_moderation_queue_length from the table (all replicas' decisions count).
   void refresh_moderation_gauge();

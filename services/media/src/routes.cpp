@@ -325,6 +325,16 @@ void add_routes(http::router& routes, caf::actor_system& sys, media_actor servic
       user_opts);
 
   routes.add(
+      verb::post, "/api/v1/photos/{id}/retry",
+      [b](ctx_ptr ctx, http::responder respond) {
+        auto id = http::parse_id(ctx->params.at("id"), "id");
+        if (!id) return respond(http::error_response(id.error()));
+        b.call<photo_view>(respond, retry_photo_request{*id, viewer_of(*ctx)},
+                           [](photo_view& p) { return http::json_response(202, photo_json(p)); });
+      },
+      user_opts);
+
+  routes.add(
       verb::get, "/api/v1/users/{username}/photos",
       [&sys, service, social](ctx_ptr ctx, http::responder respond) {
         auto page = http::parse_page(*ctx);

@@ -159,6 +159,7 @@ media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> i
       [impl](delete_photo_request& r) -> caf::result<done> { return impl->remove(r); },
       [impl](put_variant_request& r) -> caf::result<done> { return impl->put_variant(r); },
       [impl](set_status_request& r) -> caf::result<done> { return impl->set_status(r); },
+      [impl](retry_photo_request& r) -> caf::result<photo_view> { return impl->retry(r); },
       [impl](cache_stats_request&) -> caf::result<cache_stats> { return impl->cache_figures(); },
       [impl](configure_cache_request& r) -> caf::result<cache_stats> {
         return impl->configure_cache(r);
@@ -193,9 +194,10 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   return spawn_pool<media_actor, ping_request, upload_request, get_photo_request, get_blob_request,
                     list_photos_request, photo_by_key_request, photos_by_ids_request,
                     photo_count_request, delete_photo_request, put_variant_request,
-                    set_status_request, cache_stats_request, configure_cache_request,
-                    clear_cache_request, media_stats_request, moderation_queue_request,
-                    moderation_decision_request>(sys, "media", cfg.workers, worker, impl);
+                    set_status_request, retry_photo_request, cache_stats_request,
+                    configure_cache_request, clear_cache_request, media_stats_request,
+                    moderation_queue_request, moderation_decision_request>(
+      sys, "media", cfg.workers, worker, impl);
 }
 
 }  // namespace pixhive::media

@@ -144,11 +144,16 @@ processing_metrics& processing_metrics::get() {
           .Help("Time of each upload-pipeline step (decode, renditions, colours, objects, "
                 "explicit, faces, text)")
           .Register(metrics::registry()),
+      prometheus::BuildCounter()
+          .Name("pixhive_processing_quota_refusals_total")
+          .Help("Job submissions refused by a per-user quota (in_flight, per_minute)")
+          .Register(metrics::registry()),
   };
   // Every verdict's series exists from the start, at 0, so a dashboard shows a rate of held and
   // review uploads before the first one.
   static const bool zeroed = [] {
     for (const char* v : {"clear", "review", "held"}) m.moderation.Add({{"verdict", v}});
+    for (const char* q : {"in_flight", "per_minute"}) m.quota_refusals.Add({{"quota", q}});
     return true;
   }();
   (void)zeroed;
@@ -286,6 +291,35 @@ result<process_reply> logic::process(const process_request& req) {
   return std::move(c->reply);
 }
 
+result<void> logic::check_quota(int64_t owner, const viewer& who, int64_t wanted) {
+  if (who.admin) return caf::unit;
+  auto now = now_ms();
+  auto rows = db_->query(
+      "SELECT (SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND status IN ('queued', 'running')), "
+      "(SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND created_at > ?), "
+      "(SELECT MIN(created_at) FROM jobs WHERE owner_id = ? AND created_at > ?)",
+      {owner, owner, now - 60'000, owner, now - 60'000});
+  if (!rows) return rows.error();
+  const auto& r = rows->front();
+  if (r.int_at(0) + wanted > cfg_.jobs_in_flight_per_user) {
+    processing_metrics::get().quota_refusals.Add({{"quota", "in_flight"}}).Increment();
+    return make_error(errc::too_many_requests, "too_many_jobs_in_flight",
+                      "you have " + std::to_string(r.int_at(0)) +
+                          " operations queued or running; at most " +
+                          std::to_string(cfg_.jobs_in_flight_per_user) +
+                          " at once: retry once some have finished",
+                      5);
+  }
+  if (r.int_at(1) + wanted > cfg_.jobs_per_minute_per_user) {
+    processing_metrics::get().quota_refusals.Add({{"quota", "per_minute"}}).Increment();
+    auto wait = r.is_null(2) ? 60 : std::max<int64_t>(1, (r.int_at(2) + 60'000 - now) / 1000 + 1);
+    return make_error(
+        errc::too_many_requests, "too_many_jobs_per_minute",
+        "at most " + std::to_string(cfg_.jobs_per_minute_per_user) + " operations a minute", wait);
+  }
+  return caf::unit;
+}
+
 result<job_list> logic::submit(submit_jobs_request& req) {
   if (req.jobs.empty())
     return make_error(errc::invalid_argument, "no_jobs", "at least one operation is required");
@@ -302,6 +336,8 @@ result<job_list> logic::submit(submit_jobs_request& req) {
                         "the photo is " + photo->status + ": " + photo->status_reason);
     owner = photo->owner_id;
   }
+  if (auto q = check_quota(owner, req.who, static_cast<int64_t>(req.jobs.size())); !q)
+    return q.error();
   if (!req.photo_id) {
     // Ad-hoc batches (several images, operation=all) share the admission limit of single
     // requests, counted across replicas in the jobs table.
@@ -497,7 +533,11 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
     }
   // Counted at full size: a reduced JPEG decode costs less, but the budget errs on the safe side.
   auto lease = budget_.acquire(imaging::decode_cost(width, height));
-  if (!lease) return fail(lease.error());
+  // Waiting for other work's memory is no fault of the photo: it is tried again, never failed
+  // for good (a timeout is final only for the work itself).
+  if (!lease)
+    return fail(make_error(errc::unavailable, "decode_memory_busy",
+                           "timed out waiting for decode memory; retried"));
   auto out = imaging::process_upload(original->bytes, cfg_.pipeline);
   if (!out) return fail(out.error());
   std::vector<std::string> names;
@@ -561,25 +601,58 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
   return caf::unit;
 }
 
-result<void> logic::run_job(int64_t job_id, int attempt) {
-  auto rows =
-      db_->query(std::string("SELECT ") + job_columns + " FROM jobs WHERE id = ?", {job_id});
-  if (!rows) return rows.error();
-  if (rows->empty()) return caf::unit;  // nothing to do for an unknown job
-  auto job = to_job(rows->front());
-  auto input_key = rows->front().str_at(15);
-  // Redelivered after it finished (the ack was lost): nothing changes.
-  if (job.status == "succeeded" || job.status == "failed") return caf::unit;
+std::optional<job_view> logic::claim_job(int64_t named, int event_attempt, std::string* input_key) {
+  const auto& worker = worker_name(cfg_.node);
+  // A redelivered event whose job is still marked running: the worker that ran it died (a crash
+  // loses the job's "running" mark with the worker), so this event takes it over.
+  if (event_attempt > 1) {
+    auto r =
+        db_->query(std::string("UPDATE jobs SET attempts = attempts + 1, worker = ?, "
+                               "started_at = ? WHERE id = ? AND status = 'running' RETURNING ") +
+                       job_columns,
+                   {worker, now_ms(), named});
+    if (r && !r->empty()) {
+      *input_key = r->front().str_at(15);
+      return to_job(r->front());
+    }
+  }
+  // Every job.requested event is one turn of a job worker, and the turn goes to a queued job of
+  // the owner with the fewest running, then of the one served longest ago, oldest job first:
+  // users take turns, so one user's sixty queued operations do not all run before another's one.
+  for (int tries = 0; tries < 5; ++tries) {
+    auto next = db_->query(
+        "SELECT id FROM jobs j WHERE status = 'queued' ORDER BY (SELECT COUNT(*) FROM jobs r "
+        "WHERE r.owner_id = j.owner_id AND r.status = 'running'), (SELECT COALESCE(MAX("
+        "r.started_at), 0) FROM jobs r WHERE r.owner_id = j.owner_id AND r.status <> 'queued'), "
+        "id LIMIT 1");
+    if (!next || next->empty()) return std::nullopt;
+    auto id = next->front().int_at(0);
+    // Only one worker (of any replica) wins a job.
+    auto r = db_->query(std::string("UPDATE jobs SET status = 'running', attempts = attempts + 1, "
+                                    "worker = ?, started_at = ? WHERE id = ? AND status = "
+                                    "'queued' RETURNING ") +
+                            job_columns,
+                        {worker, now_ms(), id});
+    if (r && !r->empty()) {
+      *input_key = r->front().str_at(15);
+      return to_job(r->front());
+    }
+  }
+  return std::nullopt;
+}
+
+result<void> logic::run_job(int64_t job_id, int event_attempt) {
+  std::string input_key;
+  auto claimed = claim_job(job_id, event_attempt, &input_key);
+  if (!claimed) return caf::unit;  // every queued job has a worker already
+  auto job = std::move(*claimed);
+  int attempt = job.attempts;
   auto& m = processing_metrics::get();
   const auto& worker = worker_name(cfg_.node);
-  auto started_ms = now_ms();
-  if (auto r = db_->query("UPDATE jobs SET status = 'running', attempts = ?, worker = ?, "
-                          "started_at = ? WHERE id = ?",
-                          {attempt, worker, started_ms, job_id});
-      !r)
-    return r.error();
-  record(job_id, "started",
+  auto started_ms = job.started_at;
+  record(job.id, "started",
          {{"worker", worker}, {"attempt", attempt}, {"queued_ms", started_ms - job.created_at}});
+  job_id = job.id;
 
   auto finish_failed = [&](const caf::error& e) -> result<void> {
     bool last = permanent(e) || attempt >= events_->max_attempts();
@@ -647,6 +720,10 @@ void logic::refresh_queue_depth() {
 }
 
 result<int64_t> logic::requeue_unfinished() {
+  // This process is the only one running jobs (the bus is in-process): what was running died
+  // with the previous process and waits for a worker again.
+  if (auto r = db_->query("UPDATE jobs SET status = 'queued' WHERE status = 'running'"); !r)
+    return r.error();
   auto rows = db_->query("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id");
   if (!rows) return rows.error();
   for (const auto& r : *rows)

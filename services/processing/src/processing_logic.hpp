@@ -27,6 +27,8 @@ struct processing_metrics {
   prometheus::Family<prometheus::Counter>& moderation;
   /// Milliseconds per upload-pipeline step (decode, objects, explicit, faces, …).
   prometheus::Family<prometheus::Histogram>& pipeline_steps;
+  /// Job submissions refused by a per-user quota (in_flight, per_minute).
+  prometheus::Family<prometheus::Counter>& quota_refusals;
 
   /// The one instance (registered on first use).
   static processing_metrics& get();
@@ -70,7 +72,13 @@ class logic {
 
  private:
   result<void> run_pipeline(const nlohmann::json& event, int attempt);
-  result<void> run_job(int64_t job_id, int attempt);
+  result<void> run_job(int64_t job_id, int event_attempt);
+  /// The job a job worker's turn goes to (see run_job), marked running; none when every queued
+  /// job has a worker. `input_key` receives its stored input.
+  std::optional<contracts::job_view> claim_job(int64_t named, int event_attempt,
+                                               std::string* input_key);
+  /// 429 when `owner` may not queue `wanted` more operations now (admins may).
+  result<void> check_quota(int64_t owner, const contracts::viewer& who, int64_t wanted);
   result<contracts::job_view> load_job(int64_t id, const contracts::viewer& who);
   /// Sets the queue-depth gauge from the jobs table.
   void refresh_queue_depth();

@@ -1,16 +1,17 @@
 #include <atomic>
 #include <mutex>
 
+#include "adhoc.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/json.hpp"
 #include "pixhive/http/actor_client.hpp"
 #include "pixhive/http/bytes.hpp"
 #include "pixhive/http/json.hpp"
 #include "pixhive/http/multipart.hpp"
+#include "pixhive/http/stream_ticket.hpp"
 #include "pixhive/imaging/operations.hpp"
 #include "pixhive/metrics/metrics.hpp"
 #include "pixhive/processing/processing.hpp"
-#include "adhoc.hpp"
 #include "processing_logic.hpp"
 
 namespace pixhive::processing {
@@ -257,8 +258,8 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
             2 * std::chrono::duration_cast<std::chrono::milliseconds>(default_request_timeout) +
                 std::chrono::seconds(5),
             finish,
-            process_request{who, std::move(form->images[0]), form->operations[0],
-                            params->dump(), *format, deadline_ms()},
+            process_request{who, std::move(form->images[0]), form->operations[0], params->dump(),
+                            *format, deadline_ms()},
             [](process_reply& r) {
               http::response res{http::bhttp::status::ok, 11};
               res.set(http::bhttp::field::content_type, r.content_type);
@@ -353,6 +354,25 @@ void add_routes(http::router& routes, caf::actor_system& sys, processing_actor s
             get_job_request{*id, who});
       },
       http::route_options{64 * 1024, http::access::user, true});
+
+  // The ticket an EventSource opens the stream with: only for a job the caller may see.
+  routes.add(
+      verb::post, "/api/v1/jobs/{id}/events/ticket",
+      [&sys, service](ctx_ptr ctx, http::responder respond) {
+        auto id = http::parse_id(ctx->params.at("id"), "id");
+        if (!id) return respond(http::error_response(id.error()));
+        ask(
+            sys, service,
+            [ctx, respond, job = *id](job_view&) {
+              auto path = "/api/v1/jobs/" + std::to_string(job) + "/events";
+              respond(http::json_response(200, {{"ticket", ctx->stream_ticket(path)},
+                                                {"expires_in", http::ticket_book::lifetime},
+                                                {"events_url", path}}));
+            },
+            [respond](caf::error& e) { respond(http::error_response(e)); },
+            get_job_request{*id, viewer_from(ctx->user)});
+      },
+      user_opts);
 }
 
 }  // namespace pixhive::processing

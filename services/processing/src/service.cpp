@@ -19,6 +19,13 @@ void processing_config::declare(options& opts) {
   auto cores = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
   opts.add("processing-workers", cores,
            "processing worker actors (threads running OpenCV); default: the number of cores")
+      .add("job-workers", "0",
+           "workers that may run jobs on stored photos at once; the rest are kept for the upload "
+           "pipeline; 0 means half the workers (at least 1)")
+      .add("jobs-in-flight-per-user", "64",
+           "job operations one user may have queued or running; more get 429 with Retry-After")
+      .add("jobs-per-minute-per-user", "120",
+           "job operations one user may submit per minute; more get 429 with Retry-After")
       .add("process-queue", "0",
            "ad-hoc POST /process requests admitted at once (running or waiting); more get 503 "
            "with Retry-After; 0 means 8 per worker")
@@ -51,6 +58,22 @@ result<processing_config> processing_config::from(const options& opts) {
     return make_error(errc::invalid_argument, "bad_config",
                       "option --processing-workers must be 1..256");
   cfg.workers = static_cast<int>(*workers);
+  auto job_workers = opts.get_int("job-workers");
+  if (!job_workers) return job_workers.error();
+  if (*job_workers < 0 || *job_workers > cfg.workers)
+    return make_error(errc::invalid_argument, "bad_config",
+                      "option --job-workers must be 0..--processing-workers");
+  cfg.job_workers = *job_workers ? static_cast<int>(*job_workers) : std::max(1, cfg.workers / 2);
+  for (auto [name, field] :
+       {std::pair{"jobs-in-flight-per-user", &cfg.jobs_in_flight_per_user},
+        std::pair{"jobs-per-minute-per-user", &cfg.jobs_per_minute_per_user}}) {
+    auto v = opts.get_int(name);
+    if (!v) return v.error();
+    if (*v < 1 || *v > 1'000'000)
+      return make_error(errc::invalid_argument, "bad_config",
+                        std::string("option --") + name + " must be 1..1000000");
+    *field = *v;
+  }
   auto queue = opts.get_int("process-queue");
   if (!queue) return queue.error();
   if (*queue < 0)
@@ -136,6 +159,11 @@ CREATE TABLE job_events (
   at BIGINT NOT NULL,
   PRIMARY KEY (job_id, seq)
 );
+)sql"},
+                                                   {2, R"sql(
+CREATE INDEX jobs_owner_status ON jobs (owner_id, status);
+CREATE INDEX jobs_status ON jobs (status, id);
+CREATE INDEX jobs_owner_created ON jobs (owner_id, created_at);
 )sql"}};
   if (auto m = store::migrate(db, "processing", steps); !m) return m;
   return bus::outbox::migrate(db, "processing");
@@ -170,21 +198,23 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
   auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,
                          get_job_request, list_jobs_request, job_events_request, job_result_request,
                          handle_event_request>(sys, "processing", cfg.workers, worker, impl);
-  // One bus consumer per worker hands each event to the pool and waits for the outcome, so the
-  // bus acknowledges only what a worker finished, and at most `workers` events are taken at once.
-  events->subscribe(
-      "processing", {"photo.uploaded", "job.requested"},
-      [&sys, pool, timeout = cfg.operation_timeout](const bus::event& e) -> result<void> {
-        caf::scoped_actor self{sys};
-        result<void> out = caf::unit;
-        // The worker stops its own work at the operation timeout; the wait here only covers a
-        // worker that never answers (twice the budget plus time queued behind ad-hoc work).
-        self->request(pool, 2 * timeout + default_request_timeout,
-                      handle_event_request{e.type, e.payload, e.attempt})
-            .receive([](done&) {}, [&](caf::error& err) { out = std::move(err); });
-        return out;
-      },
-      cfg.workers);
+  // A bus consumer hands each event to the pool and waits for the outcome, so the bus
+  // acknowledges only what a worker finished. Uploads and jobs are consumed apart: one consumer
+  // per worker for uploads, `job_workers` for jobs, so jobs never hold more than `job_workers`
+  // of the workers and an upload never waits behind a user's queue of jobs.
+  auto consume = [&sys, pool,
+                  timeout = cfg.operation_timeout](const bus::event& e) -> result<void> {
+    caf::scoped_actor self{sys};
+    result<void> out = caf::unit;
+    // The worker stops its own work at the operation timeout; the wait here only covers a
+    // worker that never answers (twice the budget plus time queued behind ad-hoc work).
+    self->request(pool, 2 * timeout + default_request_timeout,
+                  handle_event_request{e.type, e.payload, e.attempt})
+        .receive([](done&) {}, [&](caf::error& err) { out = std::move(err); });
+    return out;
+  };
+  events->subscribe("processing", {"photo.uploaded"}, consume, cfg.workers);
+  events->subscribe("processing-jobs", {"job.requested"}, consume, cfg.job_workers);
   if (!events->durable())
     if (auto r = impl->requeue_unfinished(); !r)
       log::error("requeue_failed", {{"error", to_problem(r.error()).message}});

@@ -22,6 +22,9 @@ export function Login({ query }) {
     });
   };
   const unverified = act.error && act.error.code === 'email_not_verified';
+  // An email address typed as the login comes along to the reset screen.
+  const typed = form.login.trim();
+  const forgotHref = typed.includes('@') ? `/forgot?email=${encodeURIComponent(typed)}` : '/forgot';
   return (
     <section class="narrow">
       <PageHead title="Sign in" />
@@ -55,6 +58,9 @@ export function Login({ query }) {
             value={form.password}
             onInput={(e) => setForm({ ...form, password: e.currentTarget.value })}
           />
+          <p class="hint">
+            <a href={forgotHref}>Forgot your password?</a>
+          </p>
         </div>
         <div id="login-error">
           <ErrorMsg error={act.error} />

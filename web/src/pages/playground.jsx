@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, photoPath, postForBlob, token, url } from '../api.js';
+import { api, photoPath, postForBlob, url } from '../api.js';
 import { useApi, useSession, useTitle } from '../hooks.js';
 import { setQuery } from '../router.js';
 import { ErrorMsg, Img, Loading, PageHead, SignInPrompt, fmtBytes } from '../ui.jsx';
@@ -213,9 +213,12 @@ function RunOnPhoto({ op, values, photoId, setPhotoId, me }) {
     setBusy(false);
   };
 
-  const watch = (j) => {
+  const watch = async (j) => {
     if (es.current) es.current.close();
-    const src = new EventSource(`${url(j.events_url)}?access_token=${encodeURIComponent(token())}`);
+    // EventSource cannot send the Authorization header, and a token in the URL would end up in
+    // proxies' access logs: the stream opens with a single-use ticket instead.
+    const t = await api(`/jobs/${j.id}/events/ticket`, { method: 'POST' });
+    const src = new EventSource(`${url(t.events_url)}?ticket=${encodeURIComponent(t.ticket)}`);
     es.current = src;
     let done = false;
     const on = (name) =>
@@ -257,7 +260,7 @@ function RunOnPhoto({ op, values, photoId, setPhotoId, me }) {
       const r = await api(`/photos/${photo.id}/jobs`, { method: 'POST', json: { operations: [{ name: op.name, params: cleanParams(op, values) }] } });
       const j = r.jobs[0];
       setJob(j);
-      watch(j);
+      await watch(j);
     } catch (err) {
       setError(err);
       setBusy(false);

@@ -143,6 +143,11 @@ export function Profile({ params }) {
               Edit profile
             </button>
           )}
+          {me && (
+            <a class="button secondary" href="/settings/security">
+              Account security
+            </a>
+          )}
           {!s.user && (
             <a class="button" href={`/login?next=/users/${p.username}`}>
               Sign in to follow

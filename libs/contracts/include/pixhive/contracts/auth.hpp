@@ -56,6 +56,9 @@ struct login_request {
   std::string password;
   /// Where the attempt came from: failures are throttled per (account, client address).
   std::string client_ip;
+  /// The device token an earlier login of this account handed out ("" for none): a known device
+  /// is throttled on its own, so strangers' guesses cannot lock the owner out.
+  std::string device_token;
   bool operator==(const login_request&) const = default;
 };
 
@@ -71,12 +74,43 @@ struct logout_request {
   bool operator==(const logout_request&) const = default;
 };
 
+/// Ends every session of a user: refresh tokens deleted, access tokens refused.
+struct logout_all_request {
+  int64_t user_id = 0;
+  bool operator==(const logout_all_request&) const = default;
+};
+
+/// Changes a user's password; every other session ends. Answers a new session.
+struct change_password_request {
+  int64_t user_id = 0;
+  std::string current_password;
+  std::string new_password;
+  bool operator==(const change_password_request&) const = default;
+};
+
+/// Mails a password-reset link to `email` if an account has it; the same answer either way.
+struct request_reset_request {
+  std::string email;
+  /// Requests are limited per address and per client (an IPv6 client by its /64).
+  std::string client_ip;
+  bool operator==(const request_reset_request&) const = default;
+};
+
+/// Sets a new password with the single-use token a reset mail carried; every session ends.
+struct reset_password_request {
+  std::string token;
+  std::string new_password;
+  bool operator==(const reset_password_request&) const = default;
+};
+
 /// The tokens a login or refresh hands out.
 struct session_tokens {
   std::string access_token;
   std::string refresh_token;
   int64_t expires_in = 0;  // seconds until the access token expires
   user_view user;
+  /// Set by a login: what the device presents at its next login.
+  std::string device_token;
   bool operator==(const session_tokens&) const = default;
 };
 
@@ -163,7 +197,7 @@ typename Inspector::result_type inspect(Inspector& f, resend_request& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, login_request& x) {
-  return f(caf::meta::type_name("login_request"), x.login, x.password, x.client_ip);
+  return f(caf::meta::type_name("login_request"), x.login, x.password, x.client_ip, x.device_token);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, refresh_request& x) {
@@ -174,9 +208,26 @@ typename Inspector::result_type inspect(Inspector& f, logout_request& x) {
   return f(caf::meta::type_name("logout_request"), x.refresh_token);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, logout_all_request& x) {
+  return f(caf::meta::type_name("logout_all_request"), x.user_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, change_password_request& x) {
+  return f(caf::meta::type_name("change_password_request"), x.user_id, x.current_password,
+           x.new_password);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_reset_request& x) {
+  return f(caf::meta::type_name("request_reset_request"), x.email, x.client_ip);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reset_password_request& x) {
+  return f(caf::meta::type_name("reset_password_request"), x.token, x.new_password);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_tokens& x) {
   return f(caf::meta::type_name("session_tokens"), x.access_token, x.refresh_token, x.expires_in,
-           x.user);
+           x.user, x.device_token);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_user_request& x) {
@@ -215,7 +266,11 @@ using auth_actor = caf::typed_actor<
     caf::replies_to<verify_request>::with<user_view>, caf::replies_to<resend_request>::with<done>,
     caf::replies_to<login_request>::with<session_tokens>,
     caf::replies_to<refresh_request>::with<session_tokens>,
-    caf::replies_to<logout_request>::with<done>, caf::replies_to<get_user_request>::with<user_view>,
+    caf::replies_to<logout_request>::with<done>, caf::replies_to<logout_all_request>::with<done>,
+    caf::replies_to<change_password_request>::with<session_tokens>,
+    caf::replies_to<request_reset_request>::with<done>,
+    caf::replies_to<reset_password_request>::with<done>,
+    caf::replies_to<get_user_request>::with<user_view>,
     caf::replies_to<get_profile_request>::with<user_view>,
     caf::replies_to<update_profile_request>::with<user_view>,
     caf::replies_to<list_users_request>::with<user_page>,

@@ -86,6 +86,12 @@ struct photo_view {
   bool operator==(const photo_view&) const = default;
 };
 
+/// True when everyone may see `p`: public, and processed with its moderation verdict in. Any
+/// other photo (private, processing, failed, held) exists for its owner and the admins only.
+inline bool is_public_ready(const photo_view& p) {
+  return p.visibility == "public" && p.status == "ready";
+}
+
 /// Stores a new photo owned by `who`.
 struct upload_request {
   viewer who;
@@ -181,6 +187,13 @@ struct put_variant_request {
   int64_t width = 0;
   int64_t height = 0;
   bool operator==(const put_variant_request&) const = default;
+};
+
+/// Sends a failed photo through the upload pipeline again (its owner or an admin).
+struct retry_photo_request {
+  int64_t photo_id = 0;
+  viewer who;
+  bool operator==(const retry_photo_request&) const = default;
 };
 
 /// Moves a photo to "ready" or "failed" (with the reason).
@@ -406,6 +419,10 @@ typename Inspector::result_type inspect(Inspector& f, put_variant_request& x) {
            x.width, x.height);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retry_photo_request& x) {
+  return f(caf::meta::type_name("retry_photo_request"), x.photo_id, x.who);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, set_status_request& x) {
   return f(caf::meta::type_name("set_status_request"), x.photo_id, x.status, x.reason);
 }
@@ -422,6 +439,7 @@ using media_actor =
                      caf::replies_to<delete_photo_request>::with<done>,
                      caf::replies_to<put_variant_request>::with<done>,
                      caf::replies_to<set_status_request>::with<done>,
+                     caf::replies_to<retry_photo_request>::with<photo_view>,
                      caf::replies_to<cache_stats_request>::with<cache_stats>,
                      caf::replies_to<configure_cache_request>::with<cache_stats>,
                      caf::replies_to<clear_cache_request>::with<cache_stats>,

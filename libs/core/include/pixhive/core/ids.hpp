@@ -14,6 +14,9 @@ int64_t next_id();
 /// Seconds since the Unix epoch (the clock every service uses for stored times).
 int64_t unix_now();
 
+/// Milliseconds since the Unix epoch.
+int64_t unix_now_ms();
+
 /// `when` (default: now) in UTC, formatted with strftime's `format`.
 std::string format_utc(const char* format, std::time_t when = std::time(nullptr));
 

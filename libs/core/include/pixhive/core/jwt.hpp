@@ -15,6 +15,9 @@ struct claims {
   std::string role;  // "user" or "admin"
   int64_t issued_at = 0;
   int64_t expires_at = 0;
+  /// The issue time in milliseconds: revocations compare it, so that a session started just
+  /// after a "log out everywhere" survives it (claim "iat_ms"; iat * 1000 when absent).
+  int64_t issued_at_ms = 0;
 };
 
 /// Signs `c` as an HS256 JWT with `key`.

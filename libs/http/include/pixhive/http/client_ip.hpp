@@ -32,4 +32,8 @@ class trusted_proxies {
 std::string client_ip(const boost::asio::ip::address& peer, std::string_view forwarded_for,
                       const trusted_proxies& trusted);
 
+/// The key that limits and throttles count a client under: an IPv4 address as it is, an IPv6
+/// address as its /64 ("2001:db8:1:2::/64"), since one subscriber usually holds a whole /64.
+std::string client_key(std::string_view ip);
+
 }  // namespace pixhive::http

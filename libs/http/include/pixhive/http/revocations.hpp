@@ -9,24 +9,23 @@
 
 namespace pixhive::http {
 
-/// Users whose access tokens stop working before they expire: a disabled account's tokens are
-/// refused by every service within the time a broadcast takes, not after their 15 minutes.
-/// Thread-safe.
+/// Users whose access tokens stop working before they expire: the tokens of an account that is
+/// disabled, changes its password or logs out everywhere are refused by every service within
+/// the time a broadcast takes, not after their 15 minutes. A revocation is never lifted: tokens
+/// issued before it stay refused after the account is enabled again. Thread-safe.
 class revocation_list {
  public:
-  /// Refuses `user_id`'s tokens issued at or before `at` (unix seconds).
-  void revoke(int64_t user_id, int64_t at);
-  /// Accepts `user_id`'s tokens again (the account was enabled).
-  void restore(int64_t user_id);
+  /// Refuses `user_id`'s tokens issued at or before `at_ms` (unix milliseconds).
+  void revoke(int64_t user_id, int64_t at_ms);
   /// True when these claims were revoked.
   bool revoked(const jwt::claims& c) const;
-  /// Applies one broadcast message: {"user_id":"42","disabled":true,"at":1700000000}.
+  /// Applies one broadcast message: {"user_id":"42","at_ms":1700000000000}.
   void apply(const std::string& message);
 
   /// The bus topic auth broadcasts revocations on.
   static constexpr const char* topic = "pixhive.revocations";
   /// The message that apply() reads.
-  static std::string message(int64_t user_id, bool disabled, int64_t at);
+  static std::string message(int64_t user_id, int64_t at_ms);
 
  private:
   mutable std::mutex mtx_;

@@ -49,6 +49,9 @@ struct context {
   /// Answers with `200 text/event-stream` instead of a response: the returned stream carries
   /// the events. Call it at most once, from any thread, and then never the responder.
   std::function<std::shared_ptr<event_stream>()> start_events;
+  /// A single-use ticket, valid for 30 seconds, that lets the authenticated caller open the
+  /// stream route at `path` with `?ticket=` instead of an Authorization header.
+  std::function<std::string(const std::string& path)> stream_ticket;
 
   /// A query parameter or `fallback`.
   std::string query_or(const std::string& name, std::string fallback = {}) const {
@@ -72,8 +75,9 @@ struct route_options {
   size_t body_limit = 64 * 1024;
   /// Token requirement checked before the handler runs.
   access who = access::anyone;
-  /// Also accept the token as `?access_token=` (a browser's EventSource cannot set headers).
-  bool token_in_query = false;
+  /// Also accept a stream ticket as `?ticket=` (a browser's EventSource cannot set headers, and
+  /// an access token in a URL would be written to proxies' access logs).
+  bool ticket_in_query = false;
   /// The rate-limit kind of this route ("login", "upload", …; see rate_limits), empty for none.
   std::string limit = {};
 };

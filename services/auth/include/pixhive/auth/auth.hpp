@@ -24,6 +24,9 @@ struct auth_config {
   std::string smtp_from = "PixHive <no-reply@pixhive.local>";
   std::string smtp_user;
   std::string smtp_password;
+  /// With a user and password set, refuse to log in without TLS (STARTTLS or smtps://), so a
+  /// man in the middle that strips STARTTLS never sees the password. Off only on request.
+  bool smtp_require_tls = true;
   std::string jwt_key;
   std::chrono::seconds access_ttl{15 * 60};
   std::chrono::seconds refresh_ttl{30 * 24 * 3600};
@@ -34,6 +37,10 @@ struct auth_config {
   int64_t login_failures_per_account = 50;
   /// Shortest time between two verification mails for one account.
   std::chrono::seconds resend_interval{60};
+  /// Unverified accounts older than this are deleted, freeing their username and address.
+  std::chrono::seconds unverified_ttl{7 * 24 * 3600};
+  /// Where people open the web app: password-reset mail links to it.
+  std::string public_url = "http://localhost:8080";
 
   /// Declares the auth options.
   static void declare(options& opts);

@@ -20,8 +20,16 @@ namespace pixhive::processing {
 
 /// Settings of the processing service; declare() documents each one.
 struct processing_config {
-  /// Worker actors (each on its own thread); also the bus consumers of photo.uploaded and jobs.
+  /// Worker actors (each on its own thread); also the bus consumers of photo.uploaded.
   int workers = 2;
+  /// Of those, how many may run jobs on stored photos at once (the bus consumers of
+  /// job.requested): the others stay free for the upload pipeline, which user jobs can then
+  /// never starve. Default: half the workers, at least one.
+  int job_workers = 1;
+  /// Per user: job operations queued or running at once, and submitted per minute; beyond
+  /// either, 429 with Retry-After (admins are exempt).
+  int64_t jobs_in_flight_per_user = 64;
+  int64_t jobs_per_minute_per_user = 120;
   /// Ad-hoc requests waiting or running at once before POST /process answers 503.
   int queue_limit = 16;
   size_t cache_bytes = 64 * 1024 * 1024;
