@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "pixhive/core/ask.hpp"
 
@@ -19,6 +20,9 @@ started started_from(caf::actor_system& sys, Handle h) {
   s.actor = caf::actor_cast<caf::actor>(h);
   // Publishing needs the typed handle: the middleman sends its interface to the other side.
   s.publish = [&sys, h](uint16_t port, const char* address) {
+    // With certificates configured the port speaks mutual TLS, and a peer without a certificate
+    // of the cluster's CA cannot even start the handshake.
+    if (sys.has_openssl_manager()) return caf::openssl::publish(h, port, address, true);
     return sys.middleman().publish(h, port, address, true);
   };
   s.ping = [&sys, h](std::function<void(bool)> done) {

@@ -228,6 +228,10 @@ async function refusal(token) {
 let browser;
 const pageErrors = [];
 const contexts = [];
+// Every URL any page asked for, and every access token the server handed a page: a credential in
+// a URL ends up in proxies' access logs (the last test checks none ever was in one).
+const requestedUrls = [];
+const issuedTokens = new Set();
 
 async function newPage() {
   const ctx = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 800 } });
@@ -235,6 +239,16 @@ async function newPage() {
   const page = await ctx.newPage();
   page.setDefaultTimeout(WAIT);
   page.on('pageerror', (e) => pageErrors.push(`${page.url()}: ${e.message}`));
+  page.on('request', (r) => requestedUrls.push(r.url()));
+  page.on('response', async (r) => {
+    if (!/\/api\/v1\/(auth\/(login|refresh)|users\/me\/password)$/.test(new URL(r.url()).pathname)) return;
+    try {
+      const body = await r.json();
+      if (body && body.access_token) issuedTokens.add(body.access_token);
+    } catch {
+      /* not JSON (an error page): nothing issued */
+    }
+  });
   return page;
 }
 
@@ -880,6 +894,16 @@ test('the keyboard reaches every control with a visible focus ring', async () =>
   }
   for (const want of ['A:Skip to content', 'A:Upload', 'INPUT:Choose photos', 'TEXTAREA:Caption', 'INPUT:Public', 'INPUT:Key', 'BUTTON:Upload']) {
     assert.ok([...seen].some((n) => n.startsWith(want)), `Tab never reached ${want} (reached ${[...seen].join(' | ')})`);
+  }
+});
+
+test('no URL a page requested in the whole session carries a credential', () => {
+  assert.ok(requestedUrls.length > 100, `only ${requestedUrls.length} requests were seen`);
+  assert.ok(issuedTokens.size > 0, 'no login was seen');
+  assert.ok(requestedUrls.some((u) => u.includes('/events?ticket=')), 'the job stream was never opened');
+  for (const u of requestedUrls) {
+    assert.ok(!/[?&](access_token|refresh_token|token|password)=/.test(u), `a credential in ${u}`);
+    for (const t of issuedTokens) assert.ok(!u.includes(t), `an access token in ${u}`);
   }
 });
 

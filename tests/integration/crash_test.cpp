@@ -26,9 +26,10 @@ TEST(crash, acknowledged_uploads_survive_kill_9) {
   temp_dir data;
   std::vector<std::pair<std::string, std::string>> acknowledged;  // id, sha256
   bool interrupted = false;
+  std::string token;  // the owner's: others see no photo before processing has given its verdict
   {
     pixhive_server server({"--access-log", "false"}, "all", {}, data.path());
-    auto token = create_and_login(server, "crashy");
+    token = create_and_login(server, "crashy");
     http_connection conn{server.port()};
     for (int round = 0; round < 2; ++round)
       for (const auto& bytes : photos) {
@@ -38,14 +39,16 @@ TEST(crash, acknowledged_uploads_survive_kill_9) {
         ASSERT_EQ(r.status, 201) << r.body;
         acknowledged.emplace_back(r.json()["id"].get<std::string>(), crypto::sha256_hex(bytes));
       }
-    auto last = call(server.port(), verb::get, "/api/v1/photos/" + acknowledged.back().first);
+    auto last = call(server.port(), verb::get, "/api/v1/photos/" + acknowledged.back().first,
+                     nullptr, token);
     interrupted = last.json()["status"] == "processing";
     server.process().signal(SIGKILL);
     EXPECT_EQ(server.process().wait_exit(), 128 + SIGKILL);
   }
   pixhive_server restarted({"--access-log", "false"}, "all", {}, data.path());
   for (const auto& [id, sha] : acknowledged) {
-    auto r = call(restarted.port(), verb::get, "/api/v1/photos/" + id + "/original");
+    auto r =
+        call(restarted.port(), verb::get, "/api/v1/photos/" + id + "/original", nullptr, token);
     ASSERT_EQ(r.status, 200) << id;
     EXPECT_EQ(crypto::sha256_hex(r.body), sha) << id;
   }
@@ -55,7 +58,8 @@ TEST(crash, acknowledged_uploads_survive_kill_9) {
     std::string status;
     for (int i = 0; i < 1500 && (status.empty() || status == "processing"); ++i) {
       if (!status.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      status = call(restarted.port(), verb::get, "/api/v1/photos/" + id).json()["status"];
+      status = call(restarted.port(), verb::get, "/api/v1/photos/" + id, nullptr, token)
+                   .json()["status"];
     }
     EXPECT_EQ(status, "ready") << id;
   }

@@ -36,12 +36,18 @@ class graph_api : public ::testing::TestWithParam<std::string> {
             const json& body = nullptr) {
     return call(port(), v, target, body, token);
   }
+  /// A new photo of the token's owner, once processed (others see it only then).
   std::string upload(const std::string& token, const std::string& query = "") {
     http_connection conn{port()};
     auto r = conn.request(verb::post, "/api/v1/photos" + query, make_bmp(8, 8),
                           {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token}});
     EXPECT_EQ(r.status, 201) << r.body;
-    return r.json()["id"];
+    std::string id = r.json()["id"];
+    EXPECT_TRUE(eventually([&] {
+      return req(verb::get, "/api/v1/photos/" + id, token).json().value("status", "") == "ready";
+    })) << "photo "
+        << id << " was not processed";
+    return id;
   }
   /// Notifications are made from events, after the request: poll until `n` are there.
   json notifications(const std::string& token, size_t n) {

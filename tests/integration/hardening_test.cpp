@@ -389,6 +389,12 @@ TEST(hardening, event_streams_are_capped_and_end_with_their_token) {
                    bearer(alice, {{"Content-Type", f.type()}}));
   ASSERT_EQ(jobs.status, 202) << jobs.body;
   auto job = jobs.json()["jobs"].back()["id"].get<std::string>();
+  // A token of its own for the streams: the 6 s of the first one may have gone into sending the
+  // images (ASan, a busy machine), and then both streams would meet an expired token.
+  auto streams_login = call(server.port(), verb::post, "/api/v1/auth/login",
+                            {{"login", "alice"}, {"password", "correct horse battery"}});
+  ASSERT_EQ(streams_login.status, 200);
+  alice = streams_login.json()["access_token"].get<std::string>();
   auto open_stream = [&] {
     auto c = std::make_unique<raw_connection>(server.port());
     c->send("GET /api/v1/jobs/" + job + "/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +

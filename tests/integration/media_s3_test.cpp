@@ -45,7 +45,8 @@ TEST(media_s3, photos_round_trip_through_s3) {
   EXPECT_GE(stored_objects(s3.dir(), id), 1u);
 
   // Cleared cache: the bytes come from S3.
-  auto original = conn.request(verb::get, "/api/v1/photos/" + id + "/original");
+  auto original = conn.request(verb::get, "/api/v1/photos/" + id + "/original", {},
+                               {{"Authorization", "Bearer " + token}});
   ASSERT_EQ(original.status, 200);
   EXPECT_EQ(original.body, image);
 

@@ -51,7 +51,7 @@ class redis_bus : public ::testing::Test {
 
   bus::redis_bus_config config(const std::string& consumer = "c1") {
     bus::redis_bus_config cfg;
-    cfg.port = redis_->port();
+    cfg.address.port = redis_->port();
     cfg.consumer = consumer;
     cfg.claim_after = std::chrono::milliseconds(100);
     cfg.block = std::chrono::milliseconds(100);
@@ -187,7 +187,7 @@ TEST_F(redis_bus, failed_events_are_claimed_again_then_dead_lettered) {
 
 TEST(redis_bus_config, an_unreachable_redis_is_a_clear_error) {
   bus::redis_bus_config cfg;
-  cfg.port = 1;
+  cfg.address.port = 1;
   auto b = bus::make_redis_bus(cfg);
   ASSERT_FALSE(b);
   EXPECT_NE(to_problem(b.error()).message.find("cannot connect to Redis"), std::string::npos);

@@ -4,10 +4,15 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "images.hpp"
 #include "pixhive/contracts/auth.hpp"
+#include "pixhive/contracts/feed.hpp"
+#include "pixhive/contracts/graph.hpp"
 #include "pixhive/contracts/media.hpp"
+#include "pixhive/contracts/processing.hpp"
+#include "pixhive/contracts/search.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/error.hpp"
 #include "support.hpp"
@@ -115,12 +120,71 @@ TEST(remote_actor, another_service_stores_variants_and_sets_status) {
   EXPECT_EQ(bytes.headers["Content-Type"], "image/bmp");
   EXPECT_EQ(bytes.headers["ETag"], "\"" + crypto::sha256_hex(thumb) + "\"");
   // Lists carry each photo's own variants (fetched for the whole page at once).
+  photo_view second;
   self->request(*remote, timeout,
                 upload_request{{42, "remote_rita", false}, make_bmp(2, 2), "", "", "public"})
-      .receive([&](photo_view&) {}, [&](caf::error& e) { FAIL() << to_problem(e).message; });
+      .receive([&](photo_view& p) { second = p; },
+               [&](caf::error& e) { FAIL() << to_problem(e).message; });
+  // Listed to anyone once ready (a processing photo is its owner's alone).
+  self->request(*remote, timeout, set_status_request{second.id, "ready", ""})
+      .receive([&](done&) {}, [&](caf::error& e) { FAIL() << to_problem(e).message; });
   auto list = call(server.port(), bhttp::verb::get, "/api/v1/users/remote_rita/photos").json();
   ASSERT_EQ(list["photos"].size(), 2u);
   EXPECT_EQ(list["photos"][0]["variants"].size(), 0u);
   ASSERT_EQ(list["photos"][1]["variants"].size(), 1u);
   EXPECT_EQ(list["photos"][1]["variants"][0]["name"], "thumb");
+}
+
+namespace {
+
+/// Whether a process configured by `tls` (empty: plain BASP; else certificate, key and CA
+/// file) reaches the actor published at `port` within a few seconds.
+bool reaches(uint16_t port, const std::vector<std::string>& tls) {
+  caf::actor_system_config cfg;
+  add_auth_types(cfg);
+  add_media_types(cfg);
+  add_processing_types(cfg);
+  add_graph_types(cfg);
+  add_feed_types(cfg);
+  add_search_types(cfg);
+  cfg.load<caf::io::middleman>();
+  if (!tls.empty()) {
+    cfg.openssl_certificate = tls[0];
+    cfg.openssl_key = tls[1];
+    cfg.openssl_cafile = tls[2];
+    cfg.load<caf::openssl::manager>();
+  }
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto connector =
+      tls.empty() ? sys.middleman().actor_handle() : sys.openssl_manager().actor_handle();
+  bool reached = false;
+  self->request(connector, std::chrono::seconds(5), caf::connect_atom::value,
+                std::string("127.0.0.1"), port)
+      .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                   const std::set<std::string>&) { reached = ptr != nullptr; },
+               [&](caf::error&) { reached = false; });
+  return reached;
+}
+
+}  // namespace
+
+TEST(remote_actor, with_certificates_every_actor_port_takes_only_the_clusters_processes) {
+  test_pki pki;
+  for (const char* service : {"auth", "media", "processing", "graph", "feed", "search"}) {
+    SCOPED_TRACE(service);
+    std::vector<std::string> args{"--actor-port", "0", "--access-log", "false"};
+    for (auto& a : pki.process_args()) args.push_back(a);
+    // The services it needs are nowhere: it starts all the same, and publishes its own actors.
+    for (std::string dep : {"auth", "media", "graph"})
+      if (dep != service) args.insert(args.end(), {"--" + dep + "-actor", "127.0.0.1:1"});
+    pixhive_server server(args, service);
+    ASSERT_NE(server.actor_port(), 0);
+    EXPECT_TRUE(reaches(server.actor_port(), {pki.cert(), pki.key(), pki.ca()}))
+        << "a process with the cluster's certificate";
+    EXPECT_FALSE(reaches(server.actor_port(), {})) << "a process without TLS";
+    EXPECT_FALSE(reaches(server.actor_port(), {pki.stranger_cert(), pki.stranger_key(), pki.ca()}))
+        << "a process whose certificate the cluster's CA did not sign";
+  }
 }

@@ -16,6 +16,20 @@ using nlohmann::json;
 using verb = bhttp::verb;
 using namespace std::chrono_literals;
 
+namespace {
+
+/// Uploads a plain JPEG of `w`×`h` in `colour` as the owner of `token`.
+reply upload_jpeg(uint16_t port, const std::string& token, int w, int h, cv::Scalar colour) {
+  cv::Mat img(h, w, CV_8UC3, colour);
+  std::vector<uchar> buf;
+  cv::imencode(".jpg", img, buf);
+  http_connection conn{port};
+  return conn.request(verb::post, "/api/v1/photos", std::string(buf.begin(), buf.end()),
+                      {{"Content-Type", "image/jpeg"}, {"Authorization", "Bearer " + token}});
+}
+
+}  // namespace
+
 TEST(split_processing, an_upload_to_media_is_processed_by_another_process) {
   redis_server redis;
   if (!redis.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + redis.why());
@@ -32,17 +46,12 @@ TEST(split_processing, an_upload_to_media_is_processed_by_another_process) {
   auto token = create_and_login(auth, "dana");
   ASSERT_FALSE(token.empty());
 
-  cv::Mat img(600, 800, CV_8UC3, cv::Scalar(200, 120, 40));
-  std::vector<uchar> buf;
-  cv::imencode(".jpg", img, buf);
-  http_connection conn{media.port()};
-  auto up = conn.request(verb::post, "/api/v1/photos", std::string(buf.begin(), buf.end()),
-                         {{"Content-Type", "image/jpeg"}, {"Authorization", "Bearer " + token}});
+  auto up = upload_jpeg(media.port(), token, 800, 600, cv::Scalar(200, 120, 40));
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();
   json p;
   for (int i = 0; i < 1500; ++i) {
-    p = call(media.port(), verb::get, "/api/v1/photos/" + id).json();
+    p = call(media.port(), verb::get, "/api/v1/photos/" + id, nullptr, token).json();
     if (p["status"] != "processing") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -59,6 +68,155 @@ TEST(split_processing, an_upload_to_media_is_processed_by_another_process) {
   EXPECT_NE(events.body.find("event: succeeded"), std::string::npos) << events.body;
   auto variants = call(media.port(), verb::get, "/api/v1/photos/" + id).json()["variants"];
   EXPECT_EQ(variants.size(), 5u);
+}
+
+TEST(split_processing, over_mutual_tls_an_upload_is_processed_and_a_stranger_is_refused) {
+  redis_server redis;
+  if (!redis.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + redis.why());
+  auto bus = "redis://127.0.0.1:" + std::to_string(redis.port());
+  test_pki pki;
+  temp_dir data;
+  auto with_tls = [&](std::vector<std::string> args) {
+    for (auto& a : pki.process_args()) args.push_back(a);
+    return args;
+  };
+  pixhive_server auth({"--access-log", "false"}, "auth", {}, data.path());
+  pixhive_server media(with_tls({"--access-log", "false", "--bus", bus, "--actor-port", "0"}),
+                       "media", {}, data.path());
+  ASSERT_NE(media.actor_port(), 0);
+  auto media_at = "127.0.0.1:" + std::to_string(media.actor_port());
+  pixhive_server processing(with_tls({"--access-log", "false", "--bus", bus, "--media-actor",
+                                      media_at, "--processing-workers", "1"}),
+                            "processing", {}, data.path());
+  // A processing process started without the cluster's certificate never links to media (on
+  // a bus of its own, so that it takes no upload from the others).
+  temp_dir elsewhere;
+  pixhive_server stranger(
+      {"--access-log", "false", "--media-actor", media_at, "--processing-workers", "1"},
+      "processing", {}, elsewhere.path());
+  auto token = create_and_login(auth, "tess");
+  ASSERT_FALSE(token.empty());
+  auto up = upload_jpeg(media.port(), token, 400, 300, cv::Scalar(200, 120, 40));
+  ASSERT_EQ(up.status, 201) << up.body;
+  auto id = up.json()["id"].get<std::string>();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return call(media.port(), verb::get, "/api/v1/photos/" + id, nullptr, token)
+                   .json()
+                   .value("status", "") == "ready";
+      },
+      60s));
+  auto linked = [&](pixhive_server& s) {
+    auto r = call(s.port(), verb::get, "/readyz").json();
+    for (const auto& l : r.value("links", json::array()))
+      if (l.value("name", "") == "media") return l.value("connected", 0) > 0;
+    return false;
+  };
+  EXPECT_TRUE(linked(processing)) << call(processing.port(), verb::get, "/readyz").body;
+  EXPECT_FALSE(linked(stranger)) << call(stranger.port(), verb::get, "/readyz").body;
+}
+
+TEST(split_processing, redis_with_a_password_over_tls_carries_uploads_and_likes) {
+  test_pki pki;
+  auto tls_port = free_port();
+  // TLS only (the plain port off), a password, no client certificates: as ElastiCache runs.
+  redis_server redis(
+      false, {"--port", "0", "--tls-port", std::to_string(tls_port), "--tls-cert-file", pki.cert(),
+              "--tls-key-file", pki.key(), "--tls-ca-cert-file", pki.ca(), "--tls-auth-clients",
+              "no", "--requirepass", "bus-secret"});
+  if (!redis.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + redis.why());
+  stunnel_client tunnel(tls_port, pki.ca());
+  if (!tunnel.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + tunnel.why());
+  auto at = [](uint16_t port) { return "127.0.0.1:" + std::to_string(port); };
+  auto bus = "redis://:bus-secret@" + at(tunnel.port());
+
+  // A wrong password, or plain text to the TLS port, stops a process at start with the reason.
+  for (const auto& wrong : {"redis://:guess@" + at(tunnel.port()), "redis://" + at(tunnel.port()),
+                            "redis://:bus-secret@" + at(tls_port)}) {
+    temp_dir d;
+    child_process p({pixhive_binary(), "media", "--data-dir", d.path(), "--port", "0",
+                     "--metrics-port", "0", "--bus", wrong});
+    auto rc = p.wait_exit(std::chrono::seconds(60));
+    EXPECT_TRUE(rc.has_value() && *rc != 0) << wrong << ": " << p.output();
+    EXPECT_EQ(p.output().find("bus-secret"), std::string::npos) << "the password is in the log";
+  }
+
+  temp_dir data;
+  std::vector<std::string> common{"--access-log", "false", "--bus", bus};
+  auto args = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), common.begin(), common.end());
+    return more;
+  };
+  auto auth_port = free_port(), media_port = free_port();
+  pixhive_server auth(args({"--actor-port", std::to_string(auth_port)}), "auth", {}, data.path());
+  pixhive_server media(args({"--actor-port", std::to_string(media_port)}), "media", {},
+                       data.path());
+  pixhive_server processing(args({"--media-actor", at(media_port), "--processing-workers", "1"}),
+                            "processing", {}, data.path());
+  pixhive_server graph(args({"--media-actor", at(media_port), "--auth-actor", at(auth_port)}),
+                       "graph", {}, data.path());
+  auto owner = create_and_login(auth, "olga");
+  auto fan = create_and_login(auth, "finn");
+  ASSERT_FALSE(owner.empty());
+  auto up = upload_jpeg(media.port(), owner, 400, 300, cv::Scalar(30, 160, 90));
+  ASSERT_EQ(up.status, 201) << up.body;
+  auto id = up.json()["id"].get<std::string>();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return call(media.port(), verb::get, "/api/v1/photos/" + id).json().value("status", "") ==
+               "ready";
+      },
+      60s))
+      << "photo.uploaded and photo.processed did not cross the bus";
+  auto like = call(graph.port(), verb::put, "/api/v1/photos/" + id + "/like", nullptr, fan);
+  ASSERT_EQ(like.status, 200) << like.body;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto n = call(graph.port(), verb::get, "/api/v1/notifications", nullptr, owner);
+        return n.body.find("\"kind\":\"like\"") != std::string::npos;
+      },
+      30s))
+      << "like.created did not become a notification";
+}
+
+TEST(split_processing, a_photo_is_hidden_from_others_until_processing_gives_its_verdict) {
+  redis_server redis;
+  if (!redis.available()) PIXHIVE_SKIP_MISSING(std::string("skipping: ") + redis.why());
+  auto bus = "redis://127.0.0.1:" + std::to_string(redis.port());
+  temp_dir data;
+  pixhive_server auth({"--access-log", "false"}, "auth", {}, data.path());
+  pixhive_server media({"--access-log", "false", "--bus", bus, "--actor-port", "0"}, "media", {},
+                       data.path());
+  auto owner = create_and_login(auth, "vivi");
+  auto other = create_and_login(auth, "walt");
+  auto up = upload_jpeg(media.port(), owner, 300, 200, cv::Scalar(90, 40, 200));
+  ASSERT_EQ(up.status, 201) << up.body;
+  auto id = up.json()["id"].get<std::string>();
+  // No processing process yet: the photo stays processing, public but seen by its owner only.
+  for (const auto& path : {"", "/original"}) {
+    EXPECT_EQ(call(media.port(), verb::get, "/api/v1/photos/" + id + path).status, 404) << path;
+    EXPECT_EQ(call(media.port(), verb::get, "/api/v1/photos/" + id + path, nullptr, other).status,
+              404)
+        << path;
+    auto mine = call(media.port(), verb::get, "/api/v1/photos/" + id + path, nullptr, owner);
+    EXPECT_EQ(mine.status, 200) << path;
+    EXPECT_EQ(mine.headers["Cache-Control"].rfind("private", 0), 0u) << path;
+  }
+  auto listed = call(media.port(), verb::get, "/api/v1/users/vivi/photos").json();
+  EXPECT_TRUE(listed["photos"].empty()) << listed.dump();
+  pixhive_server processing(
+      {"--access-log", "false", "--bus", bus, "--media-actor",
+       "127.0.0.1:" + std::to_string(media.actor_port()), "--processing-workers", "1"},
+      "processing", {}, data.path());
+  ASSERT_TRUE(eventually(
+      [&] {
+        return call(media.port(), verb::get, "/api/v1/photos/" + id).json().value("status", "") ==
+               "ready";
+      },
+      60s));
+  auto bytes = call(media.port(), verb::get, "/api/v1/photos/" + id + "/original");
+  EXPECT_EQ(bytes.status, 200);
+  EXPECT_EQ(bytes.headers["Cache-Control"], "public, max-age=31536000, immutable");
 }
 
 TEST(split_processing, services_start_in_any_order_and_follow_restarts) {
@@ -110,12 +268,7 @@ TEST(split_processing, services_start_in_any_order_and_follow_restarts) {
                                            std::map<std::string, std::string>{}, data.path());
   EXPECT_TRUE(eventually([&] { return ready(&processing); }, 30s));
   auto token = create_and_login(auth, "erin");
-  cv::Mat img(300, 400, CV_8UC3, cv::Scalar(30, 160, 90));
-  std::vector<uchar> buf;
-  cv::imencode(".jpg", img, buf);
-  http_connection conn{media->port()};
-  auto up = conn.request(verb::post, "/api/v1/photos", std::string(buf.begin(), buf.end()),
-                         {{"Content-Type", "image/jpeg"}, {"Authorization", "Bearer " + token}});
+  auto up = upload_jpeg(media->port(), token, 400, 300, cv::Scalar(30, 160, 90));
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();
   EXPECT_TRUE(eventually(

@@ -26,7 +26,9 @@ class timelines : public ::testing::TestWithParam<std::string> {
       redis_ = std::make_unique<redis_server>();
       if (!redis_->available())
         PIXHIVE_SKIP_MISSING(std::string("skipping Redis run: ") + redis_->why());
-      auto r = feed::make_redis_timelines("127.0.0.1", redis_->port(), 3);
+      bus::redis_address at;
+      at.port = redis_->port();
+      auto r = feed::make_redis_timelines(at, 3);
       ASSERT_TRUE(r) << to_problem(r.error()).message;
       store_ = std::move(*r);
       return;

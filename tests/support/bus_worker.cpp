@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   int port = std::atoi(argv[1]);
   std::string consumer = argv[2];
   bus::redis_bus_config cfg;
-  cfg.port = port;
+  cfg.address.port = port;
   cfg.consumer = consumer;
   cfg.claim_after = std::chrono::milliseconds(std::atoi(argv[4]));
   cfg.block = std::chrono::milliseconds(100);

@@ -327,6 +327,23 @@ std::string create_and_login(pixhive_server& server, const std::string& name, bo
   return r.json()["access_token"].get<std::string>();
 }
 
+test_pki::test_pki() : ca_(dir_.path() + "/ca.pem") {
+  auto run = [&](const std::string& args) {
+    auto cmd = "cd '" + dir_.path() + "' && openssl " + args + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: openssl " + args);
+  };
+  const std::string rsa = "-newkey rsa:2048 -nodes -days 2";
+  run("req -x509 " + rsa + " -keyout ca.key -out ca.pem -subj /CN=pixhive-test-ca");
+  run("req " + rsa.substr(0, rsa.find(" -days")) +
+      " -keyout node.key -out node.csr -subj /CN=pixhive-node");
+  run("x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out node.pem -days 2");
+  run("req -x509 " + rsa + " -keyout stranger.key -out stranger.pem -subj /CN=stranger");
+}
+
+std::vector<std::string> test_pki::process_args() const {
+  return {"--actor-tls-cert", cert(), "--actor-tls-key", key(), "--actor-tls-ca", ca_};
+}
+
 std::vector<std::string> mails_to(const std::string& data_dir, const std::string& email) {
   std::vector<fs::path> files;
   std::error_code ec;
@@ -482,7 +499,8 @@ s3rver_server::s3rver_server() {
   port_ = static_cast<uint16_t>(std::stoi(m[1]));
 }
 
-redis_server::redis_server(bool persistent) : persistent_(persistent) {
+redis_server::redis_server(bool persistent, std::vector<std::string> extra)
+    : persistent_(persistent), extra_(std::move(extra)) {
   const std::string bin = "/usr/bin/redis-server";
   if (!fs::exists(bin)) {
     why_ = "redis-server is not installed; run scripts/bootstrap";
@@ -506,6 +524,7 @@ bool redis_server::start() {
                     ? std::vector<std::string>{"--appendonly", "yes", "--appendfsync", "always"}
                     : std::vector<std::string>{"--appendonly", "no"})
     argv.push_back(a);
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
   proc_ = std::make_unique<child_process>(argv);
   auto ready = proc_->wait_for_line([](const std::string& l) {
     return l.find("Ready to accept connections") != std::string::npos;
@@ -519,6 +538,26 @@ void redis_server::stop() {
   proc_->signal(SIGTERM);
   proc_->wait_exit();
   proc_.reset();
+}
+
+stunnel_client::stunnel_client(uint16_t tls_port, const std::string& ca) {
+  const std::string bin = "/usr/bin/stunnel4";
+  if (!fs::exists(bin)) {
+    why_ = "stunnel4 is not installed; run scripts/bootstrap";
+    return;
+  }
+  auto port = free_port();
+  auto conf = dir_.path() + "/stunnel.conf";
+  std::ofstream out{conf};
+  out << "foreground = yes\npid =\n[redis]\nclient = yes\naccept = 127.0.0.1:" << port
+      << "\nconnect = 127.0.0.1:" << tls_port << "\nCAfile = " << ca << "\nverifyChain = yes\n";
+  out.close();
+  proc_ = std::make_unique<child_process>(std::vector<std::string>{bin, conf});
+  if (!eventually([&] { return can_connect(port); }, std::chrono::seconds(10))) {
+    why_ = "stunnel did not start: " + proc_->output();
+    return;
+  }
+  port_ = port;
 }
 
 postgres_server& shared_postgres() {

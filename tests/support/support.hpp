@@ -183,6 +183,24 @@ int64_t peak_rss_kb(int pid);
 std::string create_and_login(pixhive_server& server, const std::string& name, bool admin = false,
                              const std::string& password = "correct horse battery");
 
+/// Keys and certificates for actor ports over mutual TLS, made at test time with the openssl
+/// command in a temp dir: a CA, a certificate it signed, and a stranger's self-signed one.
+class test_pki {
+ public:
+  test_pki();
+  const std::string& ca() const { return ca_; }
+  /// --actor-tls-cert/-key/-ca for a process of the cluster.
+  std::vector<std::string> process_args() const;
+  std::string cert() const { return dir_.path() + "/node.pem"; }
+  std::string key() const { return dir_.path() + "/node.key"; }
+  std::string stranger_cert() const { return dir_.path() + "/stranger.pem"; }
+  std::string stranger_key() const { return dir_.path() + "/stranger.key"; }
+
+ private:
+  temp_dir dir_;
+  std::string ca_;
+};
+
 /// The mails written to `<data_dir>/outbox` for `email`, newest first.
 std::vector<std::string> mails_to(const std::string& data_dir, const std::string& email);
 
@@ -236,7 +254,8 @@ class s3rver_server {
 /// append-only file before Redis answers (as scripts/cluster runs it), so a restart keeps it.
 class redis_server {
  public:
-  explicit redis_server(bool persistent = false);
+  /// `extra` arguments go last (they win): a password, TLS ports.
+  explicit redis_server(bool persistent = false, std::vector<std::string> extra = {});
   bool available() const { return port_ != 0; }
   const std::string& why() const { return why_; }
   uint16_t port() const { return port_; }
@@ -247,6 +266,24 @@ class redis_server {
 
  private:
   bool persistent_;
+  std::vector<std::string> extra_;
+  temp_dir dir_;
+  std::unique_ptr<child_process> proc_;
+  std::string why_;
+  uint16_t port_ = 0;
+};
+
+/// A TLS client in front of a TLS-only Redis (Debian's stunnel4): PixHive's plain redis://
+/// connections to `port()` reach Redis at `tls_port` over TLS, the certificate checked against
+/// `ca`. Empty why() when it runs.
+class stunnel_client {
+ public:
+  stunnel_client(uint16_t tls_port, const std::string& ca);
+  bool available() const { return port_ != 0; }
+  const std::string& why() const { return why_; }
+  uint16_t port() const { return port_; }
+
+ private:
   temp_dir dir_;
   std::unique_ptr<child_process> proc_;
   std::string why_;

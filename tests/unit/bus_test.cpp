@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pixhive/bus/bus.hpp"
+#include "pixhive/bus/redis_address.hpp"
 
 using namespace pixhive;
 
@@ -67,4 +68,32 @@ TEST(in_process_bus, a_group_that_subscribes_late_gets_what_was_published_before
   ASSERT_TRUE(bus->publish("photo.uploaded", "after"));
   bus->stop();
   EXPECT_EQ(seen, (std::vector<std::string>{"early", "after"}));
+}
+
+TEST(redis_address, urls_name_host_port_credentials_and_database) {
+  auto a = bus::redis_address::parse("redis://cache.internal:6380/2");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "cache.internal");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_EQ(a->db, 2);
+  EXPECT_TRUE(a->password.empty());
+  auto b = bus::redis_address::parse("redis://pixhive:p%40ss%3Aword@[::1]:7000");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->user, "pixhive");
+  EXPECT_EQ(b->password, "p@ss:word");
+  EXPECT_EQ(b->host, "::1");
+  EXPECT_EQ(b->port, 7000);
+  EXPECT_EQ(b->describe(), "[::1]:7000");
+  auto c = bus::redis_address::parse("redis://:secret@localhost");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->port, 6379);
+  EXPECT_EQ(c->password, "secret");
+  EXPECT_TRUE(c->user.empty());
+  for (auto bad : {"http://x", "redis://", "redis://host:0", "redis://host:99999", "redis://host:x",
+                   "redis://host/db", "redis://user@host", "redis://:@host", "redis://[::1",
+                   "redis://:%zz@host", "redis://:a%4@host"})
+    EXPECT_FALSE(bus::redis_address::parse(bad)) << bad;
+  auto tls = bus::redis_address::parse("rediss://host");
+  ASSERT_FALSE(tls);
+  EXPECT_NE(to_problem(tls.error()).message.find("stunnel"), std::string::npos);
 }

@@ -60,14 +60,11 @@ redisReply* timed(const char* name, redisContext* c, const char* format, ...) {
 
 result<context_ptr> connect(const redis_bus_config& cfg) {
   timeval timeout{5, 0};
-  auto c = connect_redis(cfg.host, cfg.port, timeout);
-  if (!c || c->err)
-    return make_error(errc::unavailable, "bus_unavailable",
-                      "cannot connect to Redis at " + cfg.host + ":" + std::to_string(cfg.port) +
-                          ": " + (c ? c->errstr : "out of memory"));
+  auto c = connect_redis(cfg.address, timeout);
+  if (!c) return make_error(errc::unavailable, "bus_unavailable", to_problem(c.error()).message);
   // Reads block up to cfg.block inside Redis; the socket timeout must be longer.
   timeval rw{static_cast<time_t>(cfg.block.count() / 1000 + 5), 0};
-  redisSetTimeout(c.get(), rw);
+  redisSetTimeout(c->get(), rw);
   return c;
 }
 

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include "pixhive/core/log.hpp"
 #include "pixhive/metrics/metrics.hpp"
@@ -171,8 +172,11 @@ void connect_due(proxy_actor* self, const link_config& cfg,
     if (r.handle || r.connecting || now < r.retry_at) continue;
     r.connecting = true;
     auto at = r.at;
-    self->request(self->system().middleman().actor_handle(), cfg.connect_timeout,
-                  caf::connect_atom::value, at.host, at.port)
+    auto& sys = self->system();
+    // Over TLS when this process has certificates (see --actor-tls-cert).
+    auto connector = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle()
+                                               : sys.middleman().actor_handle();
+    self->request(connector, cfg.connect_timeout, caf::connect_atom::value, at.host, at.port)
         .then(
             [=](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
               for (auto& x : self->state.replicas) {

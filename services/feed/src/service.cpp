@@ -14,7 +14,8 @@ void feed_config::declare(options& opts) {
            "into home feeds when read")
       .add("feed-timeline-cap", "800", "photos kept in each home timeline")
       .add("timelines", "",
-           "where home timelines live: empty for the database (all-in-one), or redis://host:port "
+           "where home timelines live: empty for the database (all-in-one), or a redis:// URL as "
+           "--bus "
            "(Redis sorted sets, shared by feed replicas)");
 }
 
@@ -38,9 +39,8 @@ result<feed_config> feed_config::from(const options& opts) {
                       "option --feed-timeline-cap must be 1..100000");
   cfg.timeline_cap = static_cast<size_t>(*cap);
   cfg.timelines = opts.get("timelines");
-  if (!cfg.timelines.empty() && cfg.timelines.rfind("redis://", 0) != 0)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --timelines must be empty or redis://host:port");
+  if (!cfg.timelines.empty())
+    if (auto a = bus::redis_address::parse(cfg.timelines); !a) return a.error();
   return cfg;
 }
 
@@ -70,10 +70,9 @@ result<std::shared_ptr<timeline_store>> open_timelines(std::shared_ptr<store::da
                                                        const feed_config& cfg) {
   if (cfg.timelines.empty())
     return std::shared_ptr<timeline_store>(make_sql_timelines(std::move(db), cfg.timeline_cap));
-  auto hostport = cfg.timelines.substr(8);
-  auto colon = hostport.rfind(':');
-  int port = colon == std::string::npos ? 6379 : std::atoi(hostport.c_str() + colon + 1);
-  auto r = make_redis_timelines(hostport.substr(0, colon), port, cfg.timeline_cap);
+  auto address = bus::redis_address::parse(cfg.timelines);
+  if (!address) return address.error();
+  auto r = make_redis_timelines(*address, cfg.timeline_cap);
   if (!r) return r.error();
   return std::shared_ptr<timeline_store>(std::move(*r));
 }

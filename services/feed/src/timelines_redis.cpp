@@ -50,8 +50,8 @@ constexpr size_t chunk = 500;
 
 class redis_timelines : public timeline_store {
  public:
-  redis_timelines(std::string host, int port, size_t cap)
-      : host_(std::move(host)), port_(port), cap_(cap) {}
+  redis_timelines(bus::redis_address address, size_t cap)
+      : address_(std::move(address)), cap_(cap) {}
 
   result<void> connect_check() {
     auto c = take();
@@ -129,11 +129,9 @@ class redis_timelines : public timeline_store {
       }
     }
     timeval timeout{5, 0};
-    auto c = bus::connect_redis(host_, port_, timeout);
-    if (!c || c->err)
-      return failure("cannot connect to " + host_ + ":" + std::to_string(port_) + ": " +
-                     (c ? c->errstr : "out of memory"));
-    redisSetTimeout(c.get(), timeout);
+    auto c = bus::connect_redis(address_, timeout);
+    if (!c) return failure(to_problem(c.error()).message);
+    redisSetTimeout(c->get(), timeout);
     return c;
   }
 
@@ -191,8 +189,7 @@ class redis_timelines : public timeline_store {
     return caf::unit;
   }
 
-  std::string host_;
-  int port_;
+  bus::redis_address address_;
   size_t cap_;
   std::mutex mtx_;
   std::vector<context_ptr> idle_;
@@ -200,9 +197,9 @@ class redis_timelines : public timeline_store {
 
 }  // namespace
 
-result<std::unique_ptr<timeline_store>> make_redis_timelines(const std::string& host, int port,
+result<std::unique_ptr<timeline_store>> make_redis_timelines(const bus::redis_address& address,
                                                              size_t cap) {
-  auto store = std::make_unique<redis_timelines>(host, port, cap);
+  auto store = std::make_unique<redis_timelines>(address, cap);
   if (auto ok = store->connect_check(); !ok) return ok.error();
   return std::unique_ptr<timeline_store>(std::move(store));
 }

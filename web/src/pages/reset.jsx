@@ -3,8 +3,8 @@ import { requestPasswordReset, resetPassword } from '../api.js';
 import { useAction, useSession, useTitle } from '../hooks.js';
 import { navigate } from '../router.js';
 import { ErrorMsg, Notice, PageHead } from '../ui.jsx';
+import { NewPasswordFields, newPasswordProblem } from './security.jsx';
 
-const MIN_PASSWORD = 8;
 
 // The same words whether or not the address has an account (the server's answer is the same too).
 export const RESET_SENT =
@@ -94,15 +94,8 @@ export function Reset() {
     );
   const submit = (e) => {
     e.preventDefault();
-    // The server counts characters (code points), not UTF-16 units.
-    if ([...form.next].length < MIN_PASSWORD) {
-      act.setError(new Error(`The new password must be at least ${MIN_PASSWORD} characters long.`));
-      return;
-    }
-    if (form.next !== form.confirm) {
-      act.setError(new Error('The new passwords do not match: type the same one twice.'));
-      return;
-    }
+    const problem = newPasswordProblem(form);
+    if (problem) return act.setError(problem);
     act.run(async () => {
       await resetPassword(resetToken, form.next);
       navigate('/login', { replace: true });
@@ -121,34 +114,7 @@ export function Reset() {
         </Notice>
       )}
       <form class="stack" onSubmit={submit} aria-describedby={act.error ? 'rp-error' : undefined}>
-        <div class="field">
-          <label for="rp-new">New password</label>
-          <input
-            id="rp-new"
-            name="new-password"
-            type="password"
-            autocomplete="new-password"
-            required
-            aria-describedby="rp-new-hint"
-            value={form.next}
-            onInput={set('next')}
-          />
-          <p class="hint" id="rp-new-hint">
-            At least {MIN_PASSWORD} characters.
-          </p>
-        </div>
-        <div class="field">
-          <label for="rp-confirm">Confirm new password</label>
-          <input
-            id="rp-confirm"
-            name="confirm-password"
-            type="password"
-            autocomplete="new-password"
-            required
-            value={form.confirm}
-            onInput={set('confirm')}
-          />
-        </div>
+        <NewPasswordFields idPrefix="rp" form={form} set={set} />
         {act.error && (
           <div id="rp-error" class="stack">
             <ErrorMsg error={act.error} />

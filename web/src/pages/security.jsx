@@ -6,6 +6,51 @@ import { ErrorMsg, Notice, PageHead, SignInPrompt } from '../ui.jsx';
 
 const MIN_PASSWORD = 8;
 
+/// Why a new password and its confirmation cannot be sent, or null. The server counts
+/// characters (code points), not UTF-16 units.
+export function newPasswordProblem(form) {
+  if ([...form.next].length < MIN_PASSWORD)
+    return new Error(`The new password must be at least ${MIN_PASSWORD} characters long.`);
+  if (form.next !== form.confirm) return new Error('The new passwords do not match: type the same one twice.');
+  return null;
+}
+
+/// The new password and its confirmation, for the change and the reset forms.
+export function NewPasswordFields({ idPrefix, form, set }) {
+  return (
+    <>
+      <div class="field">
+        <label for={`${idPrefix}-new`}>New password</label>
+        <input
+          id={`${idPrefix}-new`}
+          name="new-password"
+          type="password"
+          autocomplete="new-password"
+          required
+          aria-describedby={`${idPrefix}-new-hint`}
+          value={form.next}
+          onInput={set('next')}
+        />
+        <p class="hint" id={`${idPrefix}-new-hint`}>
+          At least {MIN_PASSWORD} characters.
+        </p>
+      </div>
+      <div class="field">
+        <label for={`${idPrefix}-confirm`}>Confirm new password</label>
+        <input
+          id={`${idPrefix}-confirm`}
+          name="confirm-password"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={form.confirm}
+          onInput={set('confirm')}
+        />
+      </div>
+    </>
+  );
+}
+
 function ChangePassword() {
   const empty = { current: '', next: '', confirm: '' };
   const [form, setForm] = useState(empty);
@@ -15,15 +60,8 @@ function ChangePassword() {
   const submit = (e) => {
     e.preventDefault();
     setChanged(false);
-    // The server counts characters (code points), not UTF-16 units.
-    if ([...form.next].length < MIN_PASSWORD) {
-      act.setError(new Error(`The new password must be at least ${MIN_PASSWORD} characters long.`));
-      return;
-    }
-    if (form.next !== form.confirm) {
-      act.setError(new Error('The new passwords do not match: type the same one twice.'));
-      return;
-    }
+    const problem = newPasswordProblem(form);
+    if (problem) return act.setError(problem);
     act.run(async () => {
       await changePassword(form.current, form.next);
       setForm(empty);
@@ -45,34 +83,7 @@ function ChangePassword() {
           onInput={set('current')}
         />
       </div>
-      <div class="field">
-        <label for="pw-new">New password</label>
-        <input
-          id="pw-new"
-          name="new-password"
-          type="password"
-          autocomplete="new-password"
-          required
-          aria-describedby="pw-new-hint"
-          value={form.next}
-          onInput={set('next')}
-        />
-        <p class="hint" id="pw-new-hint">
-          At least {MIN_PASSWORD} characters.
-        </p>
-      </div>
-      <div class="field">
-        <label for="pw-confirm">Confirm new password</label>
-        <input
-          id="pw-confirm"
-          name="confirm-password"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={form.confirm}
-          onInput={set('confirm')}
-        />
-      </div>
+      <NewPasswordFields idPrefix="pw" form={form} set={set} />
       {act.error && (
         <div id="pw-error">
           <ErrorMsg error={act.error} />

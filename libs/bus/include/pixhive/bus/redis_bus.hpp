@@ -5,13 +5,14 @@
 #include <string>
 
 #include "pixhive/bus/bus.hpp"
+#include "pixhive/bus/redis_address.hpp"
 
 namespace pixhive::bus {
 
 /// Settings of the Redis Streams bus.
 struct redis_bus_config {
-  std::string host = "127.0.0.1";
-  int port = 6379;
+  /// Where Redis is, and the password and database to use.
+  redis_address address;
   /// The stream every event is appended to.
   std::string stream = "pixhive:events";
   /// Where events go after `max_attempts` failed deliveries.

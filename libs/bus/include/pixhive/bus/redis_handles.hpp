@@ -7,6 +7,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include "pixhive/bus/redis_address.hpp"
+#include "pixhive/core/error.hpp"
+
 namespace pixhive::bus {
 
 /// Frees a hiredis reply.
@@ -23,14 +26,11 @@ struct redis_context_deleter {
 /// An owned hiredis connection.
 using context_ptr = std::unique_ptr<redisContext, redis_context_deleter>;
 
-/// Opens a blocking hiredis connection (null or `err` set on failure). hiredis writes with
-/// write(2), so a peer that went away (a Redis restart, or stop() shutting a socket down) would
-/// raise SIGPIPE and kill the process: the signal is ignored once, process-wide, and such a
-/// write fails with EPIPE, which hiredis reports as a connection error.
-inline context_ptr connect_redis(const std::string& host, int port, timeval timeout) {
-  static std::once_flag ignore_sigpipe;
-  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
-  return context_ptr{redisConnectWithTimeout(host.c_str(), port, timeout)};
-}
+/// Opens a blocking hiredis connection to `at`, logged in (AUTH) and on its database (SELECT);
+/// `unavailable` with what went wrong otherwise. hiredis writes with write(2), so a peer that
+/// went away (a Redis restart, or stop() shutting a socket down) would raise SIGPIPE and kill
+/// the process: the signal is ignored once, process-wide, and such a write fails with EPIPE,
+/// which hiredis reports as a connection error.
+result<context_ptr> connect_redis(const redis_address& at, timeval timeout);
 
 }  // namespace pixhive::bus

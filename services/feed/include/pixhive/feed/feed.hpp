@@ -23,7 +23,7 @@ struct feed_config {
   int64_t celebrity_threshold = 10'000;
   /// Entries kept per home timeline.
   size_t timeline_cap = 800;
-  /// Where timelines live: empty for the database, or redis://host:port.
+  /// Where timelines live: empty for the database, or a redis:// URL (redis_address).
   std::string timelines;
 
   /// Declares the feed options.

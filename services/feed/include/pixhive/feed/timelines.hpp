@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "pixhive/bus/redis_address.hpp"
 #include "pixhive/core/error.hpp"
 #include "pixhive/store/sql.hpp"
 
@@ -38,7 +39,7 @@ std::unique_ptr<timeline_store> make_sql_timelines(std::shared_ptr<store::databa
 
 /// Timelines as Redis sorted sets (split mode), one key per user. Connecting fails with a message
 /// when Redis does not answer.
-result<std::unique_ptr<timeline_store>> make_redis_timelines(const std::string& host, int port,
+result<std::unique_ptr<timeline_store>> make_redis_timelines(const bus::redis_address& address,
                                                              size_t cap);
 
 }  // namespace pixhive::feed
