@@ -13,6 +13,7 @@
 #include "pixhive/http/rate_limit.hpp"
 #include "pixhive/http/revocations.hpp"
 #include "pixhive/http/router.hpp"
+#include "pixhive/http/stream_ticket.hpp"
 #include "pixhive/imaging/limits.hpp"
 
 using namespace pixhive;
@@ -216,4 +217,37 @@ TEST(memory_budget, deadlines_nest_to_the_earlier) {
   EXPECT_FALSE(imaging::current_deadline());
   EXPECT_EQ(imaging::decode_cost(1000, 1000, 1), 6'000'000u);
   EXPECT_EQ(imaging::decode_cost(1000, 1000, 4), 6u * 250 * 250);
+}
+
+TEST(stream_tickets, open_one_path_once_within_their_lifetime_for_the_tokens_time) {
+  http::ticket_book book;
+  const std::string key = "a key of at least thirty-two characters, for tests";
+  jwt::claims who{42, "carol", "user", 1000, 1900, 1'000'123};
+  auto t = http::ticket_book::issue(who, "/api/v1/jobs/7/events", key, 1000);
+  EXPECT_FALSE(book.redeem(t, "/api/v1/jobs/8/events", key, 1001)) << "another path";
+  EXPECT_FALSE(
+      book.redeem(t, "/api/v1/jobs/7/events", "another key of thirty-two characters!!", 1001));
+  EXPECT_FALSE(book.redeem(t, "/api/v1/jobs/7/events", key, 1000 + http::ticket_book::lifetime + 1))
+      << "expired";
+  auto c = book.redeem(t, "/api/v1/jobs/7/events", key, 1001);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user_id, 42);
+  EXPECT_EQ(c->role, "user");
+  EXPECT_EQ(c->issued_at_ms, 1'000'123) << "revocations compare the token's issue time";
+  EXPECT_EQ(c->expires_at, 1900) << "the stream ends with the token it was bought with";
+  EXPECT_FALSE(book.redeem(t, "/api/v1/jobs/7/events", key, 1002)) << "used";
+  auto tampered = t;
+  tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(book.redeem(tampered, "/api/v1/jobs/7/events", key, 1001));
+  EXPECT_FALSE(book.redeem("no dot", "/api/v1/jobs/7/events", key, 1001));
+  // An access token is no ticket.
+  EXPECT_FALSE(book.redeem(jwt::sign(who, key), "/api/v1/jobs/7/events", key, 1001));
+}
+
+TEST(client_key, ipv6_clients_count_by_their_64_and_ipv4_by_address) {
+  EXPECT_EQ(http::client_key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(http::client_key("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
+  EXPECT_NE(http::client_key("2001:db8:1:3::1"), http::client_key("2001:db8:1:2::1"));
+  EXPECT_EQ(http::client_key("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(http::client_key("not an address"), "not an address");
 }

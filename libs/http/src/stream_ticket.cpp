@@ -22,10 +22,14 @@ caf::error invalid_ticket() {
 
 std::string ticket_book::issue(const jwt::claims& who, std::string_view path, std::string_view key,
                                int64_t now) {
-  nlohmann::json body{
-      {"sub", std::to_string(who.user_id)}, {"name", who.username}, {"role", who.role},
-      {"iat_ms", who.issued_at_ms},         {"path", path},         {"exp", now + lifetime},
-      {"jti", crypto::random_token(12)}};
+  nlohmann::json body{{"sub", std::to_string(who.user_id)},
+                      {"name", who.username},
+                      {"role", who.role},
+                      {"iat_ms", who.issued_at_ms},
+                      {"path", path},
+                      {"exp", now + lifetime},
+                      {"jti", crypto::random_token(12)},
+                      {"token_exp", who.expires_at}};
   auto payload = crypto::base64url_encode(body.dump());
   return payload + "." + signature(key, payload);
 }
@@ -42,6 +46,7 @@ result<jwt::claims> ticket_book::redeem(std::string_view ticket, std::string_vie
   auto body = parse_json_or_null(*raw);
   if (!body.is_object() || !body.contains("exp") || !body["exp"].is_number_integer() ||
       !body.contains("iat_ms") || !body["iat_ms"].is_number_integer() ||
+      !body.contains("token_exp") || !body["token_exp"].is_number_integer() ||
       body.value("path", "") != path || body.value("jti", "").empty())
     return invalid_ticket();
   auto expires = body["exp"].get<int64_t>();
@@ -56,7 +61,8 @@ result<jwt::claims> ticket_book::redeem(std::string_view ticket, std::string_vie
   c.role = body.value("role", "");
   c.issued_at_ms = body["iat_ms"].get<int64_t>();
   c.issued_at = c.issued_at_ms / 1000;
-  c.expires_at = expires;
+  // The stream lives as long as the access token the ticket was bought with would have.
+  c.expires_at = body["token_exp"].get<int64_t>();
   std::lock_guard<std::mutex> guard{mtx_};
   for (auto it = taken_.begin(); it != taken_.end();)
     it = it->second < now ? taken_.erase(it) : std::next(it);

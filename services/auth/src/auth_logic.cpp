@@ -257,8 +257,8 @@ result<user_view> logic::signup(const signup_request& req) {
     auto sent = mail_.send(
         *email, "Someone tried to sign up for PixHive with your address",
         "Hello,\r\n\r\nsomeone tried to create a PixHive account with this address, which "
-        "already has one. If it was you, log in (or reset your password at " +
-            cfg_.public_url + "/reset). If not, you can ignore this mail.\r\n");
+        "already has one. If it was you, log in (or ask for a new password at " +
+            cfg_.public_url + "/forgot). If not, you can ignore this mail.\r\n");
     if (!sent) log::error("signup_notice_failed", {{"error", to_problem(sent.error()).message}});
     log::info("signup_with_known_email", {});
     return user_view{next_id(), *name, *email, "", "", "user", false, false, unix_now()};
