@@ -230,9 +230,10 @@ def main():
     found = [r for r in rules if get(r, "name", "as") == metric]
     if not found:
         fail(f"prometheus-adapter.yaml: no rules.external entry serves {metric!r} (the chart's processingQueueScaling.prometheusAdapter.metricName)")
-    elif not re.search(r'group="processing"', found[0].get("metricsQuery", "")):
-        fail("prometheus-adapter.yaml: the metricsQuery must itself select group=\"processing\" "
-             "(<<.LabelMatchers>> carry only the namespace, not the seriesQuery's labels)")
+    elif not re.search(r'group=~"processing\|processing-jobs"', found[0].get("metricsQuery", "")):
+        fail("prometheus-adapter.yaml: the metricsQuery must itself select processing's groups, "
+             "group=~\"processing|processing-jobs\" (<<.LabelMatchers>> carry only the namespace, "
+             "not the seriesQuery's labels)")
 
     # Namespaces the chart's NetworkPolicies name are where the add-ons are installed.
     for what, release in (("ingressController", "ingress-nginx"), ("monitoring", "kube-prometheus-stack")):
