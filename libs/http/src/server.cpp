@@ -371,13 +371,6 @@ class session : public std::enable_shared_from_this<session> {
   /// Checks the route's token requirement; sets user_ or returns why the caller is refused.
   caf::error authenticate(const route_options& opts) {
     user_.reset();
-    caller_known_ = false;
-    auto e = check_caller(opts);
-    caller_known_ = user_.has_value();
-    return e;
-  }
-
-  caf::error check_caller(const route_options& opts) {
     if (opts.who == access::anyone) return {};
     const auto& req = parser_->get();
     std::string_view header = req[bhttp::field::authorization];
@@ -463,8 +456,8 @@ class session : public std::enable_shared_from_this<session> {
     ctx->query = parse_query(query_);
     ctx->request_id = request_id_;
     ctx->client_ip = client_ip_;
-    ctx->user = std::move(user_);
-    user_.reset();
+    // A copy: the answer's cache headers depend on whether the request was authenticated.
+    ctx->user = user_;
     if (ctx->user)
       ctx->stream_ticket = [key = srv_->cfg.jwt_key, who = *ctx->user](const std::string& path) {
         return ticket_book::issue(who, path, key, unix_now());
@@ -608,7 +601,7 @@ class session : public std::enable_shared_from_this<session> {
     if (!match_.found || match_.found->options.who == access::anyone) return;
     if (match_.found->options.who == access::optional_user)
       res.set(bhttp::field::vary, "Authorization");
-    if (caller_known_ && res[bhttp::field::cache_control].empty())
+    if (user_ && res[bhttp::field::cache_control].empty())
       res.set(bhttp::field::cache_control, "private, no-cache");
   }
 
@@ -636,6 +629,9 @@ class session : public std::enable_shared_from_this<session> {
     bool close_now = ec || res_->need_eof();
     res_.reset();
     request_id_.clear();
+    // Nothing of this request (its route, its caller) may shape the next one's answer.
+    match_ = {};
+    user_.reset();
     keep_alive_ = true;
     if (!close_now) return read_header();
     if (!ec && force_close_) return linger();
@@ -678,8 +674,6 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   router::match match_;
   std::optional<jwt::claims> user_;
-  /// Whether the request being answered carried a valid token (user_ moves to the handler).
-  bool caller_known_ = false;
   std::shared_ptr<response> res_;
   std::string path_, query_, route_, request_id_;
   std::string discard_;

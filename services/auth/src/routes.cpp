@@ -190,8 +190,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
   http::route_options body_opts{body_limit, http::access::anyone};
   http::route_options user_opts{body_limit, http::access::user};
   http::route_options admin_opts{body_limit, http::access::admin};
-  auto limited = [&body_opts](const char* kind) {
-    auto o = body_opts;
+  auto limited = [](http::route_options o, const char* kind) {
     o.limit = kind;
     return o;
   };
@@ -206,7 +205,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                                          f.take("password", 1024)};
                  },
                  user_reply(201)),
-             limited("signup"));
+             limited(body_opts, "signup"));
 
   routes.add(verb::post, "/api/v1/auth/verify",
              json_handler<user_view>(
@@ -215,7 +214,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                    return verify_request{f.take("username", 64), f.take("code", 16)};
                  },
                  user_reply(200)),
-             limited("verify"));
+             limited(body_opts, "verify"));
 
   routes.add(verb::post, "/api/v1/auth/resend",
              json_handler<done>(
@@ -223,7 +222,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
                  [](done&) {
                    return http::json_response(202, {{"status", "sent_if_pending"}});
                  }),
-             limited("resend"));
+             limited(body_opts, "resend"));
 
   routes.add(
       verb::post, "/api/v1/auth/reset-request",
@@ -235,7 +234,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
           [](done&) {
             return http::json_response(202, {{"status", "sent_if_known"}});
           }),
-      limited("reset"));
+      limited(body_opts, "reset"));
 
   routes.add(
       verb::post, "/api/v1/auth/reset",
@@ -247,7 +246,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
           [](done&) {
             return http::response{http::bhttp::status::no_content, 11};
           }),
-      limited("verify"));
+      limited(body_opts, "verify"));
 
   routes.add(
       verb::post, "/api/v1/auth/login",
@@ -262,7 +261,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
         if (f.failure) return respond(http::error_response(f.failure));
         b.call<session_tokens>(respond, std::move(req), session_reply(ctx, refresh_ttl));
       },
-      limited("login"));
+      limited(body_opts, "login"));
 
   routes.add(verb::post, "/api/v1/auth/refresh", with_refresh_token(b, refresh_ttl, false),
              body_opts);
@@ -292,11 +291,7 @@ void add_routes(http::router& routes, caf::actor_system& sys, auth_actor service
         if (f.failure) return respond(http::error_response(f.failure));
         b.call<session_tokens>(respond, std::move(req), session_reply(ctx, refresh_ttl));
       },
-      [&] {
-        auto o = user_opts;
-        o.limit = "login";
-        return o;
-      }());
+      limited(user_opts, "login"));
 
   routes.add(
       verb::get, "/api/v1/users/me",

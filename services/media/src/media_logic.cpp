@@ -132,10 +132,11 @@ bool may_see(const photo_view& p, const viewer& who) {
   return owner_or_admin(p, who) || is_public_ready(p);
 }
 
+/// SQL condition of the photos everyone may see: is_public_ready.
+const std::string public_ready = "(visibility = 'public' AND status = 'ready')";
 /// SQL condition of the photos `who` may list: the rule of may_see, with two parameters
 /// (user id, admin as 1/0).
-constexpr const char* visible_to_viewer =
-    "((visibility = 'public' AND status = 'ready') OR owner_id = ? OR ? = 1)";
+const std::string visible_to_viewer = "(" + public_ready + " OR owner_id = ? OR ? = 1)";
 
 caf::error no_photo() {
   return make_error(errc::not_found, "photo_not_found", "no such photo");
@@ -343,10 +344,9 @@ result<void> logic::complete(std::vector<photo_view*> photos, const viewer& who)
   for (auto* p : photos)
     if (p->duplicate_of && !owner_or_admin(*p, who)) originals.emplace_back(p->duplicate_of);
   if (!originals.empty()) {
-    auto seen =
-        db_->query("SELECT id FROM photos WHERE id IN (" + store::placeholders(originals.size()) +
-                       ") AND visibility = 'public' AND status = 'ready'",
-                   originals);
+    auto seen = db_->query("SELECT id FROM photos WHERE id IN (" +
+                               store::placeholders(originals.size()) + ") AND " + public_ready,
+                           originals);
     if (!seen) return seen.error();
     std::set<int64_t> visible;
     for (auto& r : *seen) visible.insert(r.int_at(0));

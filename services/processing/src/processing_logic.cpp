@@ -601,20 +601,24 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
   return caf::unit;
 }
 
-std::optional<job_view> logic::claim_job(int64_t named, int event_attempt, std::string* input_key) {
+result<std::optional<logic::claimed_job>> logic::claim_job(int64_t named, int event_attempt) {
   const auto& worker = worker_name(cfg_.node);
+  // Marks the job running on this worker, if it still is in `from`; none when another won it.
+  auto take = [&](int64_t id, const char* from) -> result<std::optional<claimed_job>> {
+    auto r = db_->query(std::string("UPDATE jobs SET status = 'running', attempts = attempts + 1, "
+                                    "worker = ?, started_at = ? WHERE id = ? AND status = ? "
+                                    "RETURNING ") +
+                            job_columns,
+                        {worker, now_ms(), id, std::string(from)});
+    if (!r) return r.error();
+    if (r->empty()) return std::optional<claimed_job>{};
+    return std::optional<claimed_job>{claimed_job{to_job(r->front()), r->front().str_at(15)}};
+  };
   // A redelivered event whose job is still marked running: the worker that ran it died (a crash
   // loses the job's "running" mark with the worker), so this event takes it over.
   if (event_attempt > 1) {
-    auto r =
-        db_->query(std::string("UPDATE jobs SET attempts = attempts + 1, worker = ?, "
-                               "started_at = ? WHERE id = ? AND status = 'running' RETURNING ") +
-                       job_columns,
-                   {worker, now_ms(), named});
-    if (r && !r->empty()) {
-      *input_key = r->front().str_at(15);
-      return to_job(r->front());
-    }
+    auto again = take(named, "running");
+    if (!again || *again) return again;
   }
   // Every job.requested event is one turn of a job worker, and the turn goes to a queued job of
   // the owner with the fewest running, then of the one served longest ago, oldest job first:
@@ -625,34 +629,28 @@ std::optional<job_view> logic::claim_job(int64_t named, int event_attempt, std::
         "WHERE r.owner_id = j.owner_id AND r.status = 'running'), (SELECT COALESCE(MAX("
         "r.started_at), 0) FROM jobs r WHERE r.owner_id = j.owner_id AND r.status <> 'queued'), "
         "id LIMIT 1");
-    if (!next || next->empty()) return std::nullopt;
-    auto id = next->front().int_at(0);
-    // Only one worker (of any replica) wins a job.
-    auto r = db_->query(std::string("UPDATE jobs SET status = 'running', attempts = attempts + 1, "
-                                    "worker = ?, started_at = ? WHERE id = ? AND status = "
-                                    "'queued' RETURNING ") +
-                            job_columns,
-                        {worker, now_ms(), id});
-    if (r && !r->empty()) {
-      *input_key = r->front().str_at(15);
-      return to_job(r->front());
-    }
+    if (!next) return next.error();
+    if (next->empty()) return std::optional<claimed_job>{};
+    // Only one worker (of any replica) wins a job; a loser picks again.
+    auto won = take(next->front().int_at(0), "queued");
+    if (!won || *won) return won;
   }
-  return std::nullopt;
+  return std::optional<claimed_job>{};
 }
 
-result<void> logic::run_job(int64_t job_id, int event_attempt) {
-  std::string input_key;
-  auto claimed = claim_job(job_id, event_attempt, &input_key);
-  if (!claimed) return caf::unit;  // every queued job has a worker already
-  auto job = std::move(*claimed);
+result<void> logic::run_job(int64_t named, int event_attempt) {
+  auto claimed = claim_job(named, event_attempt);
+  if (!claimed) return claimed.error();
+  if (!*claimed) return caf::unit;  // every queued job has a worker already
+  auto job = std::move((*claimed)->job);
+  auto input_key = std::move((*claimed)->input_key);
+  auto job_id = job.id;
   int attempt = job.attempts;
   auto& m = processing_metrics::get();
   const auto& worker = worker_name(cfg_.node);
   auto started_ms = job.started_at;
-  record(job.id, "started",
+  record(job_id, "started",
          {{"worker", worker}, {"attempt", attempt}, {"queued_ms", started_ms - job.created_at}});
-  job_id = job.id;
 
   auto finish_failed = [&](const caf::error& e) -> result<void> {
     bool last = permanent(e) || attempt >= events_->max_attempts();
@@ -724,7 +722,7 @@ result<int64_t> logic::requeue_unfinished() {
   // with the previous process and waits for a worker again.
   if (auto r = db_->query("UPDATE jobs SET status = 'queued' WHERE status = 'running'"); !r)
     return r.error();
-  auto rows = db_->query("SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id");
+  auto rows = db_->query("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id");
   if (!rows) return rows.error();
   for (const auto& r : *rows)
     if (auto p =

@@ -72,11 +72,16 @@ class logic {
 
  private:
   result<void> run_pipeline(const nlohmann::json& event, int attempt);
-  result<void> run_job(int64_t job_id, int event_attempt);
-  /// The job a job worker's turn goes to (see run_job), marked running; none when every queued
-  /// job has a worker. `input_key` receives its stored input.
-  std::optional<contracts::job_view> claim_job(int64_t named, int event_attempt,
-                                               std::string* input_key);
+  /// Runs the job a job.requested event's turn goes to (claim_job); `named` is the event's job.
+  result<void> run_job(int64_t named, int event_attempt);
+  /// A job marked running on this worker, with its stored input (ad-hoc jobs).
+  struct claimed_job {
+    contracts::job_view job;
+    std::string input_key;
+  };
+  /// The job a job worker's turn goes to, marked running; none when every queued job has a
+  /// worker already.
+  result<std::optional<claimed_job>> claim_job(int64_t named, int event_attempt);
   /// 429 when `owner` may not queue `wanted` more operations now (admins may).
   result<void> check_quota(int64_t owner, const contracts::viewer& who, int64_t wanted);
   result<contracts::job_view> load_job(int64_t id, const contracts::viewer& who);
