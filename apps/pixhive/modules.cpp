@@ -1,6 +1,7 @@
 #include "modules.hpp"
 
 #include <algorithm>
+#include <iostream>
 #include <set>
 
 #include <caf/all.hpp>
@@ -8,6 +9,7 @@
 #include <caf/openssl/all.hpp>
 
 #include "pixhive/core/ask.hpp"
+#include "runtime.hpp"
 
 namespace pixhive::app {
 
@@ -36,6 +38,87 @@ started started_from(caf::actor_system& sys, Handle h) {
 size_t workers_plus_bus(int workers) {
   // One more for the bus handler's thread and one for the outbox relay.
   return static_cast<size_t>(workers) + 2;
+}
+
+void declare_create_user(options& opts) {
+  opts.add("username", "", "user name of the account to create")
+      .add("email", "", "email address of the account to create")
+      .add("password", "", "password of the account to create (or set PIXHIVE_PASSWORD)")
+      .add_flag("admin", "give the account the admin role");
+}
+
+/// Creates an account directly (the first admin, before anyone can sign up).
+int create_user(const options& opts) {
+  auto rt = open_runtime(opts, 4);
+  if (!rt) return fail(rt.error());
+  auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
+  if (!auth_cfg) return fail(auth_cfg.error());
+  auth_cfg->workers = 1;
+  auto admin = opts.get_bool("admin");
+  if (!admin) return fail(admin.error());
+  if (opts.get("username").empty() || opts.get("email").empty() || opts.get("password").empty()) {
+    std::cerr << "pixhive: admin create-user needs --username, --email and --password\n";
+    return 2;
+  }
+  if (auto m = auth::migrate(*rt->db); !m) return fail(m.error());
+  // In split mode the new user is announced on Redis; an in-process bus would die with this
+  // command, so all-in-one search picks such users up when the server starts.
+  std::shared_ptr<bus::event_bus> events;
+  if (!opts.get("bus").empty()) {
+    auto opened = open_bus(opts.get("bus"));
+    if (!opened) return fail(opened.error());
+    events = *opened;
+  }
+  auto actor = auth::spawn(*rt->sys, rt->db, events, *auth_cfg);
+  caf::scoped_actor self{*rt->sys};
+  int rc = 0;
+  self->request(actor, default_request_timeout,
+                contracts::create_user_request{opts.get("username"), opts.get("email"),
+                                               opts.get("password"), *admin, true})
+      .receive(
+          [&](contracts::user_view& u) {
+            std::cout << "created " << u.role << " " << u.username << " (id " << u.id << ")\n";
+          },
+          [&](caf::error& err) { rc = fail(err); });
+  self->send_exit(actor, caf::exit_reason::user_shutdown);
+  if (events) events->stop();
+  return rc;
+}
+
+/// Rebuilds the search index from what auth and media hold, over the same stores a server uses
+/// (safe while it runs: the index is replaced in place and events keep it current after).
+int reindex(const options& opts) {
+  auto rt = open_runtime(opts, 4);
+  if (!rt) return fail(rt.error());
+  auto auth_cfg = auth::auth_config::from(opts, rt->jwt_key);
+  if (!auth_cfg) return fail(auth_cfg.error());
+  auto media_cfg = media::media_config::from(opts);
+  if (!media_cfg) return fail(media_cfg.error());
+  auto search_cfg = search::search_config::from(opts);
+  if (!search_cfg) return fail(search_cfg.error());
+  auto blobs = media::open_blob_store(*media_cfg);
+  if (!blobs) return fail(blobs.error());
+  for (auto m : {auth::migrate(*rt->db), media::migrate(*rt->db), search::migrate(*rt->db)})
+    if (!m) return fail(m.error());
+  auto& sys = *rt->sys;
+  std::shared_ptr<bus::event_bus> events{bus::make_in_process_bus()};
+  auto a = auth::spawn(sys, rt->db, nullptr, *auth_cfg);
+  auto m = media::spawn(sys, rt->db, std::move(*blobs), events, *media_cfg);
+  auto s = search::spawn(sys, rt->db, events, {m, a, {}}, *search_cfg);
+  caf::scoped_actor self{sys};
+  int rc = 0;
+  // Rebuilding reads every user and photo: minutes on a large site, never forever.
+  self->request(s, std::chrono::seconds(3600), contracts::reindex_request{})
+      .receive(
+          [&](contracts::reindex_result& r) {
+            std::cout << "reindexed " << r.users << " users and " << r.photos << " photos\n";
+          },
+          [&](caf::error& err) { rc = fail(err); });
+  for (auto h : {caf::actor_cast<caf::actor>(a), caf::actor_cast<caf::actor>(m),
+                 caf::actor_cast<caf::actor>(s)})
+    self->send_exit(h, caf::exit_reason::user_shutdown);
+  events->stop();
+  return rc;
 }
 
 }  // namespace
@@ -77,94 +160,129 @@ result<std::shared_ptr<store::blob_store>> context::blobs() {
 }
 
 const std::vector<module>& service_table() {
+  using namespace contracts;
   static const std::vector<module> table{
-      {"auth",
-       {},
-       {"graph", "media"},
-       [](const configs& c) { return workers_plus_bus(c.auth.workers); },
-       [](store::database& db) { return auth::migrate(db); },
-       [](context& ctx) -> result<started> {
-         ctx.peers.auth = auth::spawn(ctx.sys, ctx.db, ctx.events, ctx.cfg.auth);
-         return started_from(ctx.sys, ctx.peers.auth);
+      {.name = "auth",
+       .needs = {},
+       .wants = {"graph", "media"},
+       .connections = [](const configs& c) { return workers_plus_bus(c.auth.workers); },
+       .migrate = [](store::database& db) { return auth::migrate(db); },
+       .start = [](context& ctx) -> result<started> {
+         return started_from(ctx.sys, auth::spawn(ctx.sys, ctx.db, ctx.events, ctx.cfg.auth));
        },
-       [](context& ctx, const started&, http::router& routes) {
-         auth::add_routes(routes, ctx.sys, ctx.peers.auth, {ctx.peers.graph, ctx.peers.media},
-                          ctx.cfg.auth.refresh_ttl);
-       }},
-      {"media",
-       {},
-       {"graph"},
-       [](const configs& c) { return workers_plus_bus(c.media.workers); },
-       [](store::database& db) { return media::migrate(db); },
-       [](context& ctx) -> result<started> {
+       .add_routes =
+           [](context& ctx, const started& self, http::router& routes) {
+             auth::add_routes(
+                 routes, ctx.sys, caf::actor_cast<auth_actor>(self.actor),
+                 {ctx.peers.get<graph_actor>("graph"), ctx.peers.get<media_actor>("media")},
+                 ctx.cfg.auth.refresh_ttl);
+           },
+       .commands = {{.name = "create-user",
+                     .help = "create-user --username NAME --email ADDR --password PW [--admin]",
+                     .declare = declare_create_user,
+                     .run = create_user}}},
+      {.name = "media",
+       .needs = {},
+       .wants = {"graph"},
+       .connections = [](const configs& c) { return workers_plus_bus(c.media.workers); },
+       .migrate = [](store::database& db) { return media::migrate(db); },
+       .start = [](context& ctx) -> result<started> {
          auto blobs = ctx.blobs();
          if (!blobs) return blobs.error();
-         ctx.peers.media = media::spawn(ctx.sys, ctx.db, *blobs, ctx.events, ctx.cfg.media);
-         return started_from(ctx.sys, ctx.peers.media);
+         return started_from(ctx.sys,
+                             media::spawn(ctx.sys, ctx.db, *blobs, ctx.events, ctx.cfg.media));
        },
-       [](context& ctx, const started&, http::router& routes) {
-         media::add_routes(routes, ctx.sys, ctx.peers.media, ctx.cfg.media, ctx.peers.graph);
-       }},
-      {"processing",
-       {"media"},
-       {},
-       [](const configs& c) { return workers_plus_bus(c.processing.workers); },
-       [](store::database& db) { return processing::migrate(db); },
-       [](context& ctx) -> result<started> {
+       .add_routes =
+           [](context& ctx, const started& self, http::router& routes) {
+             media::add_routes(routes, ctx.sys, caf::actor_cast<media_actor>(self.actor),
+                               ctx.cfg.media, ctx.peers.get<graph_actor>("graph"));
+           }},
+      {.name = "processing",
+       .needs = {"media"},
+       .wants = {},
+       .connections = [](const configs& c) { return workers_plus_bus(c.processing.workers); },
+       .migrate = [](store::database& db) { return processing::migrate(db); },
+       .start = [](context& ctx) -> result<started> {
          auto blobs = ctx.blobs();
          if (!blobs) return blobs.error();
-         auto p = processing::spawn(ctx.sys, ctx.db, *blobs, ctx.events, ctx.peers.media,
-                                    ctx.cfg.processing);
-         return started_from(ctx.sys, p);
+         return started_from(
+             ctx.sys, processing::spawn(ctx.sys, ctx.db, *blobs, ctx.events,
+                                        ctx.peers.get<media_actor>("media"), ctx.cfg.processing));
        },
-       [](context& ctx, const started& self, http::router& routes) {
-         processing::add_routes(routes, ctx.sys,
-                                caf::actor_cast<contracts::processing_actor>(self.actor),
-                                ctx.events, ctx.cfg.processing);
-       }},
-      {"graph",
-       {"auth", "media"},
-       {},
-       [](const configs& c) { return workers_plus_bus(c.graph.workers); },
-       [](store::database& db) { return graph::migrate(db); },
-       [](context& ctx) -> result<started> {
-         ctx.peers.graph = graph::spawn(ctx.sys, ctx.db, ctx.events, ctx.peers.auth,
-                                        ctx.peers.media, ctx.cfg.graph);
-         return started_from(ctx.sys, ctx.peers.graph);
+       .add_routes =
+           [](context& ctx, const started& self, http::router& routes) {
+             processing::add_routes(routes, ctx.sys, caf::actor_cast<processing_actor>(self.actor),
+                                    ctx.events, ctx.cfg.processing);
+           }},
+      {.name = "graph",
+       .needs = {"auth", "media"},
+       .wants = {},
+       .connections = [](const configs& c) { return workers_plus_bus(c.graph.workers); },
+       .migrate = [](store::database& db) { return graph::migrate(db); },
+       .start = [](context& ctx) -> result<started> {
+         return started_from(
+             ctx.sys, graph::spawn(ctx.sys, ctx.db, ctx.events, ctx.peers.get<auth_actor>("auth"),
+                                   ctx.peers.get<media_actor>("media"), ctx.cfg.graph));
        },
-       [](context& ctx, const started&, http::router& routes) {
-         graph::add_routes(routes, ctx.sys, ctx.peers.graph);
-       }},
-      {"feed",
-       {"media", "auth", "graph"},
-       {},
-       [](const configs& c) { return workers_plus_bus(c.feed.workers); },
-       [](store::database& db) { return feed::migrate(db); },
-       [](context& ctx) -> result<started> {
+       .add_routes =
+           [](context& ctx, const started& self, http::router& routes) {
+             graph::add_routes(routes, ctx.sys, caf::actor_cast<graph_actor>(self.actor));
+           }},
+      {.name = "feed",
+       .needs = {"media", "auth", "graph"},
+       .wants = {},
+       .connections = [](const configs& c) { return workers_plus_bus(c.feed.workers); },
+       .migrate = [](store::database& db) { return feed::migrate(db); },
+       .start = [](context& ctx) -> result<started> {
          auto timelines = feed::open_timelines(ctx.db, ctx.cfg.feed);
          if (!timelines) return timelines.error();
-         auto f = feed::spawn(ctx.sys, ctx.db, ctx.events, *timelines,
-                              {ctx.peers.media, ctx.peers.auth, ctx.peers.graph}, ctx.cfg.feed);
-         return started_from(ctx.sys, f);
+         return started_from(ctx.sys, feed::spawn(ctx.sys, ctx.db, ctx.events, *timelines,
+                                                  {ctx.peers.get<media_actor>("media"),
+                                                   ctx.peers.get<auth_actor>("auth"),
+                                                   ctx.peers.get<graph_actor>("graph")},
+                                                  ctx.cfg.feed));
        },
-       [](context& ctx, const started& self, http::router& routes) {
-         feed::add_routes(routes, ctx.sys, caf::actor_cast<contracts::feed_actor>(self.actor));
-       }},
-      {"search",
-       {"media", "auth", "graph"},
-       {},
-       [](const configs& c) { return workers_plus_bus(c.search.workers); },
-       [](store::database& db) { return search::migrate(db); },
-       [](context& ctx) -> result<started> {
-         auto s = search::spawn(ctx.sys, ctx.db, ctx.events,
-                                {ctx.peers.media, ctx.peers.auth, ctx.peers.graph}, ctx.cfg.search);
-         return started_from(ctx.sys, s);
+       .add_routes =
+           [](context& ctx, const started& self, http::router& routes) {
+             feed::add_routes(routes, ctx.sys, caf::actor_cast<feed_actor>(self.actor));
+           }},
+      {.name = "search",
+       .needs = {"media", "auth", "graph"},
+       .wants = {},
+       .connections = [](const configs& c) { return workers_plus_bus(c.search.workers); },
+       .migrate = [](store::database& db) { return search::migrate(db); },
+       .start = [](context& ctx) -> result<started> {
+         return started_from(ctx.sys, search::spawn(ctx.sys, ctx.db, ctx.events,
+                                                    {ctx.peers.get<media_actor>("media"),
+                                                     ctx.peers.get<auth_actor>("auth"),
+                                                     ctx.peers.get<graph_actor>("graph")},
+                                                    ctx.cfg.search));
        },
-       [](context& ctx, const started& self, http::router& routes) {
-         search::add_routes(routes, ctx.sys, caf::actor_cast<contracts::search_actor>(self.actor));
-       }},
+       .add_routes =
+           [](context& ctx, const started& self, http::router& routes) {
+             search::add_routes(routes, ctx.sys, caf::actor_cast<search_actor>(self.actor));
+           },
+       .commands = {{.name = "reindex",
+                     .help = "reindex   rebuild the search index from the users and photos",
+                     .declare = {},
+                     .run = reindex}}},
   };
   return table;
+}
+
+void declare_link_options(options& opts) {
+  std::set<std::string> linked;
+  for (const auto& m : service_table()) {
+    linked.insert(m.needs.begin(), m.needs.end());
+    linked.insert(m.wants.begin(), m.wants.end());
+  }
+  for (const auto& m : service_table())
+    if (linked.count(m.name))
+      opts.add(m.name + "-actor", "",
+               "where the " + m.name +
+                   " service's actor port is, for the services that need it when this process "
+                   "does not run it: host:port, host:port,host:port, or a DNS name whose records "
+                   "are every replica (a Kubernetes headless Service); re-resolved every 5s");
 }
 
 std::vector<const module*> modules_of(const std::string& mode) {

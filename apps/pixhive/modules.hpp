@@ -1,10 +1,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 
 #include "pixhive/auth/auth.hpp"
@@ -35,11 +38,21 @@ struct configs {
   static result<configs> from(const options& opts);
 };
 
-/// The handles of the services others call: local actors, or links to other processes.
-struct handles {
-  contracts::auth_actor auth;
-  contracts::media_actor media;
-  contracts::graph_actor graph;
+/// The actors of the services others call, by service name: local actors, or links to the
+/// replicas in other processes.
+class peers {
+ public:
+  /// The typed handle of `name` (empty when this process neither runs nor links it).
+  template <class Handle>
+  Handle get(const std::string& name) const {
+    auto it = actors_.find(name);
+    return it == actors_.end() ? Handle{} : caf::actor_cast<Handle>(it->second);
+  }
+  /// Records the actor that answers for `name`.
+  void set(const std::string& name, caf::actor actor) { actors_[name] = std::move(actor); }
+
+ private:
+  std::map<std::string, caf::actor> actors_;
 };
 
 /// What every module's start sees: the process's stores, bus, configuration and the handles.
@@ -49,7 +62,7 @@ struct context {
   const configs& cfg;
   std::shared_ptr<store::database> db;
   std::shared_ptr<bus::event_bus> events;
-  handles& peers;
+  app::peers& peers;
   /// The blob store media and processing share, opened on first use.
   result<std::shared_ptr<store::blob_store>> blobs();
 
@@ -66,7 +79,18 @@ struct started {
   std::function<void(std::function<void(bool)>)> ping;
 };
 
-/// One row of the service table.
+/// An operator task of `pixhive admin NAME`.
+struct command {
+  std::string name;
+  /// One line for the usage text.
+  std::string help;
+  /// Declares the options only this command takes (may be empty).
+  std::function<void(options&)> declare;
+  /// Runs it to the end; the return value is the process's exit code.
+  std::function<int(const options&)> run;
+};
+
+/// One row of the service table: everything the binary knows about a service.
 struct module {
   std::string name;
   /// Services its actor calls: local when this process runs them, linked otherwise.
@@ -78,14 +102,20 @@ struct module {
   std::function<size_t(const configs&)> connections;
   /// Creates or updates its tables.
   std::function<result<void>(store::database&)> migrate;
-  /// Spawns its actor and records its handle in `ctx.peers` when others call it.
+  /// Spawns its actor (with the handles of what it needs in `ctx.peers`).
   std::function<result<started>(context& ctx)> start;
   /// Adds its HTTP routes; every handle it needs or wants is known by then.
   std::function<void(context& ctx, const started& self, http::router& routes)> add_routes;
+  /// Its `pixhive admin` commands.
+  std::vector<command> commands = {};
 };
 
 /// Declares every service's options.
 void declare_options(options& opts);
+
+/// Declares --NAME-actor for every service another row needs or wants: where its replicas'
+/// actor ports are when this process does not run it.
+void declare_link_options(options& opts);
 
 /// The service table: a mode runs a subset of it (all-in-one runs every row).
 const std::vector<module>& service_table();

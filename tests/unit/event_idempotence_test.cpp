@@ -8,6 +8,7 @@
 #include "feed_logic.hpp"
 #include "graph_logic.hpp"
 #include "media_logic.hpp"
+#include "pixhive/contracts/all.hpp"
 #include "pixhive/core/ids.hpp"
 #include "search_logic.hpp"
 
@@ -38,8 +39,7 @@ result<store::rows> insert_photo(store::database& db, const std::string& caption
 }
 
 caf::actor_system_config& quiet_config(caf::actor_system_config& cfg) {
-  contracts::add_search_types(cfg);
-  contracts::add_graph_types(cfg);
+  contracts::add_all_types(cfg);
   cfg.set("logger.verbosity", caf::atom("quiet"));
   return cfg;
 }
@@ -85,14 +85,18 @@ TEST(event_idempotence, graph_notifications) {
   ready_again.id = 44;  // processed again after a restart: a new event about the same photo
   for (const auto* e : {&like, &like, &ready, &ready, &ready_again})
     ASSERT_TRUE(impl.apply_event(*e));
-  auto page = impl.notifications({contracts::viewer{7, "alice", false}, 0, 20});
+  auto page =
+      impl.handle(contracts::notifications_request{contracts::viewer{7, "alice", false}, 0, 20});
   ASSERT_TRUE(page);
   ASSERT_EQ(page->items.size(), 2u);
   EXPECT_EQ(page->unread, 2);
   // One's own like makes no notification.
   ASSERT_TRUE(impl.apply_event(
       {45, "like.created", R"({"photo_id":"9","photo_owner_id":"7","user_id":"7"})", 102}));
-  EXPECT_EQ(impl.notifications({contracts::viewer{7, "alice", false}, 0, 20})->items.size(), 2u);
+  EXPECT_EQ(
+      impl.handle(contracts::notifications_request{contracts::viewer{7, "alice", false}, 0, 20})
+          ->items.size(),
+      2u);
   events->stop();
 }
 
@@ -110,9 +114,9 @@ TEST(event_idempotence, media_processed_and_failed) {
                        1};
   contracts::viewer alice{7, "alice", false};
   ASSERT_TRUE(impl.apply_event(processed));
-  auto once = impl.get_photo({9, alice});
+  auto once = impl.handle(contracts::get_photo_request{9, alice});
   ASSERT_TRUE(impl.apply_event(processed));
-  auto twice = impl.get_photo({9, alice});
+  auto twice = impl.handle(contracts::get_photo_request{9, alice});
   ASSERT_TRUE(once && twice);
   EXPECT_EQ(*once, *twice);
   EXPECT_EQ(once->status, "ready");
@@ -121,7 +125,7 @@ TEST(event_idempotence, media_processed_and_failed) {
   bus::event failed{2, "photo.failed", R"({"photo_id":"9","reason":"undecodable_image: x"})", 2};
   ASSERT_TRUE(impl.apply_event(failed));
   ASSERT_TRUE(impl.apply_event(failed));
-  auto f = impl.get_photo({9, alice});
+  auto f = impl.handle(contracts::get_photo_request{9, alice});
   EXPECT_EQ(f->status, "failed");
   EXPECT_EQ(f->status_reason, "undecodable_image: x");
   events->stop();
@@ -198,7 +202,8 @@ TEST(event_idempotence, search_index) {
   twice({2, "user.updated", R"({"user_id":"7","username":"alice","display_name":"Al"})", 2});
   twice({3, "photo.processed", R"({"photo_id":"9","owner_id":"7","tags":["blue"],"text":"OPEN"})",
          3});
-  auto found = impl.search({contracts::viewer{}, "open beach", "photos", 0, 20});
+  auto found =
+      impl.handle(contracts::search_request{contracts::viewer{}, "open beach", "photos", 0, 20});
   ASSERT_TRUE(found);
   EXPECT_EQ(found->photos.size(), 1u);  // caption word and OCR text
   EXPECT_EQ(index().size(), 6u);        // user, photo, 2 tags, 2 FTS rows

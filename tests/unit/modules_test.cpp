@@ -49,3 +49,19 @@ TEST(modules, the_database_pool_covers_every_worker_of_the_selected_services) {
   for (auto* m : app::modules_of("all")) all += m->connections(*cfg);
   EXPECT_GE(all, 7u + 3u + 2u + 2u + 2u + 2u);
 }
+
+TEST(modules, every_service_another_row_needs_can_be_linked_and_admin_commands_are_unique) {
+  options opts;
+  app::declare_link_options(opts);
+  std::set<std::string> commands;
+  for (auto& m : app::service_table()) {
+    for (auto& n : m.needs) EXPECT_NO_THROW(opts.get(n + "-actor")) << n;
+    for (auto& n : m.wants) EXPECT_NO_THROW(opts.get(n + "-actor")) << n;
+    for (auto& c : m.commands) {
+      EXPECT_TRUE(commands.insert(c.name).second) << c.name;
+      EXPECT_TRUE(c.run) << c.name;
+    }
+  }
+  EXPECT_TRUE(commands.count("create-user"));
+  EXPECT_TRUE(commands.count("reindex"));
+}

@@ -246,7 +246,7 @@ result<void> logic::issue_code(const user_view& user) {
   return caf::unit;
 }
 
-result<user_view> logic::signup(const signup_request& req) {
+result<user_view> logic::handle(const signup_request& req) {
   auto user = insert_user(req.username, req.email, req.password, "user", false);
   if (!user && to_problem(user.error()).code == "email_taken") {
     // The answer must not tell a stranger that the address has an account: the signup looks
@@ -270,7 +270,7 @@ result<user_view> logic::signup(const signup_request& req) {
   return user;
 }
 
-result<user_view> logic::create_user(const create_user_request& req) {
+result<user_view> logic::handle(const create_user_request& req) {
   auto user = insert_user(req.username, req.email, req.password, req.admin ? "admin" : "user",
                           req.verified);
   if (!user) return user.error();
@@ -281,7 +281,7 @@ result<user_view> logic::create_user(const create_user_request& req) {
   return user;
 }
 
-result<user_view> logic::verify(const verify_request& req) {
+result<user_view> logic::handle(const verify_request& req) {
   auto bad_code = [] { return invalid("invalid_code", "the verification code is wrong"); };
   auto rows = db_->query(std::string("SELECT ") + user_columns + " FROM users WHERE username = ?",
                          {lower(req.username)});
@@ -326,7 +326,7 @@ result<user_view> logic::verify(const verify_request& req) {
   return outcome;
 }
 
-result<done> logic::resend(const resend_request& req) {
+result<done> logic::handle(const resend_request& req) {
   auto rows = db_->query(std::string("SELECT ") + user_columns + " FROM users WHERE username = ?",
                          {lower(req.username)});
   if (!rows) return rows.error();
@@ -380,7 +380,7 @@ std::string logic::device_key(int64_t user_id, const std::string& token) const {
   return "device:" + nonce;
 }
 
-result<session_tokens> logic::login(const login_request& req) {
+result<session_tokens> logic::handle(const login_request& req) {
   auto& stats = auth_metrics::get();
   auto key = lower(req.login);
   auto now = unix_now();
@@ -445,7 +445,7 @@ result<session_tokens> logic::login(const login_request& req) {
   return session;
 }
 
-result<session_tokens> logic::refresh(const refresh_request& req) {
+result<session_tokens> logic::handle(const refresh_request& req) {
   auto invalid_token = [] {
     return make_error(errc::unauthorized, "invalid_refresh_token",
                       "the refresh token is not valid");
@@ -494,7 +494,7 @@ result<session_tokens> logic::refresh(const refresh_request& req) {
   return issue_tokens(*user, taken->family, taken->expires_at);
 }
 
-result<done> logic::logout(const logout_request& req) {
+result<done> logic::handle(const logout_request& req) {
   // The whole family: an older token of the session must not outlive the logout either.
   auto r = db_->query(
       "DELETE FROM refresh_tokens WHERE family IN (SELECT family FROM refresh_tokens WHERE "
@@ -514,14 +514,14 @@ result<int64_t> logic::end_sessions(int64_t user_id) {
   return at;
 }
 
-result<done> logic::logout_all(const logout_all_request& req) {
+result<done> logic::handle(const logout_all_request& req) {
   auto at = end_sessions(req.user_id);
   if (!at) return at.error();
   log::info("user_logged_out_everywhere", {{"user_id", req.user_id}});
   return done{};
 }
 
-result<session_tokens> logic::change_password(const change_password_request& req) {
+result<session_tokens> logic::handle(const change_password_request& req) {
   auto rows = db_->query(std::string("SELECT ") + user_columns +
                              ", password_hash FROM users WHERE id = ? AND disabled = 0",
                          {req.user_id});
@@ -556,7 +556,7 @@ result<session_tokens> logic::change_password(const change_password_request& req
   return issue_tokens(user, {}, 0, *at + 1);
 }
 
-result<done> logic::request_reset(const request_reset_request& req) {
+result<done> logic::handle(const request_reset_request& req) {
   // The same answer whatever happens, so this cannot probe for accounts; the per-client limit is
   // the route's ("reset"), the per-address one is here: three mails an hour.
   auto email = normalize_email(req.email);
@@ -597,7 +597,7 @@ result<done> logic::request_reset(const request_reset_request& req) {
   return done{};
 }
 
-result<done> logic::reset_password(const reset_password_request& req) {
+result<done> logic::handle(const reset_password_request& req) {
   auto invalid_token = [] {
     return make_error(errc::invalid_argument, "invalid_reset_token",
                       "the reset link is not valid or has expired: ask for a new one");
@@ -628,14 +628,14 @@ result<done> logic::reset_password(const reset_password_request& req) {
   return done{};
 }
 
-result<user_view> logic::get_user(const get_user_request& req) {
+result<user_view> logic::handle(const get_user_request& req) {
   auto user = find_by_id(req.user_id);
   if (user && user->disabled)
     return make_error(errc::forbidden, "account_disabled", "this account is disabled");
   return user;
 }
 
-result<user_view> logic::get_profile(const get_profile_request& req) {
+result<user_view> logic::handle(const get_profile_request& req) {
   auto rows = db_->query(
       std::string("SELECT ") + user_columns + " FROM users WHERE username = ? AND disabled = 0",
       {lower(req.username)});
@@ -644,8 +644,8 @@ result<user_view> logic::get_profile(const get_profile_request& req) {
   return to_user(rows->front());
 }
 
-result<user_view> logic::update_profile(const update_profile_request& req) {
-  auto user = get_user({req.user_id});
+result<user_view> logic::handle(const update_profile_request& req) {
+  auto user = handle(get_user_request{req.user_id});
   if (!user) return user.error();
   if (req.set_display_name) user->display_name = req.display_name;
   if (req.set_bio) user->bio = req.bio;
@@ -661,7 +661,7 @@ result<user_view> logic::update_profile(const update_profile_request& req) {
   return user;
 }
 
-result<user_page> logic::list_users(const list_users_request& req) {
+result<user_page> logic::handle(const list_users_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   auto rows = db_->query(
       std::string("SELECT ") + user_columns + " FROM users WHERE id > ? ORDER BY id LIMIT ?",
@@ -674,7 +674,7 @@ result<user_page> logic::list_users(const list_users_request& req) {
   return page;
 }
 
-result<user_page> logic::users_by_ids(const users_by_ids_request& req) {
+result<user_page> logic::handle(const users_by_ids_request& req) {
   user_page page;
   if (req.ids.empty()) return page;
   if (req.ids.size() > 500)
@@ -693,7 +693,7 @@ result<user_page> logic::users_by_ids(const users_by_ids_request& req) {
   return page;
 }
 
-result<user_view> logic::set_disabled(const set_disabled_request& req) {
+result<user_view> logic::handle(const set_disabled_request& req) {
   auto user = find_by_id(req.user_id);
   if (!user) return user.error();
   auto r = db_->transaction([&](store::connection& c) -> result<void> {
@@ -715,7 +715,7 @@ result<user_view> logic::set_disabled(const set_disabled_request& req) {
   return user;
 }
 
-result<done> logic::ping() {
+result<done> logic::handle(const ping_request&) {
   auto r = db_->query("SELECT 1");
   if (!r) return r.error();
   return done{};

@@ -16,24 +16,24 @@ class logic {
   logic(std::shared_ptr<store::database> db, std::shared_ptr<bus::event_bus> events,
         const auth_config& cfg);
 
-  result<contracts::user_view> signup(const contracts::signup_request& req);
-  result<contracts::user_view> verify(const contracts::verify_request& req);
-  result<contracts::done> resend(const contracts::resend_request& req);
-  result<contracts::session_tokens> login(const contracts::login_request& req);
-  result<contracts::session_tokens> refresh(const contracts::refresh_request& req);
-  result<contracts::done> logout(const contracts::logout_request& req);
-  result<contracts::done> logout_all(const contracts::logout_all_request& req);
-  result<contracts::session_tokens> change_password(const contracts::change_password_request& req);
-  result<contracts::done> request_reset(const contracts::request_reset_request& req);
-  result<contracts::done> reset_password(const contracts::reset_password_request& req);
-  result<contracts::user_view> get_user(const contracts::get_user_request& req);
-  result<contracts::user_view> get_profile(const contracts::get_profile_request& req);
-  result<contracts::user_view> update_profile(const contracts::update_profile_request& req);
-  result<contracts::user_page> users_by_ids(const contracts::users_by_ids_request& req);
-  result<contracts::user_page> list_users(const contracts::list_users_request& req);
-  result<contracts::user_view> set_disabled(const contracts::set_disabled_request& req);
-  result<contracts::user_view> create_user(const contracts::create_user_request& req);
-  result<contracts::done> ping();
+  result<contracts::user_view> handle(const contracts::signup_request& req);
+  result<contracts::user_view> handle(const contracts::verify_request& req);
+  result<contracts::done> handle(const contracts::resend_request& req);
+  result<contracts::session_tokens> handle(const contracts::login_request& req);
+  result<contracts::session_tokens> handle(const contracts::refresh_request& req);
+  result<contracts::done> handle(const contracts::logout_request& req);
+  result<contracts::done> handle(const contracts::logout_all_request& req);
+  result<contracts::session_tokens> handle(const contracts::change_password_request& req);
+  result<contracts::done> handle(const contracts::request_reset_request& req);
+  result<contracts::done> handle(const contracts::reset_password_request& req);
+  result<contracts::user_view> handle(const contracts::get_user_request& req);
+  result<contracts::user_view> handle(const contracts::get_profile_request& req);
+  result<contracts::user_view> handle(const contracts::update_profile_request& req);
+  result<contracts::user_page> handle(const contracts::users_by_ids_request& req);
+  result<contracts::user_page> handle(const contracts::list_users_request& req);
+  result<contracts::user_view> handle(const contracts::set_disabled_request& req);
+  result<contracts::user_view> handle(const contracts::create_user_request& req);
+  result<contracts::done> handle(const contracts::ping_request&);
 
  private:
   result<contracts::user_view> insert_user(const std::string& username, const std::string& email,

@@ -12,7 +12,8 @@ using namespace contracts;
 
 void auth_config::declare(options& opts) {
   opts.add("auth-workers", "2",
-           "auth worker actors, each with its own thread for database calls and password hashing")
+           "auth worker actors, each with its own thread for database calls and password hashing",
+           check::whole(1, 64))
       .add("smtp-url", "",
            "SMTP server for verification mail (smtp://host:25 or smtps://host:465); when unset, "
            "mail is written as .eml files to <data-dir>/outbox")
@@ -21,18 +22,26 @@ void auth_config::declare(options& opts) {
       .add("smtp-password", "", "SMTP password")
       .add("smtp-starttls", "required",
            "with an SMTP user: 'required' refuses to send the password without TLS (STARTTLS or "
-           "smtps://); 'optional' sends it in clear when the server offers no STARTTLS")
-      .add("access-token-ttl", "15m", "lifetime of access tokens (JWT)")
-      .add("refresh-token-ttl", "720h", "lifetime of refresh tokens")
+           "smtps://); 'optional' sends it in clear when the server offers no STARTTLS",
+           check::one_of({"required", "optional"}))
+      .add("access-token-ttl", "15m", "lifetime of access tokens (JWT)",
+           check::duration(std::chrono::seconds(1)))
+      .add("refresh-token-ttl", "720h", "lifetime of refresh tokens",
+           check::duration(std::chrono::seconds(1)))
       .add("login-failures-per-ip", "5",
-           "failed logins allowed per 15 minutes for one account from one client address")
+           "failed logins allowed per 15 minutes for one account from one client address",
+           check::whole(1, 1'000'000))
       .add("login-failures-per-account", "50",
-           "failed logins allowed per 15 minutes for one account from all addresses together")
-      .add("resend-interval", "60s", "shortest time between two verification mails per account")
+           "failed logins allowed per 15 minutes for one account from all addresses together",
+           check::whole(1, 1'000'000))
+      .add("resend-interval", "60s", "shortest time between two verification mails per account",
+           check::duration())
       .add("unverified-account-ttl", "168h",
-           "unverified accounts older than this are deleted, freeing their username and email")
+           "unverified accounts older than this are deleted, freeing their username and email",
+           check::duration(std::chrono::seconds(1)))
       .add("public-url", "http://localhost:8080",
-           "the address people open PixHive at; password-reset mail links to <public-url>/reset");
+           "the address people open PixHive at; password-reset mail links to <public-url>/reset",
+           check::starts_with({"http://", "https://"}));
 }
 
 result<auth_config> auth_config::from(const options& opts, std::string jwt_key) {
@@ -40,34 +49,23 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
   cfg.data_dir = opts.get("data-dir");
   auto workers = opts.get_int("auth-workers");
   if (!workers) return workers.error();
-  if (*workers < 1 || *workers > 64)
-    return make_error(errc::invalid_argument, "bad_config", "option --auth-workers must be 1..64");
   cfg.workers = static_cast<int>(*workers);
   cfg.smtp_url = opts.get("smtp-url");
   cfg.smtp_from = opts.get("smtp-from");
   cfg.smtp_user = opts.get("smtp-user");
   cfg.smtp_password = opts.get("smtp-password");
-  auto starttls = opts.get("smtp-starttls");
-  if (starttls != "required" && starttls != "optional")
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --smtp-starttls must be required or optional");
-  cfg.smtp_require_tls = starttls == "required";
+  cfg.smtp_require_tls = opts.get("smtp-starttls") == "required";
   auto access = opts.get_duration("access-token-ttl");
   if (!access) return access.error();
   auto refresh = opts.get_duration("refresh-token-ttl");
   if (!refresh) return refresh.error();
   cfg.access_ttl = std::chrono::duration_cast<std::chrono::seconds>(*access);
   cfg.refresh_ttl = std::chrono::duration_cast<std::chrono::seconds>(*refresh);
-  if (cfg.access_ttl.count() < 1 || cfg.refresh_ttl.count() < 1)
-    return make_error(errc::invalid_argument, "bad_config", "token lifetimes must be at least 1s");
   for (auto [name, field] :
        {std::pair{"login-failures-per-ip", &cfg.login_failures_per_ip},
         std::pair{"login-failures-per-account", &cfg.login_failures_per_account}}) {
     auto v = opts.get_int(name);
     if (!v) return v.error();
-    if (*v < 1 || *v > 1'000'000)
-      return make_error(errc::invalid_argument, "bad_config",
-                        std::string("option --") + name + " must be 1..1000000");
     *field = *v;
   }
   auto resend = opts.get_duration("resend-interval");
@@ -76,14 +74,8 @@ result<auth_config> auth_config::from(const options& opts, std::string jwt_key) 
   auto unverified = opts.get_duration("unverified-account-ttl");
   if (!unverified) return unverified.error();
   cfg.unverified_ttl = std::chrono::duration_cast<std::chrono::seconds>(*unverified);
-  if (cfg.unverified_ttl.count() < 1)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --unverified-account-ttl must be at least 1s");
   cfg.public_url = opts.get("public-url");
   while (!cfg.public_url.empty() && cfg.public_url.back() == '/') cfg.public_url.pop_back();
-  if (cfg.public_url.rfind("http://", 0) != 0 && cfg.public_url.rfind("https://", 0) != 0)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --public-url must start with http:// or https://");
   cfg.jwt_key = std::move(jwt_key);
   return cfg;
 }
@@ -145,48 +137,11 @@ CREATE INDEX users_unverified ON users (verified, created_at);
   return bus::outbox::migrate(db, "auth");
 }
 
-namespace {
-
-auth_actor::behavior_type worker(auth_actor::pointer self, std::shared_ptr<logic> impl) {
-  // Each handler blocks on the database or argon2id; the worker is detached so that only its
-  // own thread waits.
-  return {
-      [impl](signup_request& r) -> caf::result<user_view> { return impl->signup(r); },
-      [impl](verify_request& r) -> caf::result<user_view> { return impl->verify(r); },
-      [impl](resend_request& r) -> caf::result<done> { return impl->resend(r); },
-      [impl](login_request& r) -> caf::result<session_tokens> { return impl->login(r); },
-      [impl](refresh_request& r) -> caf::result<session_tokens> { return impl->refresh(r); },
-      [impl](logout_request& r) -> caf::result<done> { return impl->logout(r); },
-      [impl](logout_all_request& r) -> caf::result<done> { return impl->logout_all(r); },
-      [impl](change_password_request& r) -> caf::result<session_tokens> {
-        return impl->change_password(r);
-      },
-      [impl](request_reset_request& r) -> caf::result<done> { return impl->request_reset(r); },
-      [impl](reset_password_request& r) -> caf::result<done> { return impl->reset_password(r); },
-      [impl](get_user_request& r) -> caf::result<user_view> { return impl->get_user(r); },
-      [impl](get_profile_request& r) -> caf::result<user_view> { return impl->get_profile(r); },
-      [impl](update_profile_request& r) -> caf::result<user_view> {
-        return impl->update_profile(r);
-      },
-      [impl](list_users_request& r) -> caf::result<user_page> { return impl->list_users(r); },
-      [impl](set_disabled_request& r) -> caf::result<user_view> { return impl->set_disabled(r); },
-      [impl](create_user_request& r) -> caf::result<user_view> { return impl->create_user(r); },
-      [impl](users_by_ids_request& r) -> caf::result<user_page> { return impl->users_by_ids(r); },
-      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
-  };
-}
-
-}  // namespace
 
 auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                  std::shared_ptr<bus::event_bus> events, const auth_config& cfg) {
   auto impl = std::make_shared<logic>(db, std::move(events), cfg);
-  return spawn_pool<auth_actor, ping_request, signup_request, verify_request, resend_request,
-                    login_request, refresh_request, logout_request, logout_all_request,
-                    change_password_request, request_reset_request, reset_password_request,
-                    get_user_request, get_profile_request, update_profile_request,
-                    list_users_request, set_disabled_request, create_user_request,
-                    users_by_ids_request>(sys, "auth", cfg.workers, worker, impl);
+  return spawn_pool<auth_actor, ping_request>(sys, "auth", cfg.workers, impl);
 }
 
 }  // namespace pixhive::auth

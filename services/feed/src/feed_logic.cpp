@@ -117,7 +117,7 @@ result<card_page> logic::cards_page(const viewer& who, std::vector<int64_t> ids,
   return page;
 }
 
-result<card_page> logic::home(const home_feed_request& req) {
+result<card_page> logic::handle(const home_feed_request& req) {
   if (!req.who.user_id) return make_error(errc::unauthorized, "unauthorized", "sign in first");
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   auto me = req.who.user_id;
@@ -151,7 +151,7 @@ result<card_page> logic::home(const home_feed_request& req) {
   return cards_page(req.who, std::move(*ids), limit);
 }
 
-result<card_page> logic::public_feed(const public_feed_request& req) {
+result<card_page> logic::handle(const public_feed_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   auto rows = db_->query(
       "SELECT photo_id FROM feed_posts WHERE public = 1 AND photo_id < ? "
@@ -228,7 +228,7 @@ result<void> logic::apply_event(const bus::event& e) {
   return caf::unit;
 }
 
-result<done> logic::ping() {
+result<done> logic::handle(const ping_request&) {
   if (auto r = db_->query("SELECT 1"); !r) return r.error();
   if (auto r = timelines_->exists(0); !r) return r.error();
   return done{};

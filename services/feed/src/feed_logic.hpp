@@ -11,9 +11,9 @@ class logic {
   logic(caf::actor_system& sys, std::shared_ptr<store::database> db,
         std::shared_ptr<timeline_store> timelines, card_sources from, const feed_config& cfg);
 
-  result<contracts::card_page> home(const contracts::home_feed_request& req);
-  result<contracts::card_page> public_feed(const contracts::public_feed_request& req);
-  result<contracts::done> ping();
+  result<contracts::card_page> handle(const contracts::home_feed_request& req);
+  result<contracts::card_page> handle(const contracts::public_feed_request& req);
+  result<contracts::done> handle(const contracts::ping_request&);
   /// Applies one event to posts and timelines; running it twice on one event changes nothing.
   result<void> apply_event(const bus::event& e);
 

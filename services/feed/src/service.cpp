@@ -8,11 +8,14 @@ namespace pixhive::feed {
 using namespace contracts;
 
 void feed_config::declare(options& opts) {
-  opts.add("feed-workers", "2", "feed worker actors, each with its own thread for database I/O")
+  opts.add("feed-workers", "2", "feed worker actors, each with its own thread for database I/O",
+           check::whole(1, 64))
       .add("feed-celebrity-threshold", "10000",
            "authors with more followers are not fanned out on write; their photos are merged "
-           "into home feeds when read")
-      .add("feed-timeline-cap", "800", "photos kept in each home timeline")
+           "into home feeds when read",
+           check::at_least(0))
+      .add("feed-timeline-cap", "800", "photos kept in each home timeline",
+           check::whole(1, 100'000))
       .add("timelines", "",
            "where home timelines live: empty for the database (all-in-one), or a redis:// URL as "
            "--bus "
@@ -23,20 +26,12 @@ result<feed_config> feed_config::from(const options& opts) {
   feed_config cfg;
   auto workers = opts.get_int("feed-workers");
   if (!workers) return workers.error();
-  if (*workers < 1 || *workers > 64)
-    return make_error(errc::invalid_argument, "bad_config", "option --feed-workers must be 1..64");
   cfg.workers = static_cast<int>(*workers);
   auto threshold = opts.get_int("feed-celebrity-threshold");
   if (!threshold) return threshold.error();
-  if (*threshold < 0)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --feed-celebrity-threshold must be 0 or more");
   cfg.celebrity_threshold = *threshold;
   auto cap = opts.get_int("feed-timeline-cap");
   if (!cap) return cap.error();
-  if (*cap < 1 || *cap > 100'000)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --feed-timeline-cap must be 1..100000");
   cfg.timeline_cap = static_cast<size_t>(*cap);
   cfg.timelines = opts.get("timelines");
   if (!cfg.timelines.empty())
@@ -77,17 +72,6 @@ result<std::shared_ptr<timeline_store>> open_timelines(std::shared_ptr<store::da
   return std::shared_ptr<timeline_store>(std::move(*r));
 }
 
-namespace {
-
-feed_actor::behavior_type worker(feed_actor::pointer, std::shared_ptr<logic> impl) {
-  return {
-      [impl](home_feed_request& r) -> caf::result<card_page> { return impl->home(r); },
-      [impl](public_feed_request& r) -> caf::result<card_page> { return impl->public_feed(r); },
-      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
-  };
-}
-
-}  // namespace
 
 feed_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                  std::shared_ptr<bus::event_bus> events, std::shared_ptr<timeline_store> timelines,
@@ -97,8 +81,7 @@ feed_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   events->subscribe("feed",
                     {"photo.processed", "photo.deleted", "follow.created", "follow.deleted"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
-  return spawn_pool<feed_actor, ping_request, home_feed_request, public_feed_request>(
-      sys, "feed", cfg.workers, worker, impl);
+  return spawn_pool<feed_actor, ping_request>(sys, "feed", cfg.workers, impl);
 }
 
 }  // namespace pixhive::feed

@@ -95,7 +95,7 @@ result<follow_state> logic::follow_state_of(const user_view& target, int64_t vie
   return follow_state{target.username, row.int_at(2) > 0, row.int_at(0), row.int_at(1)};
 }
 
-result<follow_state> logic::follow(const follow_request& req) {
+result<follow_state> logic::handle(const follow_request& req) {
   if (!req.who.user_id) return unauthorized();
   auto target = user_named(req.username);
   if (!target) return target.error();
@@ -137,7 +137,7 @@ result<follow_state> logic::follow(const follow_request& req) {
   return follow_state_of(*target, req.who.user_id);
 }
 
-result<person_page> logic::list_follows(const list_follows_request& req) {
+result<person_page> logic::handle(const list_follows_request& req) {
   auto target = user_named(req.username);
   if (!target) return target.error();
   auto limit = clamp_limit(req.limit);
@@ -153,7 +153,7 @@ result<person_page> logic::list_follows(const list_follows_request& req) {
   return page;
 }
 
-result<like_state> logic::like(const like_request& req) {
+result<like_state> logic::handle(const like_request& req) {
   if (!req.who.user_id) return unauthorized();
   auto p = photo(req.photo_id, req.who);
   if (!p) return p.error();
@@ -186,7 +186,7 @@ result<like_state> logic::like(const like_request& req) {
   return like_state{p->id, n->front().int_at(0), n->front().int_at(1) > 0};
 }
 
-result<person_page> logic::list_likes(const list_likes_request& req) {
+result<person_page> logic::handle(const list_likes_request& req) {
   auto p = photo(req.photo_id, req.who);
   if (!p) return p.error();
   auto limit = clamp_limit(req.limit);
@@ -200,7 +200,7 @@ result<person_page> logic::list_likes(const list_likes_request& req) {
   return page;
 }
 
-result<comment_view> logic::comment(const comment_request& req) {
+result<comment_view> logic::handle(const comment_request& req) {
   if (!req.who.user_id) return unauthorized();
   auto chars = code_points(req.text);
   if (req.text.find_first_not_of(" \t\r\n") == std::string::npos || chars > max_comment_chars)
@@ -228,7 +228,7 @@ result<comment_view> logic::comment(const comment_request& req) {
   return c;
 }
 
-result<comment_page> logic::list_comments(const list_comments_request& req) {
+result<comment_page> logic::handle(const list_comments_request& req) {
   auto p = photo(req.photo_id, req.who);
   if (!p) return p.error();
   auto limit = clamp_limit(req.limit);
@@ -246,7 +246,7 @@ result<comment_page> logic::list_comments(const list_comments_request& req) {
   return page;
 }
 
-result<done> logic::delete_comment(const delete_comment_request& req) {
+result<done> logic::handle(const delete_comment_request& req) {
   if (!req.who.user_id) return unauthorized();
   auto rows =
       db_->query("SELECT author_id, photo_owner_id FROM comments WHERE id = ? AND photo_id = ?",
@@ -265,7 +265,7 @@ result<done> logic::delete_comment(const delete_comment_request& req) {
   return done{};
 }
 
-result<notification_page> logic::notifications(const notifications_request& req) {
+result<notification_page> logic::handle(const notifications_request& req) {
   if (!req.who.user_id) return unauthorized();
   auto limit = clamp_limit(req.limit);
   auto rows = db_->query(
@@ -288,7 +288,7 @@ result<notification_page> logic::notifications(const notifications_request& req)
   return page;
 }
 
-result<done> logic::mark_read(const mark_read_request& req) {
+result<done> logic::handle(const mark_read_request& req) {
   if (!req.who.user_id) return unauthorized();
   // The admins' shared inbox (user 0) is read for all of them once one has read it.
   auto r = db_->query(
@@ -299,7 +299,7 @@ result<done> logic::mark_read(const mark_read_request& req) {
   return done{};
 }
 
-result<photo_social_list> logic::photo_social(const photo_social_request& req) {
+result<photo_social_list> logic::handle(const photo_social_request& req) {
   photo_social_list out;
   if (req.photo_ids.empty()) return out;
   if (req.photo_ids.size() > 200)
@@ -333,14 +333,14 @@ result<photo_social_list> logic::photo_social(const photo_social_request& req) {
   return out;
 }
 
-result<follow_state> logic::follow_counts(const follow_counts_request& req) {
+result<follow_state> logic::handle(const follow_counts_request& req) {
   user_view target;
   target.id = req.user_id;
   target.username = req.username;
   return follow_state_of(target, req.viewer_id);
 }
 
-result<relation_list> logic::relations(const relations_request& req) {
+result<relation_list> logic::handle(const relations_request& req) {
   // Followers are for fan-out and need no counts; followees' counts tell the feed who is a
   // celebrity.
   auto rows = db_->query(
@@ -357,7 +357,7 @@ result<relation_list> logic::relations(const relations_request& req) {
   return out;
 }
 
-result<done> logic::ping() {
+result<done> logic::handle(const ping_request&) {
   auto r = db_->query("SELECT 1");
   if (!r) return r.error();
   return done{};

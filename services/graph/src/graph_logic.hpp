@@ -12,19 +12,19 @@ class logic {
         std::shared_ptr<bus::event_bus> events, contracts::auth_actor auth,
         contracts::media_actor media);
 
-  result<contracts::follow_state> follow(const contracts::follow_request& req);
-  result<contracts::person_page> list_follows(const contracts::list_follows_request& req);
-  result<contracts::like_state> like(const contracts::like_request& req);
-  result<contracts::person_page> list_likes(const contracts::list_likes_request& req);
-  result<contracts::comment_view> comment(const contracts::comment_request& req);
-  result<contracts::comment_page> list_comments(const contracts::list_comments_request& req);
-  result<contracts::done> delete_comment(const contracts::delete_comment_request& req);
-  result<contracts::notification_page> notifications(const contracts::notifications_request& req);
-  result<contracts::done> mark_read(const contracts::mark_read_request& req);
-  result<contracts::photo_social_list> photo_social(const contracts::photo_social_request& req);
-  result<contracts::relation_list> relations(const contracts::relations_request& req);
-  result<contracts::follow_state> follow_counts(const contracts::follow_counts_request& req);
-  result<contracts::done> ping();
+  result<contracts::follow_state> handle(const contracts::follow_request& req);
+  result<contracts::person_page> handle(const contracts::list_follows_request& req);
+  result<contracts::like_state> handle(const contracts::like_request& req);
+  result<contracts::person_page> handle(const contracts::list_likes_request& req);
+  result<contracts::comment_view> handle(const contracts::comment_request& req);
+  result<contracts::comment_page> handle(const contracts::list_comments_request& req);
+  result<contracts::done> handle(const contracts::delete_comment_request& req);
+  result<contracts::notification_page> handle(const contracts::notifications_request& req);
+  result<contracts::done> handle(const contracts::mark_read_request& req);
+  result<contracts::photo_social_list> handle(const contracts::photo_social_request& req);
+  result<contracts::relation_list> handle(const contracts::relations_request& req);
+  result<contracts::follow_state> handle(const contracts::follow_counts_request& req);
+  result<contracts::done> handle(const contracts::ping_request&);
   /// Turns an event into a notification; running it twice on one event changes nothing.
   result<void> apply_event(const bus::event& e);
 

@@ -9,15 +9,14 @@ namespace pixhive::graph {
 using namespace contracts;
 
 void graph_config::declare(options& opts) {
-  opts.add("graph-workers", "2", "graph worker actors, each with its own thread for database I/O");
+  opts.add("graph-workers", "2", "graph worker actors, each with its own thread for database I/O",
+           check::whole(1, 64));
 }
 
 result<graph_config> graph_config::from(const options& opts) {
   graph_config cfg;
   auto workers = opts.get_int("graph-workers");
   if (!workers) return workers.error();
-  if (*workers < 1 || *workers > 64)
-    return make_error(errc::invalid_argument, "bad_config", "option --graph-workers must be 1..64");
   cfg.workers = static_cast<int>(*workers);
   return cfg;
 }
@@ -90,35 +89,6 @@ CREATE INDEX notifications_user ON notifications (user_id, id);
   return bus::outbox::migrate(db, "graph");
 }
 
-namespace {
-
-graph_actor::behavior_type worker(graph_actor::pointer, std::shared_ptr<logic> impl) {
-  return {
-      [impl](follow_request& r) -> caf::result<follow_state> { return impl->follow(r); },
-      [impl](list_follows_request& r) -> caf::result<person_page> { return impl->list_follows(r); },
-      [impl](like_request& r) -> caf::result<like_state> { return impl->like(r); },
-      [impl](list_likes_request& r) -> caf::result<person_page> { return impl->list_likes(r); },
-      [impl](comment_request& r) -> caf::result<comment_view> { return impl->comment(r); },
-      [impl](list_comments_request& r) -> caf::result<comment_page> {
-        return impl->list_comments(r);
-      },
-      [impl](delete_comment_request& r) -> caf::result<done> { return impl->delete_comment(r); },
-      [impl](notifications_request& r) -> caf::result<notification_page> {
-        return impl->notifications(r);
-      },
-      [impl](mark_read_request& r) -> caf::result<done> { return impl->mark_read(r); },
-      [impl](photo_social_request& r) -> caf::result<photo_social_list> {
-        return impl->photo_social(r);
-      },
-      [impl](relations_request& r) -> caf::result<relation_list> { return impl->relations(r); },
-      [impl](follow_counts_request& r) -> caf::result<follow_state> {
-        return impl->follow_counts(r);
-      },
-      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
-  };
-}
-
-}  // namespace
 
 graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   std::shared_ptr<bus::event_bus> events, auth_actor auth, media_actor media,
@@ -129,11 +99,7 @@ graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                     {"follow.created", "like.created", "comment.created", "photo.processed",
                      "photo.failed", "photo.held"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
-  return spawn_pool<graph_actor, ping_request, follow_request, list_follows_request, like_request,
-                    list_likes_request, comment_request, list_comments_request,
-                    delete_comment_request, notifications_request, mark_read_request,
-                    photo_social_request, relations_request, follow_counts_request>(
-      sys, "graph", cfg.workers, worker, impl);
+  return spawn_pool<graph_actor, ping_request>(sys, "graph", cfg.workers, impl);
 }
 
 }  // namespace pixhive::graph

@@ -248,7 +248,7 @@ logic::logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_st
   refresh_moderation_gauge();
 }
 
-result<photo_view> logic::upload(upload_request& req) {
+result<photo_view> logic::handle(upload_request& req) {
   auto& stats = media_metrics::get();
   auto reject = [&](caf::error e) -> result<photo_view> {
     stats.upload("rejected");
@@ -381,14 +381,14 @@ result<photo_view> logic::load(int64_t id, const viewer& who) {
   return p;
 }
 
-result<photo_view> logic::get_photo(const get_photo_request& req) {
+result<photo_view> logic::handle(const get_photo_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
   if (auto r = complete({&*p}, req.who); !r) return r.error();
   return p;
 }
 
-result<blob_reply> logic::get_blob(const get_blob_request& req) {
+result<blob_reply> logic::handle(const get_blob_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
   std::string key = "originals/" + std::to_string(p->id);
@@ -416,7 +416,7 @@ result<std::string> logic::read_blob(const std::string& key) {
   return bytes;
 }
 
-result<photo_page> logic::list_photos(const list_photos_request& req) {
+result<photo_page> logic::handle(const list_photos_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   auto before = req.before_id > 0 ? req.before_id : std::numeric_limits<int64_t>::max();
   auto rows = db_->query(std::string("SELECT ") + photo_columns +
@@ -436,7 +436,7 @@ result<photo_page> logic::list_photos(const list_photos_request& req) {
   return page;
 }
 
-result<photo_count> logic::count(const photo_count_request& req) {
+result<photo_count> logic::handle(const photo_count_request& req) {
   auto rows =
       db_->query(std::string("SELECT COUNT(*) FROM photos WHERE owner_username = ? AND status <> "
                              "'uploading' AND ") +
@@ -446,7 +446,7 @@ result<photo_count> logic::count(const photo_count_request& req) {
   return photo_count{rows->front().int_at(0)};
 }
 
-result<photo_page> logic::by_ids(const photos_by_ids_request& req) {
+result<photo_page> logic::handle(const photos_by_ids_request& req) {
   photo_page page;
   if (req.ids.empty()) return page;
   if (req.ids.size() > 200)
@@ -469,7 +469,7 @@ result<photo_page> logic::by_ids(const photos_by_ids_request& req) {
   return page;
 }
 
-result<photo_view> logic::by_key(const photo_by_key_request& req) {
+result<photo_view> logic::handle(const photo_by_key_request& req) {
   auto rows = db_->query(
       std::string("SELECT ") + photo_columns +
           " FROM photos WHERE owner_username = ? AND photo_key = ? AND status <> 'uploading'",
@@ -482,7 +482,7 @@ result<photo_view> logic::by_key(const photo_by_key_request& req) {
   return p;
 }
 
-result<done> logic::remove(const delete_photo_request& req) {
+result<done> logic::handle(const delete_photo_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
   if (!req.who.admin && req.who.user_id != p->owner_id)
@@ -515,7 +515,7 @@ result<done> logic::remove(const delete_photo_request& req) {
   return done{};
 }
 
-result<done> logic::put_variant(put_variant_request& req) {
+result<done> logic::handle(put_variant_request& req) {
   bool name_ok = !req.name.empty() && req.name.size() <= 64 &&
                  std::all_of(req.name.begin(), req.name.end(), [](unsigned char c) {
                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -645,7 +645,7 @@ void logic::refresh_moderation_gauge() {
   if (rows) media_metrics::get().moderation_pending.Set(double(rows->front().int_at(0)));
 }
 
-result<moderation_queue> logic::moderation(const moderation_queue_request& req) {
+result<moderation_queue> logic::handle(const moderation_queue_request& req) {
   if (!req.who.admin) return make_error(errc::forbidden, "forbidden", "admins only");
   if (req.state != "pending" && req.state != "approved" && req.state != "rejected" &&
       req.state != "all")
@@ -668,7 +668,7 @@ result<moderation_queue> logic::moderation(const moderation_queue_request& req) 
   return out;
 }
 
-result<moderation_item> logic::decide(const moderation_decision_request& req) {
+result<moderation_item> logic::handle(const moderation_decision_request& req) {
   if (!req.who.admin) return make_error(errc::forbidden, "forbidden", "admins only");
   if (req.decision != "approve" && req.decision != "reject")
     return make_error(errc::invalid_argument, "invalid_decision",
@@ -694,7 +694,7 @@ result<moderation_item> logic::decide(const moderation_decision_request& req) {
   auto now = unix_now();
   if (req.decision == "reject") {
     // The photo goes first; the decision is recorded once it is gone (or was already).
-    auto removed = remove(delete_photo_request{req.photo_id, req.who});
+    auto removed = handle(delete_photo_request{req.photo_id, req.who});
     if (!removed && to_problem(removed.error()).kind != errc::not_found) return removed.error();
   }
   auto r = db_->transaction([&](store::connection& c) -> result<bool> {
@@ -740,7 +740,7 @@ result<moderation_item> logic::decide(const moderation_decision_request& req) {
   return item;
 }
 
-result<photo_view> logic::retry(const retry_photo_request& req) {
+result<photo_view> logic::handle(const retry_photo_request& req) {
   auto p = load(req.photo_id, req.who);
   if (!p) return p.error();
   if (!owner_or_admin(*p, req.who))
@@ -770,7 +770,7 @@ result<photo_view> logic::retry(const retry_photo_request& req) {
   return p;
 }
 
-result<done> logic::set_status(const set_status_request& req) {
+result<done> logic::handle(const set_status_request& req) {
   if (req.status != "ready" && req.status != "failed" && req.status != "processing")
     return make_error(errc::invalid_argument, "invalid_status",
                       "status must be processing, ready or failed");
@@ -781,14 +781,14 @@ result<done> logic::set_status(const set_status_request& req) {
   return done{};
 }
 
-cache_stats logic::cache_figures() {
+cache_stats logic::handle(const cache_stats_request&) {
   auto s = cache_.snapshot();
   return cache_stats{
       s.items,  s.bytes,    s.capacity_bytes / (1024 * 1024), store::to_string(s.policy), s.hits,
       s.misses, s.evictions};
 }
 
-result<cache_stats> logic::configure_cache(const configure_cache_request& req) {
+result<cache_stats> logic::handle(const configure_cache_request& req) {
   auto policy = store::parse_cache_policy(req.policy);
   if (!policy)
     return make_error(errc::invalid_argument, "invalid_policy", "policy must be lru or random");
@@ -796,15 +796,15 @@ result<cache_stats> logic::configure_cache(const configure_cache_request& req) {
     return make_error(errc::invalid_argument, "invalid_capacity", "capacity_mb must be 0..1048576");
   cache_.configure(static_cast<size_t>(req.capacity_mb) * 1024 * 1024, *policy);
   log::info("cache_configured", {{"capacity_mb", req.capacity_mb}, {"policy", req.policy}});
-  return cache_figures();
+  return handle(cache_stats_request{});
 }
 
-cache_stats logic::clear_cache() {
+cache_stats logic::handle(const clear_cache_request&) {
   cache_.clear();
-  return cache_figures();
+  return handle(cache_stats_request{});
 }
 
-result<media_stats> logic::stats() {
+result<media_stats> logic::handle(const media_stats_request&) {
   media_stats out;
   auto now = unix_now();
   auto totals = db_->query(
@@ -855,7 +855,7 @@ result<int64_t> logic::sweep_unfinished(int64_t older_than_seconds) {
   return static_cast<int64_t>(rows->size());
 }
 
-result<done> logic::ping() {
+result<done> logic::handle(const ping_request&) {
   auto r = db_->query("SELECT 1");
   if (!r) return r.error();
   return done{};

@@ -14,17 +14,17 @@ class logic {
   logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
         std::shared_ptr<bus::event_bus> events, const media_config& cfg);
 
-  result<contracts::photo_view> upload(contracts::upload_request& req);
-  result<contracts::photo_view> get_photo(const contracts::get_photo_request& req);
-  result<contracts::blob_reply> get_blob(const contracts::get_blob_request& req);
-  result<contracts::photo_page> list_photos(const contracts::list_photos_request& req);
-  result<contracts::photo_view> by_key(const contracts::photo_by_key_request& req);
-  result<contracts::photo_page> by_ids(const contracts::photos_by_ids_request& req);
-  result<contracts::photo_count> count(const contracts::photo_count_request& req);
-  result<contracts::done> remove(const contracts::delete_photo_request& req);
-  result<contracts::done> put_variant(contracts::put_variant_request& req);
-  result<contracts::done> set_status(const contracts::set_status_request& req);
-  result<contracts::done> ping();
+  result<contracts::photo_view> handle(contracts::upload_request& req);
+  result<contracts::photo_view> handle(const contracts::get_photo_request& req);
+  result<contracts::blob_reply> handle(const contracts::get_blob_request& req);
+  result<contracts::photo_page> handle(const contracts::list_photos_request& req);
+  result<contracts::photo_view> handle(const contracts::photo_by_key_request& req);
+  result<contracts::photo_page> handle(const contracts::photos_by_ids_request& req);
+  result<contracts::photo_count> handle(const contracts::photo_count_request& req);
+  result<contracts::done> handle(const contracts::delete_photo_request& req);
+  result<contracts::done> handle(contracts::put_variant_request& req);
+  result<contracts::done> handle(const contracts::set_status_request& req);
+  result<contracts::done> handle(const contracts::ping_request&);
   /// Applies what processing reported (photo.processed: tags, objects, faces, text, hash,
   /// duplicate check, `ready`; photo.held: the same but `held`; photo.failed: `failed` with the
   /// reason); flagged uploads join the moderation queue. Safe to run twice on one event.
@@ -35,18 +35,18 @@ class logic {
   /// Publishes photo.uploaded again for photos still `processing` (after a restart with a bus
   /// that lost its queue); returns how many.
   result<int64_t> republish_processing();
-  contracts::cache_stats cache_figures();
-  result<contracts::cache_stats> configure_cache(const contracts::configure_cache_request& req);
-  contracts::cache_stats clear_cache();
-  result<contracts::media_stats> stats();
+  contracts::cache_stats handle(const contracts::cache_stats_request&);
+  result<contracts::cache_stats> handle(const contracts::configure_cache_request& req);
+  contracts::cache_stats handle(const contracts::clear_cache_request&);
+  result<contracts::media_stats> handle(const contracts::media_stats_request&);
   /// The moderation queue (admins).
-  result<contracts::moderation_queue> moderation(const contracts::moderation_queue_request& req);
+  result<contracts::moderation_queue> handle(const contracts::moderation_queue_request& req);
   /// Records an admin's decision: approve releases a held photo (photo.processed goes out),
   /// reject deletes the photo.
-  result<contracts::moderation_item> decide(const contracts::moderation_decision_request& req);
+  result<contracts::moderation_item> handle(const contracts::moderation_decision_request& req);
 
   /// Queues a failed photo for processing again: 409 unless it failed.
-  result<contracts::photo_view> retry(const contracts::retry_photo_request& req);
+  result<contracts::photo_view> handle(const contracts::retry_photo_request& req);
 
  private:
   result<contracts::photo_view> load(int64_t id, const contracts::viewer& who);

@@ -10,7 +10,8 @@ namespace pixhive::media {
 using namespace contracts;
 
 void media_config::declare(options& opts) {
-  opts.add("blob-store", "folder", "where photo blobs live: folder or s3")
+  opts.add("blob-store", "folder", "where photo blobs live: folder or s3",
+           check::one_of({"folder", "s3"}))
       .add("blob-dir", "",
            "folder for photo blobs with --blob-store folder (default: <data-dir>/blobs)")
       .add("s3-bucket", "",
@@ -20,20 +21,22 @@ void media_config::declare(options& opts) {
       .add_flag("s3-path-style",
                 "address buckets as <endpoint>/<bucket>/ rather than <bucket>.<host>/")
       .add("media-workers", "2",
-           "media worker actors, each with its own thread for database and blob I/O")
-      .add("max-upload-mb", "25", "largest accepted upload in MiB; larger bodies get 413 unread")
+           "media worker actors, each with its own thread for database and blob I/O",
+           check::whole(1, 64))
+      .add("max-upload-mb", "25", "largest accepted upload in MiB; larger bodies get 413 unread",
+           check::whole(1, 4096))
       .add("max-megapixels", "100",
-           "largest accepted image in megapixels, read from the header before decoding")
-      .add("cache-mb", "256", "capacity of the in-memory hot-blob cache in MiB (0 turns it off)")
-      .add("cache-policy", "lru", "which blob the cache evicts when full: lru or random");
+           "largest accepted image in megapixels, read from the header before decoding",
+           check::at_least(1))
+      .add("cache-mb", "256", "capacity of the in-memory hot-blob cache in MiB (0 turns it off)",
+           check::at_least(0))
+      .add("cache-policy", "lru", "which blob the cache evicts when full: lru or random",
+           check::one_of({"lru", "random"}));
 }
 
 result<media_config> media_config::from(const options& opts) {
   media_config cfg;
   cfg.blob_store = opts.get("blob-store");
-  if (cfg.blob_store != "folder" && cfg.blob_store != "s3")
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --blob-store must be folder or s3");
   cfg.s3.bucket = opts.get("s3-bucket");
   cfg.s3.region = opts.get("s3-region");
   cfg.s3.endpoint = opts.get("s3-endpoint");
@@ -46,29 +49,16 @@ result<media_config> media_config::from(const options& opts) {
       opts.get("blob-dir").empty() ? opts.get("data-dir") + "/blobs" : opts.get("blob-dir");
   auto workers = opts.get_int("media-workers");
   if (!workers) return workers.error();
-  if (*workers < 1 || *workers > 64)
-    return make_error(errc::invalid_argument, "bad_config", "option --media-workers must be 1..64");
   cfg.workers = static_cast<int>(*workers);
   auto upload = opts.get_int("max-upload-mb");
   if (!upload) return upload.error();
-  if (*upload < 1 || *upload > 4096)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --max-upload-mb must be 1..4096");
   cfg.max_upload_bytes = static_cast<size_t>(*upload) * 1024 * 1024;
   auto mp = opts.get_int("max-megapixels");
   if (!mp) return mp.error();
-  if (*mp < 1)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --max-megapixels must be at least 1");
   cfg.max_pixels = *mp * 1'000'000;
   auto cache = opts.get_int("cache-mb");
   if (!cache) return cache.error();
-  if (*cache < 0)
-    return make_error(errc::invalid_argument, "bad_config", "option --cache-mb must be at least 0");
   cfg.cache_bytes = static_cast<size_t>(*cache) * 1024 * 1024;
-  if (opts.get("cache-policy") != "lru" && opts.get("cache-policy") != "random")
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --cache-policy must be lru or random");
   cfg.cache_policy_lru = opts.get("cache-policy") == "lru";
   return cfg;
 }
@@ -144,39 +134,6 @@ CREATE INDEX moderation_state ON moderation (state, photo_id);
   return bus::outbox::migrate(db, "media");
 }
 
-namespace {
-
-media_actor::behavior_type worker(media_actor::pointer, std::shared_ptr<logic> impl) {
-  // Blocking database and blob I/O: the worker is detached, so only its own thread waits.
-  return {
-      [impl](upload_request& r) -> caf::result<photo_view> { return impl->upload(r); },
-      [impl](get_photo_request& r) -> caf::result<photo_view> { return impl->get_photo(r); },
-      [impl](get_blob_request& r) -> caf::result<blob_reply> { return impl->get_blob(r); },
-      [impl](list_photos_request& r) -> caf::result<photo_page> { return impl->list_photos(r); },
-      [impl](photo_by_key_request& r) -> caf::result<photo_view> { return impl->by_key(r); },
-      [impl](photos_by_ids_request& r) -> caf::result<photo_page> { return impl->by_ids(r); },
-      [impl](photo_count_request& r) -> caf::result<photo_count> { return impl->count(r); },
-      [impl](delete_photo_request& r) -> caf::result<done> { return impl->remove(r); },
-      [impl](put_variant_request& r) -> caf::result<done> { return impl->put_variant(r); },
-      [impl](set_status_request& r) -> caf::result<done> { return impl->set_status(r); },
-      [impl](retry_photo_request& r) -> caf::result<photo_view> { return impl->retry(r); },
-      [impl](cache_stats_request&) -> caf::result<cache_stats> { return impl->cache_figures(); },
-      [impl](configure_cache_request& r) -> caf::result<cache_stats> {
-        return impl->configure_cache(r);
-      },
-      [impl](clear_cache_request&) -> caf::result<cache_stats> { return impl->clear_cache(); },
-      [impl](media_stats_request&) -> caf::result<media_stats> { return impl->stats(); },
-      [impl](moderation_queue_request& r) -> caf::result<moderation_queue> {
-        return impl->moderation(r);
-      },
-      [impl](moderation_decision_request& r) -> caf::result<moderation_item> {
-        return impl->decide(r);
-      },
-      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
-  };
-}
-
-}  // namespace
 
 media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   std::shared_ptr<store::blob_store> blobs, std::shared_ptr<bus::event_bus> events,
@@ -191,13 +148,7 @@ media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   if (!events->durable())
     if (auto r = impl->republish_processing(); !r)
       log::error("republish_failed", {{"error", to_problem(r.error()).message}});
-  return spawn_pool<media_actor, ping_request, upload_request, get_photo_request, get_blob_request,
-                    list_photos_request, photo_by_key_request, photos_by_ids_request,
-                    photo_count_request, delete_photo_request, put_variant_request,
-                    set_status_request, retry_photo_request, cache_stats_request,
-                    configure_cache_request, clear_cache_request, media_stats_request,
-                    moderation_queue_request, moderation_decision_request>(
-      sys, "media", cfg.workers, worker, impl);
+  return spawn_pool<media_actor, ping_request>(sys, "media", cfg.workers, impl);
 }
 
 }  // namespace pixhive::media

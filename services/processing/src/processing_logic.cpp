@@ -274,7 +274,7 @@ result<logic::computed> logic::compute(std::string_view bytes, const std::string
   return c;
 }
 
-result<process_reply> logic::process(const process_request& req) {
+result<process_reply> logic::handle(const process_request& req) {
   auto left = req.deadline_ms ? req.deadline_ms - now_ms() : cfg_.operation_timeout.count();
   if (left <= 0) {
     processing_metrics::get().observe(req.operation, "expired", -1);
@@ -320,7 +320,7 @@ result<void> logic::check_quota(int64_t owner, const viewer& who, int64_t wanted
   return caf::unit;
 }
 
-result<job_list> logic::submit(submit_jobs_request& req) {
+result<job_list> logic::handle(submit_jobs_request& req) {
   if (req.jobs.empty())
     return make_error(errc::invalid_argument, "no_jobs", "at least one operation is required");
   if (req.jobs.size() > 32)
@@ -416,11 +416,11 @@ result<job_view> logic::load_job(int64_t id, const viewer& who) {
   return j;
 }
 
-result<job_view> logic::get_job(const get_job_request& req) {
+result<job_view> logic::handle(const get_job_request& req) {
   return load_job(req.job_id, req.who);
 }
 
-result<job_list> logic::list_jobs(const list_jobs_request& req) {
+result<job_list> logic::handle(const list_jobs_request& req) {
   auto photo = media_.get_photo(req.photo_id, req.who);
   if (!photo) return photo.error();
   if (photo->owner_id != req.who.user_id && !req.who.admin)
@@ -437,7 +437,7 @@ result<job_list> logic::list_jobs(const list_jobs_request& req) {
   return out;
 }
 
-result<job_event_list> logic::job_events(const job_events_request& req) {
+result<job_event_list> logic::handle(const job_events_request& req) {
   auto j = load_job(req.job_id, req.who);
   if (!j) return j.error();
   auto rows = db_->query("SELECT seq, kind, data, at FROM job_events WHERE job_id = ? ORDER BY seq",
@@ -449,7 +449,7 @@ result<job_event_list> logic::job_events(const job_events_request& req) {
   return out;
 }
 
-result<blob_reply> logic::job_result(const job_result_request& req) {
+result<blob_reply> logic::handle(const job_result_request& req) {
   auto j = load_job(req.job_id, req.who);
   if (!j) return j.error();
   if (j->status != "succeeded")
@@ -484,7 +484,7 @@ void logic::record(int64_t job_id, const std::string& kind, json data) {
                      json{{"seq", *r}, {"kind", kind}, {"data", data}, {"at", at}}.dump());
 }
 
-result<done> logic::handle_event(const handle_event_request& req) {
+result<done> logic::handle(const handle_event_request& req) {
   auto body = bus::parse_payload(req.payload);
   if (!body.is_object()) {
     log::error("bad_event", {{"type", req.type}});
@@ -733,7 +733,7 @@ result<int64_t> logic::requeue_unfinished() {
   return static_cast<int64_t>(rows->size());
 }
 
-result<done> logic::ping() {
+result<done> logic::handle(const ping_request&) {
   auto r = db_->query("SELECT 1");
   if (!r) return r.error();
   return done{};

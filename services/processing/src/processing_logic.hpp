@@ -57,15 +57,15 @@ class logic {
   logic(std::shared_ptr<store::database> db, std::shared_ptr<store::blob_store> blobs,
         std::shared_ptr<bus::event_bus> events, media_link media, const processing_config& cfg);
 
-  result<contracts::process_reply> process(const contracts::process_request& req);
-  result<contracts::job_list> submit(contracts::submit_jobs_request& req);
-  result<contracts::job_view> get_job(const contracts::get_job_request& req);
-  result<contracts::job_list> list_jobs(const contracts::list_jobs_request& req);
-  result<contracts::job_event_list> job_events(const contracts::job_events_request& req);
-  result<contracts::blob_reply> job_result(const contracts::job_result_request& req);
+  result<contracts::process_reply> handle(const contracts::process_request& req);
+  result<contracts::job_list> handle(contracts::submit_jobs_request& req);
+  result<contracts::job_view> handle(const contracts::get_job_request& req);
+  result<contracts::job_list> handle(const contracts::list_jobs_request& req);
+  result<contracts::job_event_list> handle(const contracts::job_events_request& req);
+  result<contracts::blob_reply> handle(const contracts::job_result_request& req);
   /// Handles a bus event; an error asks the bus to deliver it again.
-  result<contracts::done> handle_event(const contracts::handle_event_request& req);
-  result<contracts::done> ping();
+  result<contracts::done> handle(const contracts::handle_event_request& req);
+  result<contracts::done> handle(const contracts::ping_request&);
   /// Publishes job.requested again for jobs not finished (after a restart with a bus that lost
   /// its queue); returns how many.
   result<int64_t> requeue_unfinished();

@@ -18,49 +18,60 @@ using namespace contracts;
 void processing_config::declare(options& opts) {
   auto cores = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
   opts.add("processing-workers", cores,
-           "processing worker actors (threads running OpenCV); default: the number of cores")
+           "processing worker actors (threads running OpenCV); default: the number of cores",
+           check::whole(1, 256))
       .add("job-workers", "0",
            "workers that may run jobs on stored photos at once; the rest are kept for the upload "
-           "pipeline; 0 means half the workers (at least 1)")
+           "pipeline; 0 means half the workers (at least 1)",
+           check::whole(0, 256))
       .add("jobs-in-flight-per-user", "64",
-           "job operations one user may have queued or running; more get 429 with Retry-After")
+           "job operations one user may have queued or running; more get 429 with Retry-After",
+           check::whole(1, 1'000'000))
       .add("jobs-per-minute-per-user", "120",
-           "job operations one user may submit per minute; more get 429 with Retry-After")
+           "job operations one user may submit per minute; more get 429 with Retry-After",
+           check::whole(1, 1'000'000))
       .add("process-queue", "0",
            "ad-hoc POST /process requests admitted at once (running or waiting); more get 503 "
-           "with Retry-After; 0 means 8 per worker")
-      .add("result-cache-mb", "64", "memory for cached POST /process results in MiB (0: off)")
-      .add("thumbnail-size", "320", "side of the square thumbnail made of every upload")
-      .add("display-size", "1080", "longest side of the display image made of every upload")
+           "with Retry-After; 0 means 8 per worker",
+           check::at_least(0))
+      .add("result-cache-mb", "64", "memory for cached POST /process results in MiB (0: off)",
+           check::at_least(0))
+      .add("thumbnail-size", "320", "side of the square thumbnail made of every upload",
+           check::whole(16, 4096))
+      .add("display-size", "1080", "longest side of the display image made of every upload",
+           check::whole(64, 8192))
       .add_flag("no-ocr", "skip Tesseract in the upload pipeline (text tags need it)")
       .add("models", imaging::default_model_dir(),
            "folder of the networks scripts/fetch-models makes (object tags, moderation, faces, "
            "person cut-out); a missing or corrupt file stops start-up")
-      .add("object-threshold", "0.4", "confidence from which a detected object becomes a tag")
+      .add("object-threshold", "0.4", "confidence from which a detected object becomes a tag",
+           check::number(0.05, 1))
       .add("moderation-block", "0.7",
            "porn + hentai score from which an upload is held: hidden from all but its owner and "
-           "admins until an admin approves it")
+           "admins until an admin approves it",
+           check::number(0, 2))
       .add("moderation-review", "0.8",
-           "sexy score from which an upload is queued for an admin's review (it stays visible)")
+           "sexy score from which an upload is queued for an admin's review (it stays visible)",
+           check::number(0, 1.01))
       .add("operation-timeout", "30s",
            "time budget of one operation, job or upload pipeline; past it the work stops and "
-           "fails with 'timeout'")
+           "fails with 'timeout'",
+           check::duration(std::chrono::milliseconds(100)))
       .add("decode-memory-mb", "768",
            "memory for decoded pixels of all concurrent image work in MiB; a decode that does not "
-           "fit waits for others to finish");
+           "fit waits for others to finish",
+           check::whole(16, 1'000'000));
 }
 
 result<processing_config> processing_config::from(const options& opts) {
   processing_config cfg;
   auto workers = opts.get_int("processing-workers");
   if (!workers) return workers.error();
-  if (*workers < 1 || *workers > 256)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --processing-workers must be 1..256");
   cfg.workers = static_cast<int>(*workers);
   auto job_workers = opts.get_int("job-workers");
   if (!job_workers) return job_workers.error();
-  if (*job_workers < 0 || *job_workers > cfg.workers)
+  // Bounded by another option's value: the one check that cannot be declared.
+  if (*job_workers > cfg.workers)
     return make_error(errc::invalid_argument, "bad_config",
                       "option --job-workers must be 0..--processing-workers");
   cfg.job_workers = *job_workers ? static_cast<int>(*job_workers) : std::max(1, cfg.workers / 2);
@@ -69,43 +80,31 @@ result<processing_config> processing_config::from(const options& opts) {
         std::pair{"jobs-per-minute-per-user", &cfg.jobs_per_minute_per_user}}) {
     auto v = opts.get_int(name);
     if (!v) return v.error();
-    if (*v < 1 || *v > 1'000'000)
-      return make_error(errc::invalid_argument, "bad_config",
-                        std::string("option --") + name + " must be 1..1000000");
     *field = *v;
   }
   auto queue = opts.get_int("process-queue");
   if (!queue) return queue.error();
-  if (*queue < 0)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --process-queue must be at least 0");
   cfg.queue_limit = *queue ? static_cast<int>(*queue) : 8 * cfg.workers;
   auto cache = opts.get_int("result-cache-mb");
   if (!cache) return cache.error();
-  if (*cache < 0)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --result-cache-mb must be at least 0");
   cfg.cache_bytes = static_cast<size_t>(*cache) * 1024 * 1024;
   auto thumb = opts.get_int("thumbnail-size");
-  auto display = opts.get_int("display-size");
   if (!thumb) return thumb.error();
+  auto display = opts.get_int("display-size");
   if (!display) return display.error();
-  if (*thumb < 16 || *thumb > 4096 || *display < 64 || *display > 8192)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "options --thumbnail-size (16..4096) and --display-size (64..8192)");
   cfg.pipeline.thumbnail_size = static_cast<int>(*thumb);
   cfg.pipeline.display_size = static_cast<int>(*display);
   auto no_ocr = opts.get_bool("no-ocr");
   if (!no_ocr) return no_ocr.error();
   cfg.pipeline.ocr = !*no_ocr;
   cfg.models = opts.get("models");
-  auto objects = opts.get_number("object-threshold", 0.05, 1);
+  auto objects = opts.get_number("object-threshold");
   if (!objects) return objects.error();
   cfg.pipeline.object_threshold = static_cast<float>(*objects);
-  auto block = opts.get_number("moderation-block", 0, 2);
+  auto block = opts.get_number("moderation-block");
   if (!block) return block.error();
   cfg.block_threshold = *block;
-  auto review = opts.get_number("moderation-review", 0, 1.01);
+  auto review = opts.get_number("moderation-review");
   if (!review) return review.error();
   cfg.review_threshold = *review;
   auto upload = opts.get_int("max-upload-mb");
@@ -114,15 +113,9 @@ result<processing_config> processing_config::from(const options& opts) {
   if (mp) cfg.max_pixels = *mp * 1'000'000;
   auto budget = opts.get_duration("operation-timeout");
   if (!budget) return budget.error();
-  if (budget->count() < 100)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --operation-timeout must be at least 100ms");
   cfg.operation_timeout = *budget;
   auto memory = opts.get_int("decode-memory-mb");
   if (!memory) return memory.error();
-  if (*memory < 16 || *memory > 1'000'000)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --decode-memory-mb must be 16..1000000");
   cfg.decode_memory = static_cast<size_t>(*memory) * 1024 * 1024;
   char host[256] = "pixhive";
   ::gethostname(host, sizeof host - 1);
@@ -169,23 +162,6 @@ CREATE INDEX jobs_owner_created ON jobs (owner_id, created_at);
   return bus::outbox::migrate(db, "processing");
 }
 
-namespace {
-
-processing_actor::behavior_type worker(processing_actor::pointer, std::shared_ptr<logic> impl) {
-  // OpenCV work and blocking I/O: each worker is detached, on its own thread.
-  return {
-      [impl](process_request& r) -> caf::result<process_reply> { return impl->process(r); },
-      [impl](submit_jobs_request& r) -> caf::result<job_list> { return impl->submit(r); },
-      [impl](get_job_request& r) -> caf::result<job_view> { return impl->get_job(r); },
-      [impl](list_jobs_request& r) -> caf::result<job_list> { return impl->list_jobs(r); },
-      [impl](job_events_request& r) -> caf::result<job_event_list> { return impl->job_events(r); },
-      [impl](job_result_request& r) -> caf::result<blob_reply> { return impl->job_result(r); },
-      [impl](handle_event_request& r) -> caf::result<done> { return impl->handle_event(r); },
-      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
-  };
-}
-
-}  // namespace
 
 processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                        std::shared_ptr<store::blob_store> blobs,
@@ -195,9 +171,7 @@ processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> 
   imaging::run_opencv_on_calling_threads();
   auto impl = std::make_shared<logic>(std::move(db), std::move(blobs), events,
                                       media_link{sys, std::move(media)}, cfg);
-  auto pool = spawn_pool<processing_actor, ping_request, process_request, submit_jobs_request,
-                         get_job_request, list_jobs_request, job_events_request, job_result_request,
-                         handle_event_request>(sys, "processing", cfg.workers, worker, impl);
+  auto pool = spawn_pool<processing_actor, ping_request>(sys, "processing", cfg.workers, impl);
   // A bus consumer hands each event to the pool and waits for the outcome, so the bus
   // acknowledges only what a worker finished. Uploads and jobs are consumed apart: one consumer
   // per worker for uploads, `job_workers` for jobs, so jobs never hold more than `job_workers`

@@ -136,7 +136,7 @@ result<void> logic::drop_photo(int64_t id) {
   });
 }
 
-result<search_result> logic::search(const search_request& req) {
+result<search_result> logic::handle(const search_request& req) {
   if (req.q.size() > max_query_bytes)
     return bad_query("q must be at most " + std::to_string(max_query_bytes) + " bytes");
   if (req.type == "users") return users(req);
@@ -292,7 +292,7 @@ result<search_result> logic::tags(const search_request& req) {
   return out;
 }
 
-result<tag_result> logic::tag(const tag_request& req) {
+result<tag_result> logic::handle(const tag_request& req) {
   auto limit = std::clamp<int32_t>(req.limit, 1, 100);
   tag_result out;
   out.tag = normal_tag(req.tag);
@@ -346,7 +346,7 @@ result<int64_t> logic::catch_up_users() {
   }
 }
 
-result<reindex_result> logic::reindex() {
+result<reindex_result> logic::handle(const reindex_request&) {
   auto cleared = db_->transaction([&](store::connection& c) -> result<void> {
     std::vector<const char*> tables{"search_users", "search_photos", "search_photo_tags"};
     if (!postgres_) {
@@ -384,7 +384,7 @@ result<reindex_result> logic::reindex() {
   return out;
 }
 
-result<done> logic::ping() {
+result<done> logic::handle(const ping_request&) {
   if (auto r = db_->query("SELECT 1"); !r) return r.error();
   return done{};
 }

@@ -11,13 +11,13 @@ class logic {
  public:
   logic(caf::actor_system& sys, std::shared_ptr<store::database> db, feed::card_sources from);
 
-  result<contracts::search_result> search(const contracts::search_request& req);
-  result<contracts::tag_result> tag(const contracts::tag_request& req);
-  result<contracts::reindex_result> reindex();
+  result<contracts::search_result> handle(const contracts::search_request& req);
+  result<contracts::tag_result> handle(const contracts::tag_request& req);
+  result<contracts::reindex_result> handle(const contracts::reindex_request&);
   /// Indexes the users made after the newest one indexed (an all-in-one server's in-process bus
   /// cannot carry the events of `pixhive admin create-user`, which runs in another process).
   result<int64_t> catch_up_users();
-  result<contracts::done> ping();
+  result<contracts::done> handle(const contracts::ping_request&);
   /// Applies one event to the index; running it twice on one event changes nothing.
   result<void> apply_event(const bus::event& e);
 

@@ -9,17 +9,14 @@ namespace pixhive::search {
 using namespace contracts;
 
 void search_config::declare(options& opts) {
-  opts.add("search-workers", "2",
-           "search worker actors, each with its own thread for database I/O");
+  opts.add("search-workers", "2", "search worker actors, each with its own thread for database I/O",
+           check::whole(1, 64));
 }
 
 result<search_config> search_config::from(const options& opts) {
   search_config cfg;
   auto workers = opts.get_int("search-workers");
   if (!workers) return workers.error();
-  if (*workers < 1 || *workers > 64)
-    return make_error(errc::invalid_argument, "bad_config",
-                      "option --search-workers must be 1..64");
   cfg.workers = static_cast<int>(*workers);
   return cfg;
 }
@@ -69,18 +66,6 @@ CREATE INDEX search_users_display_trgm ON search_users USING GIN (lower(display_
                         db.dialect() == store::dialect::postgres ? postgres_steps : sqlite_steps);
 }
 
-namespace {
-
-search_actor::behavior_type worker(search_actor::pointer, std::shared_ptr<logic> impl) {
-  return {
-      [impl](search_request& r) -> caf::result<search_result> { return impl->search(r); },
-      [impl](tag_request& r) -> caf::result<tag_result> { return impl->tag(r); },
-      [impl](reindex_request&) -> caf::result<reindex_result> { return impl->reindex(); },
-      [impl](ping_request&) -> caf::result<done> { return impl->ping(); },
-  };
-}
-
-}  // namespace
 
 search_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                    std::shared_ptr<bus::event_bus> events, feed::card_sources from,
@@ -94,8 +79,7 @@ search_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
   }
   events->subscribe("search", {"user.created", "user.updated", "photo.processed", "photo.deleted"},
                     [impl](const bus::event& e) { return impl->apply_event(e); });
-  return spawn_pool<search_actor, ping_request, search_request, tag_request, reindex_request>(
-      sys, "search", cfg.workers, worker, impl);
+  return spawn_pool<search_actor, ping_request>(sys, "search", cfg.workers, impl);
 }
 
 }  // namespace pixhive::search

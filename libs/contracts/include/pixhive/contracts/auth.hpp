@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -174,91 +172,32 @@ struct create_user_request {
   bool operator==(const create_user_request&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, users_by_ids_request& x) {
-  return f(caf::meta::type_name("users_by_ids_request"), x.ids);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, user_view& x) {
-  return f(caf::meta::type_name("user_view"), x.id, x.username, x.email, x.display_name, x.bio,
-           x.role, x.verified, x.disabled, x.created_at);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, signup_request& x) {
-  return f(caf::meta::type_name("signup_request"), x.username, x.email, x.password);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, verify_request& x) {
-  return f(caf::meta::type_name("verify_request"), x.username, x.code);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, resend_request& x) {
-  return f(caf::meta::type_name("resend_request"), x.username);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, login_request& x) {
-  return f(caf::meta::type_name("login_request"), x.login, x.password, x.client_ip, x.device_token);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, refresh_request& x) {
-  return f(caf::meta::type_name("refresh_request"), x.refresh_token);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, logout_request& x) {
-  return f(caf::meta::type_name("logout_request"), x.refresh_token);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, logout_all_request& x) {
-  return f(caf::meta::type_name("logout_all_request"), x.user_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, change_password_request& x) {
-  return f(caf::meta::type_name("change_password_request"), x.user_id, x.current_password,
-           x.new_password);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, request_reset_request& x) {
-  return f(caf::meta::type_name("request_reset_request"), x.email, x.client_ip);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, reset_password_request& x) {
-  return f(caf::meta::type_name("reset_password_request"), x.token, x.new_password);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, session_tokens& x) {
-  return f(caf::meta::type_name("session_tokens"), x.access_token, x.refresh_token, x.expires_in,
-           x.user, x.device_token);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_user_request& x) {
-  return f(caf::meta::type_name("get_user_request"), x.user_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_profile_request& x) {
-  return f(caf::meta::type_name("get_profile_request"), x.username);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, update_profile_request& x) {
-  return f(caf::meta::type_name("update_profile_request"), x.user_id, x.set_display_name,
-           x.display_name, x.set_bio, x.bio);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_users_request& x) {
-  return f(caf::meta::type_name("list_users_request"), x.after_id, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, user_page& x) {
-  return f(caf::meta::type_name("user_page"), x.users, x.next_after_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, set_disabled_request& x) {
-  return f(caf::meta::type_name("set_disabled_request"), x.user_id, x.disabled);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, create_user_request& x) {
-  return f(caf::meta::type_name("create_user_request"), x.username, x.email, x.password, x.admin,
-           x.verified);
-}
+PIXHIVE_MESSAGE(users_by_ids_request, ids);
+PIXHIVE_IDEMPOTENT(users_by_ids_request);
+PIXHIVE_MESSAGE(user_view, id, username, email, display_name, bio, role, verified, disabled,
+                created_at);
+PIXHIVE_MESSAGE(signup_request, username, email, password);
+PIXHIVE_MESSAGE(verify_request, username, code);
+PIXHIVE_MESSAGE(resend_request, username);
+PIXHIVE_MESSAGE(login_request, login, password, client_ip, device_token);
+PIXHIVE_MESSAGE(refresh_request, refresh_token);
+PIXHIVE_MESSAGE(logout_request, refresh_token);
+PIXHIVE_MESSAGE(logout_all_request, user_id);
+PIXHIVE_IDEMPOTENT(logout_all_request);
+PIXHIVE_MESSAGE(change_password_request, user_id, current_password, new_password);
+PIXHIVE_MESSAGE(request_reset_request, email, client_ip);
+PIXHIVE_MESSAGE(reset_password_request, token, new_password);
+PIXHIVE_MESSAGE(session_tokens, access_token, refresh_token, expires_in, user, device_token);
+PIXHIVE_MESSAGE(get_user_request, user_id);
+PIXHIVE_IDEMPOTENT(get_user_request);
+PIXHIVE_MESSAGE(get_profile_request, username);
+PIXHIVE_IDEMPOTENT(get_profile_request);
+PIXHIVE_MESSAGE(update_profile_request, user_id, set_display_name, display_name, set_bio, bio);
+PIXHIVE_MESSAGE(list_users_request, after_id, limit);
+PIXHIVE_IDEMPOTENT(list_users_request);
+PIXHIVE_MESSAGE(user_page, users, next_after_id);
+PIXHIVE_MESSAGE(set_disabled_request, user_id, disabled);
+PIXHIVE_MESSAGE(create_user_request, username, email, password, admin, verified);
 /// The auth service as a typed actor: one request type, one reply type per operation.
 /// Failures are `caf::error`s made with pixhive::make_error.
 using auth_actor = caf::typed_actor<
@@ -278,8 +217,5 @@ using auth_actor = caf::typed_actor<
     caf::replies_to<set_disabled_request>::with<user_view>,
     caf::replies_to<create_user_request>::with<user_view>,
     caf::replies_to<ping_request>::with<done>>;
-
-/// Registers the auth message types with CAF (needed to send them across processes).
-void add_auth_types(caf::actor_system_config& cfg);
 
 }  // namespace pixhive::contracts

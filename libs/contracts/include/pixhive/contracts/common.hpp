@@ -3,8 +3,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
+#include "pixhive/contracts/message.hpp"
 
 /// Message types shared by every service interface.
 namespace pixhive::contracts {
@@ -20,16 +19,8 @@ struct done {
   bool operator==(const done&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ping_request&) {
-  return f(caf::meta::type_name("ping_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, done& x) {
-  return f(caf::meta::type_name("done"), x.ok);
-}
-
-/// Registers the shared message types with CAF.
-void add_common_types(caf::actor_system_config& cfg);
+PIXHIVE_MESSAGE(ping_request);
+PIXHIVE_IDEMPOTENT(ping_request);
+PIXHIVE_MESSAGE(done, ok);
 
 }  // namespace pixhive::contracts

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -59,31 +57,18 @@ struct public_feed_request {
   bool operator==(const public_feed_request&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_card& x) {
-  return f(caf::meta::type_name("photo_card"), x.id, x.owner_id, x.owner_username,
-           x.owner_display_name, x.caption, x.hashtags, x.tags, x.visibility, x.width, x.height,
-           x.variants, x.likes, x.comments, x.liked_by_me, x.created_at);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, card_page& x) {
-  return f(caf::meta::type_name("card_page"), x.items, x.next_cursor);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, home_feed_request& x) {
-  return f(caf::meta::type_name("home_feed_request"), x.who, x.cursor, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, public_feed_request& x) {
-  return f(caf::meta::type_name("public_feed_request"), x.who, x.cursor, x.limit);
-}
+PIXHIVE_MESSAGE(photo_card, id, owner_id, owner_username, owner_display_name, caption, hashtags,
+                tags, visibility, width, height, variants, likes, comments, liked_by_me,
+                created_at);
+PIXHIVE_MESSAGE(card_page, items, next_cursor);
+PIXHIVE_MESSAGE(home_feed_request, who, cursor, limit);
+PIXHIVE_IDEMPOTENT(home_feed_request);
+PIXHIVE_MESSAGE(public_feed_request, who, cursor, limit);
+PIXHIVE_IDEMPOTENT(public_feed_request);
 
 /// The feed service as a typed actor. Failures are pixhive::make_error values.
 using feed_actor = caf::typed_actor<caf::replies_to<home_feed_request>::with<card_page>,
                                     caf::replies_to<public_feed_request>::with<card_page>,
                                     caf::replies_to<ping_request>::with<done>>;
-
-/// Registers the feed message types with CAF.
-void add_feed_types(caf::actor_system_config& cfg);
 
 }  // namespace pixhive::contracts

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -184,90 +182,34 @@ struct relation_list {
   bool operator==(const relation_list&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, follow_counts_request& x) {
-  return f(caf::meta::type_name("follow_counts_request"), x.user_id, x.username, x.viewer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, relations_request& x) {
-  return f(caf::meta::type_name("relations_request"), x.user_id, x.followers);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, relation_list& x) {
-  return f(caf::meta::type_name("relation_list"), x.ids, x.follower_counts);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, follow_request& x) {
-  return f(caf::meta::type_name("follow_request"), x.who, x.username, x.follow);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, follow_state& x) {
-  return f(caf::meta::type_name("follow_state"), x.username, x.following, x.followers,
-           x.following_count);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_follows_request& x) {
-  return f(caf::meta::type_name("list_follows_request"), x.username, x.followers, x.cursor,
-           x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, person& x) {
-  return f(caf::meta::type_name("person"), x.id, x.username, x.since);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, person_page& x) {
-  return f(caf::meta::type_name("person_page"), x.people, x.next_cursor);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, like_request& x) {
-  return f(caf::meta::type_name("like_request"), x.who, x.photo_id, x.like);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, like_state& x) {
-  return f(caf::meta::type_name("like_state"), x.photo_id, x.likes, x.liked_by_me);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_likes_request& x) {
-  return f(caf::meta::type_name("list_likes_request"), x.photo_id, x.who, x.cursor, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, comment_request& x) {
-  return f(caf::meta::type_name("comment_request"), x.who, x.photo_id, x.text);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, comment_view& x) {
-  return f(caf::meta::type_name("comment_view"), x.id, x.photo_id, x.author_id, x.author_username,
-           x.text, x.created_at);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_comments_request& x) {
-  return f(caf::meta::type_name("list_comments_request"), x.photo_id, x.who, x.cursor, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, comment_page& x) {
-  return f(caf::meta::type_name("comment_page"), x.comments, x.next_cursor);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, delete_comment_request& x) {
-  return f(caf::meta::type_name("delete_comment_request"), x.who, x.photo_id, x.comment_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, notifications_request& x) {
-  return f(caf::meta::type_name("notifications_request"), x.who, x.cursor, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, notification_view& x) {
-  return f(caf::meta::type_name("notification_view"), x.id, x.kind, x.actor_id, x.actor_username,
-           x.photo_id, x.comment_id, x.text, x.created_at, x.read);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, notification_page& x) {
-  return f(caf::meta::type_name("notification_page"), x.items, x.unread, x.next_cursor);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, mark_read_request& x) {
-  return f(caf::meta::type_name("mark_read_request"), x.who);
-}
+PIXHIVE_MESSAGE(follow_counts_request, user_id, username, viewer_id);
+PIXHIVE_IDEMPOTENT(follow_counts_request);
+PIXHIVE_MESSAGE(relations_request, user_id, followers);
+PIXHIVE_IDEMPOTENT(relations_request);
+PIXHIVE_MESSAGE(relation_list, ids, follower_counts);
+PIXHIVE_MESSAGE(follow_request, who, username, follow);
+PIXHIVE_MESSAGE(follow_state, username, following, followers, following_count);
+PIXHIVE_MESSAGE(list_follows_request, username, followers, cursor, limit);
+PIXHIVE_IDEMPOTENT(list_follows_request);
+PIXHIVE_MESSAGE(person, id, username, since);
+PIXHIVE_MESSAGE(person_page, people, next_cursor);
+PIXHIVE_MESSAGE(like_request, who, photo_id, like);
+PIXHIVE_IDEMPOTENT(like_request);
+PIXHIVE_MESSAGE(like_state, photo_id, likes, liked_by_me);
+PIXHIVE_MESSAGE(list_likes_request, photo_id, who, cursor, limit);
+PIXHIVE_IDEMPOTENT(list_likes_request);
+PIXHIVE_MESSAGE(comment_request, who, photo_id, text);
+PIXHIVE_MESSAGE(comment_view, id, photo_id, author_id, author_username, text, created_at);
+PIXHIVE_MESSAGE(list_comments_request, photo_id, who, cursor, limit);
+PIXHIVE_IDEMPOTENT(list_comments_request);
+PIXHIVE_MESSAGE(comment_page, comments, next_cursor);
+PIXHIVE_MESSAGE(delete_comment_request, who, photo_id, comment_id);
+PIXHIVE_MESSAGE(notifications_request, who, cursor, limit);
+PIXHIVE_IDEMPOTENT(notifications_request);
+PIXHIVE_MESSAGE(notification_view, id, kind, actor_id, actor_username, photo_id, comment_id, text,
+                created_at, read);
+PIXHIVE_MESSAGE(notification_page, items, unread, next_cursor);
+PIXHIVE_MESSAGE(mark_read_request, who);
 
 /// Asks for the likes and comments of several photos at once, as seen by `who`.
 struct photo_social_request {
@@ -291,18 +233,10 @@ struct photo_social_list {
   bool operator==(const photo_social_list&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_social_request& x) {
-  return f(caf::meta::type_name("photo_social_request"), x.who, x.photo_ids);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_social& x) {
-  return f(caf::meta::type_name("photo_social"), x.photo_id, x.likes, x.comments, x.liked_by_me);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_social_list& x) {
-  return f(caf::meta::type_name("photo_social_list"), x.items);
-}
+PIXHIVE_MESSAGE(photo_social_request, who, photo_ids);
+PIXHIVE_IDEMPOTENT(photo_social_request);
+PIXHIVE_MESSAGE(photo_social, photo_id, likes, comments, liked_by_me);
+PIXHIVE_MESSAGE(photo_social_list, items);
 
 /// The graph service as a typed actor. Failures are pixhive::make_error values.
 using graph_actor =
@@ -319,8 +253,5 @@ using graph_actor =
                      caf::replies_to<relations_request>::with<relation_list>,
                      caf::replies_to<follow_counts_request>::with<follow_state>,
                      caf::replies_to<ping_request>::with<done>>;
-
-/// Registers the graph message types with CAF.
-void add_graph_types(caf::actor_system_config& cfg);
 
 }  // namespace pixhive::contracts

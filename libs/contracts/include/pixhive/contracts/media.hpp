@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -301,131 +299,50 @@ struct moderation_decision_request {
   bool operator==(const moderation_decision_request&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, detected& x) {
-  return f(caf::meta::type_name("detected"), x.label, x.confidence, x.x, x.y, x.width, x.height);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderation_item& x) {
-  return f(caf::meta::type_name("moderation_item"), x.photo_id, x.owner_id, x.owner_username,
-           x.verdict, x.drawing, x.hentai, x.neutral, x.porn, x.sexy, x.state, x.created_at,
-           x.decided_by, x.decided_by_username, x.decided_at);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderation_queue_request& x) {
-  return f(caf::meta::type_name("moderation_queue_request"), x.state, x.before_id, x.limit, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderation_queue& x) {
-  return f(caf::meta::type_name("moderation_queue"), x.items, x.next_before_id, x.pending);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderation_decision_request& x) {
-  return f(caf::meta::type_name("moderation_decision_request"), x.photo_id, x.decision, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_count_request& x) {
-  return f(caf::meta::type_name("photo_count_request"), x.owner_username, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_count& x) {
-  return f(caf::meta::type_name("photo_count"), x.photos);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photos_by_ids_request& x) {
-  return f(caf::meta::type_name("photos_by_ids_request"), x.ids, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cache_stats_request&) {
-  return f(caf::meta::type_name("cache_stats_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, configure_cache_request& x) {
-  return f(caf::meta::type_name("configure_cache_request"), x.capacity_mb, x.policy);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, clear_cache_request&) {
-  return f(caf::meta::type_name("clear_cache_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cache_stats& x) {
-  return f(caf::meta::type_name("cache_stats"), x.items, x.bytes, x.capacity_mb, x.policy, x.hits,
-           x.misses, x.evictions);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, media_stats_request&) {
-  return f(caf::meta::type_name("media_stats_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, status_count& x) {
-  return f(caf::meta::type_name("status_count"), x.status, x.count);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, media_stats& x) {
-  return f(caf::meta::type_name("media_stats"), x.photos, x.bytes, x.by_status, x.uploads_last_hour,
-           x.uploads_last_day);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, viewer& x) {
-  return f(caf::meta::type_name("viewer"), x.user_id, x.username, x.admin);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, variant_info& x) {
-  return f(caf::meta::type_name("variant_info"), x.name, x.content_type, x.size, x.width, x.height);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_view& x) {
-  return f(caf::meta::type_name("photo_view"), x.id, x.owner_id, x.owner_username, x.caption,
-           x.hashtags, x.key, x.visibility, x.content_type, x.size, x.width, x.height, x.sha256,
-           x.status, x.status_reason, x.created_at, x.variants, x.auto_tags, x.objects, x.faces,
-           x.text, x.phash, x.duplicate_of);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, upload_request& x) {
-  return f(caf::meta::type_name("upload_request"), x.who, x.bytes, x.caption, x.key, x.visibility);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_photo_request& x) {
-  return f(caf::meta::type_name("get_photo_request"), x.photo_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_blob_request& x) {
-  return f(caf::meta::type_name("get_blob_request"), x.photo_id, x.variant, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, blob_reply& x) {
-  return f(caf::meta::type_name("blob_reply"), x.bytes, x.content_type, x.sha256, x.is_public);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_photos_request& x) {
-  return f(caf::meta::type_name("list_photos_request"), x.owner_username, x.before_id, x.limit,
-           x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_page& x) {
-  return f(caf::meta::type_name("photo_page"), x.photos, x.next_before_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, photo_by_key_request& x) {
-  return f(caf::meta::type_name("photo_by_key_request"), x.owner_username, x.key, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, delete_photo_request& x) {
-  return f(caf::meta::type_name("delete_photo_request"), x.photo_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, put_variant_request& x) {
-  return f(caf::meta::type_name("put_variant_request"), x.photo_id, x.name, x.bytes, x.content_type,
-           x.width, x.height);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, retry_photo_request& x) {
-  return f(caf::meta::type_name("retry_photo_request"), x.photo_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, set_status_request& x) {
-  return f(caf::meta::type_name("set_status_request"), x.photo_id, x.status, x.reason);
-}
+PIXHIVE_MESSAGE(detected, label, confidence, x, y, width, height);
+PIXHIVE_MESSAGE(moderation_item, photo_id, owner_id, owner_username, verdict, drawing, hentai,
+                neutral, porn, sexy, state, created_at, decided_by, decided_by_username,
+                decided_at);
+PIXHIVE_MESSAGE(moderation_queue_request, state, before_id, limit, who);
+PIXHIVE_IDEMPOTENT(moderation_queue_request);
+PIXHIVE_MESSAGE(moderation_queue, items, next_before_id, pending);
+PIXHIVE_MESSAGE(moderation_decision_request, photo_id, decision, who);
+PIXHIVE_MESSAGE(photo_count_request, owner_username, who);
+PIXHIVE_IDEMPOTENT(photo_count_request);
+PIXHIVE_MESSAGE(photo_count, photos);
+PIXHIVE_MESSAGE(photos_by_ids_request, ids, who);
+PIXHIVE_IDEMPOTENT(photos_by_ids_request);
+PIXHIVE_MESSAGE(cache_stats_request);
+PIXHIVE_IDEMPOTENT(cache_stats_request);
+PIXHIVE_MESSAGE(configure_cache_request, capacity_mb, policy);
+PIXHIVE_MESSAGE(clear_cache_request);
+PIXHIVE_MESSAGE(cache_stats, items, bytes, capacity_mb, policy, hits, misses, evictions);
+PIXHIVE_MESSAGE(media_stats_request);
+PIXHIVE_IDEMPOTENT(media_stats_request);
+PIXHIVE_MESSAGE(status_count, status, count);
+PIXHIVE_MESSAGE(media_stats, photos, bytes, by_status, uploads_last_hour, uploads_last_day);
+PIXHIVE_MESSAGE(viewer, user_id, username, admin);
+PIXHIVE_MESSAGE(variant_info, name, content_type, size, width, height);
+PIXHIVE_MESSAGE(photo_view, id, owner_id, owner_username, caption, hashtags, key, visibility,
+                content_type, size, width, height, sha256, status, status_reason, created_at,
+                variants, auto_tags, objects, faces, text, phash, duplicate_of);
+PIXHIVE_MESSAGE(upload_request, who, bytes, caption, key, visibility);
+PIXHIVE_MESSAGE(get_photo_request, photo_id, who);
+PIXHIVE_IDEMPOTENT(get_photo_request);
+PIXHIVE_MESSAGE(get_blob_request, photo_id, variant, who);
+PIXHIVE_IDEMPOTENT(get_blob_request);
+PIXHIVE_MESSAGE(blob_reply, bytes, content_type, sha256, is_public);
+PIXHIVE_MESSAGE(list_photos_request, owner_username, before_id, limit, who);
+PIXHIVE_IDEMPOTENT(list_photos_request);
+PIXHIVE_MESSAGE(photo_page, photos, next_before_id);
+PIXHIVE_MESSAGE(photo_by_key_request, owner_username, key, who);
+PIXHIVE_IDEMPOTENT(photo_by_key_request);
+PIXHIVE_MESSAGE(delete_photo_request, photo_id, who);
+PIXHIVE_MESSAGE(put_variant_request, photo_id, name, bytes, content_type, width, height);
+PIXHIVE_IDEMPOTENT(put_variant_request);
+PIXHIVE_MESSAGE(retry_photo_request, photo_id, who);
+PIXHIVE_MESSAGE(set_status_request, photo_id, status, reason);
+PIXHIVE_IDEMPOTENT(set_status_request);
 
 /// The media service as a typed actor. Failures are pixhive::make_error values.
 using media_actor =
@@ -447,8 +364,5 @@ using media_actor =
                      caf::replies_to<moderation_queue_request>::with<moderation_queue>,
                      caf::replies_to<moderation_decision_request>::with<moderation_item>,
                      caf::replies_to<ping_request>::with<done>>;
-
-/// Registers the media message types with CAF.
-void add_media_types(caf::actor_system_config& cfg);
 
 }  // namespace pixhive::contracts

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -135,61 +133,24 @@ struct handle_event_request {
   bool operator==(const handle_event_request&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, process_request& x) {
-  return f(caf::meta::type_name("process_request"), x.who, x.bytes, x.operation, x.params, x.format,
-           x.deadline_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, process_reply& x) {
-  return f(caf::meta::type_name("process_reply"), x.bytes, x.content_type);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_input& x) {
-  return f(caf::meta::type_name("job_input"), x.operation, x.params, x.format, x.bytes);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, submit_jobs_request& x) {
-  return f(caf::meta::type_name("submit_jobs_request"), x.who, x.photo_id, x.jobs);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_view& x) {
-  return f(caf::meta::type_name("job_view"), x.id, x.photo_id, x.owner_id, x.operation, x.params,
-           x.format, x.status, x.attempts, x.error, x.worker, x.created_at, x.started_at,
-           x.finished_at, x.result_url, x.data);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_list& x) {
-  return f(caf::meta::type_name("job_list"), x.jobs);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_job_request& x) {
-  return f(caf::meta::type_name("get_job_request"), x.job_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_jobs_request& x) {
-  return f(caf::meta::type_name("list_jobs_request"), x.photo_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_event& x) {
-  return f(caf::meta::type_name("job_event"), x.seq, x.kind, x.data, x.at);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_event_list& x) {
-  return f(caf::meta::type_name("job_event_list"), x.events);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_events_request& x) {
-  return f(caf::meta::type_name("job_events_request"), x.job_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, job_result_request& x) {
-  return f(caf::meta::type_name("job_result_request"), x.job_id, x.who);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, handle_event_request& x) {
-  return f(caf::meta::type_name("handle_event_request"), x.type, x.payload, x.attempt);
-}
+PIXHIVE_MESSAGE(process_request, who, bytes, operation, params, format, deadline_ms);
+PIXHIVE_MESSAGE(process_reply, bytes, content_type);
+PIXHIVE_MESSAGE(job_input, operation, params, format, bytes);
+PIXHIVE_MESSAGE(submit_jobs_request, who, photo_id, jobs);
+PIXHIVE_MESSAGE(job_view, id, photo_id, owner_id, operation, params, format, status, attempts,
+                error, worker, created_at, started_at, finished_at, result_url, data);
+PIXHIVE_MESSAGE(job_list, jobs);
+PIXHIVE_MESSAGE(get_job_request, job_id, who);
+PIXHIVE_IDEMPOTENT(get_job_request);
+PIXHIVE_MESSAGE(list_jobs_request, photo_id, who);
+PIXHIVE_IDEMPOTENT(list_jobs_request);
+PIXHIVE_MESSAGE(job_event, seq, kind, data, at);
+PIXHIVE_MESSAGE(job_event_list, events);
+PIXHIVE_MESSAGE(job_events_request, job_id, who);
+PIXHIVE_IDEMPOTENT(job_events_request);
+PIXHIVE_MESSAGE(job_result_request, job_id, who);
+PIXHIVE_IDEMPOTENT(job_result_request);
+PIXHIVE_MESSAGE(handle_event_request, type, payload, attempt);
 
 /// The processing service as a typed actor. Failures are pixhive::make_error values.
 using processing_actor = caf::typed_actor<caf::replies_to<process_request>::with<process_reply>,
@@ -200,8 +161,5 @@ using processing_actor = caf::typed_actor<caf::replies_to<process_request>::with
                                           caf::replies_to<job_result_request>::with<blob_reply>,
                                           caf::replies_to<handle_event_request>::with<done>,
                                           caf::replies_to<ping_request>::with<done>>;
-
-/// Registers the processing message types with CAF.
-void add_processing_types(caf::actor_system_config& cfg);
 
 }  // namespace pixhive::contracts

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include <caf/actor_system_config.hpp>
-#include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -88,50 +86,22 @@ struct reindex_result {
   bool operator==(const reindex_result&) const = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, search_request& x) {
-  return f(caf::meta::type_name("search_request"), x.who, x.q, x.type, x.cursor, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, user_hit& x) {
-  return f(caf::meta::type_name("user_hit"), x.id, x.username, x.display_name);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tag_hit& x) {
-  return f(caf::meta::type_name("tag_hit"), x.tag, x.photos);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, search_result& x) {
-  return f(caf::meta::type_name("search_result"), x.photos, x.users, x.tags, x.next_cursor);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tag_request& x) {
-  return f(caf::meta::type_name("tag_request"), x.who, x.tag, x.cursor, x.limit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, uploader& x) {
-  return f(caf::meta::type_name("uploader"), x.id, x.username, x.photos);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tag_result& x) {
-  return f(caf::meta::type_name("tag_result"), x.tag, x.photos_total, x.photos, x.top_uploaders);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, reindex_request&) {
-  return f(caf::meta::type_name("reindex_request"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, reindex_result& x) {
-  return f(caf::meta::type_name("reindex_result"), x.users, x.photos);
-}
+PIXHIVE_MESSAGE(search_request, who, q, type, cursor, limit);
+PIXHIVE_IDEMPOTENT(search_request);
+PIXHIVE_MESSAGE(user_hit, id, username, display_name);
+PIXHIVE_MESSAGE(tag_hit, tag, photos);
+PIXHIVE_MESSAGE(search_result, photos, users, tags, next_cursor);
+PIXHIVE_MESSAGE(tag_request, who, tag, cursor, limit);
+PIXHIVE_IDEMPOTENT(tag_request);
+PIXHIVE_MESSAGE(uploader, id, username, photos);
+PIXHIVE_MESSAGE(tag_result, tag, photos_total, photos, top_uploaders);
+PIXHIVE_MESSAGE(reindex_request);
+PIXHIVE_MESSAGE(reindex_result, users, photos);
 
 /// The search service as a typed actor. Failures are pixhive::make_error values.
 using search_actor = caf::typed_actor<caf::replies_to<search_request>::with<search_result>,
                                       caf::replies_to<tag_request>::with<tag_result>,
                                       caf::replies_to<reindex_request>::with<reindex_result>,
                                       caf::replies_to<ping_request>::with<done>>;
-
-/// Registers the search message types with CAF.
-void add_search_types(caf::actor_system_config& cfg);
 
 }  // namespace pixhive::contracts

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,8 +33,7 @@ struct single_reply<caf::detail::type_list<T>> {
   using type = T;
 };
 template <class Handle, class R>
-using reply_of =
-    typename single_reply<caf::response_type_t<typename Handle::signatures, R>>::type;
+using reply_of = typename single_reply<caf::response_type_t<typename Handle::signatures, R>>::type;
 
 /// State of a pool's front actor: the requests waiting for a worker, in arrival order, and the
 /// workers free to take one.
@@ -139,28 +139,58 @@ typename Handle::behavior_type pool_front(
   };
 }
 
-/// Spawns `n` detached workers running `worker(self, args...)` (each on its own thread, so their
+/// The request of a typed-interface signature.
+template <class Signature>
+struct request_of;
+template <class In, class... Out>
+struct request_of<caf::typed_mpi<caf::detail::type_list<In>, caf::output_tuple<Out...>>> {
+  using type = In;
+};
+
+/// A worker's behaviour: each request `R` of `Handle` is answered by `impl->handle(r)`, so the
+/// logic's overload set is the only list of what a service does.
+template <class Handle, class Impl, class... Signatures>
+typename Handle::behavior_type serve(const std::shared_ptr<Impl>& impl,
+                                     caf::detail::type_list<Signatures...>) {
+  return {[impl](typename request_of<Signatures>::type& r)
+              -> caf::result<reply_of<Handle, typename request_of<Signatures>::type>> {
+    return impl->handle(r);
+  }...};
+}
+
+/// pool_front with the requests of `Signatures` other than `Ping`.
+template <class Handle, class Ping, class... Requests>
+auto front_of(caf::detail::type_list<Requests...>) {
+  return pool_front<Handle, Ping, Requests...>;
+}
+template <class Handle, class Ping, class... Signatures>
+auto front_for(caf::detail::type_list<Signatures...>) {
+  using requests = caf::detail::tl_filter_not_type_t<
+      caf::detail::type_list<typename request_of<Signatures>::type...>, Ping>;
+  return front_of<Handle, Ping>(requests{});
+}
+
+/// Spawns `n` detached workers serving `Handle` with `impl` (each on its own thread, so their
 /// blocking database and file I/O stalls nobody else), one more for `Ping`, and the front that
-/// callers talk to. `Requests` lists every request type of `Handle` except `Ping`. `name` labels
-/// the pool's mailbox gauges.
-template <class Handle, class Ping, class... Requests, class Worker, class... Args>
-Handle spawn_pool(caf::actor_system& sys, const std::string& name, int n, Worker worker,
-                  const Args&... args) {
-  // The worker's arguments go through spawn rather than a capture: CAF 0.17 dereferences an
-  // empty argument tuple when a function actor takes none besides `self`.
+/// callers talk to. `name` labels the pool's mailbox gauges.
+template <class Handle, class Ping, class Impl>
+Handle spawn_pool(caf::actor_system& sys, const std::string& name, int n,
+                  std::shared_ptr<Impl> impl) {
+  // The logic goes through spawn rather than a capture: CAF 0.17 dereferences an empty argument
+  // tuple when a function actor takes none besides `self`.
   auto spawn_worker = [&](const std::string& label) {
     return sys.spawn<caf::detached>(
-        [](typename Handle::pointer self, Worker w, prometheus::Gauge* gauge, const Args&... xs) {
+        [](typename Handle::pointer self, prometheus::Gauge* gauge, std::shared_ptr<Impl> logic) {
           sample_mailbox_on_tick(self, gauge);
-          return w(self, xs...);
+          return serve<Handle>(logic, typename Handle::signatures{});
         },
-        worker, &mailbox_gauge(name, label), args...);
+        &mailbox_gauge(name, label), impl);
   };
   std::vector<Handle> workers;
   for (int i = 0; i < n; ++i) workers.push_back(spawn_worker(std::to_string(i)));
   auto health = spawn_worker("health");
-  return sys.spawn(pool_front<Handle, Ping, Requests...>, std::move(workers), std::move(health),
-                   name);
+  return sys.spawn(front_for<Handle, Ping>(typename Handle::signatures{}), std::move(workers),
+                   std::move(health), name);
 }
 
 }  // namespace pixhive
