@@ -64,7 +64,8 @@ void declare_common(options& opts) {
       .add("db", "",
            "database URL: sqlite:PATH or postgres://user:pw@host:port/db (default: "
            "sqlite:<data-dir>/pixhive.db)")
-      .add("log-level", "info", "debug, info, warn or error")
+      .add("log-level", "info", "debug, info, warn or error",
+           check::one_of({"debug", "info", "warn", "error"}))
       .add("actor-port", "",
            "publish this process's service actors to other processes on this port (0 picks one); "
            "off when empty")

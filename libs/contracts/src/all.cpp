@@ -1,15 +1,10 @@
 #include "pixhive/contracts/all.hpp"
 
+#include "pixhive/core/worker_pool.hpp"
+
 namespace pixhive::contracts {
 
 namespace {
-
-template <class Signature>
-struct request_of;
-template <class In, class... Out>
-struct request_of<caf::typed_mpi<caf::detail::type_list<In>, caf::output_tuple<Out...>>> {
-  using type = In;
-};
 
 template <class... Signatures>
 bool idempotent_in(const caf::message& m, caf::detail::type_list<Signatures...>) {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -59,18 +61,65 @@ typename Inspector::result_type inspect(Inspector& f, T& x) {
   }(detail::members_of<T>{});
 }
 
-/// Writes a message as a JSON object with one key per field.
+namespace detail {
+
+/// True for a field that holds ids: `id`, `*_id`, `ids` or `*_ids`. Ids travel in JSON as
+/// decimal strings, since JSON numbers lose 63-bit precision in JavaScript and other readers.
+inline bool names_ids(std::string_view name) {
+  return name == "id" || name == "ids" || name.ends_with("_id") || name.ends_with("_ids");
+}
+
+/// An id from JSON: a decimal string or a plain number; anything else is a type error.
+inline int64_t id_from(const nlohmann::json& j) {
+  if (j.is_number_integer()) return j.get<int64_t>();
+  const auto& text = j.get_ref<const std::string&>();
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size())
+    throw nlohmann::json::type_error::create(302, "id is not a decimal number: " + text, &j);
+  return v;
+}
+
+}  // namespace detail
+
+/// Writes a message as a JSON object with one key per field (ids as decimal strings).
 template <declared_message T>
 void to_json(nlohmann::json& j, const T& x) {
   j = nlohmann::json::object();
-  boost::mp11::mp_for_each<detail::members_of<T>>([&](auto d) { j[d.name] = x.*d.pointer; });
+  boost::mp11::mp_for_each<detail::members_of<T>>([&](auto d) {
+    using field = std::remove_cvref_t<decltype(x.*d.pointer)>;
+    if constexpr (std::is_same_v<field, int64_t>) {
+      if (detail::names_ids(d.name)) return void(j[d.name] = std::to_string(x.*d.pointer));
+    } else if constexpr (std::is_same_v<field, std::vector<int64_t>>) {
+      if (detail::names_ids(d.name)) {
+        auto& out = j[d.name] = nlohmann::json::array();
+        for (auto v : x.*d.pointer) out.push_back(std::to_string(v));
+        return;
+      }
+    }
+    j[d.name] = x.*d.pointer;
+  });
 }
 
-/// Reads a message from a JSON object; absent keys keep their defaults (an older writer).
+/// Reads a message from a JSON object; absent keys keep their defaults (an older writer), and
+/// ids are read from decimal strings or numbers.
 template <declared_message T>
 void from_json(const nlohmann::json& j, T& x) {
   boost::mp11::mp_for_each<detail::members_of<T>>([&](auto d) {
-    if (auto it = j.find(d.name); it != j.end()) it->get_to(x.*d.pointer);
+    auto it = j.find(d.name);
+    if (it == j.end()) return;
+    using field = std::remove_cvref_t<decltype(x.*d.pointer)>;
+    if constexpr (std::is_same_v<field, int64_t>) {
+      if (detail::names_ids(d.name)) return void(x.*d.pointer = detail::id_from(*it));
+    } else if constexpr (std::is_same_v<field, std::vector<int64_t>>) {
+      if (detail::names_ids(d.name)) {
+        auto& out = x.*d.pointer;
+        out.clear();
+        for (const auto& v : *it) out.push_back(detail::id_from(v));
+        return;
+      }
+    }
+    it->get_to(x.*d.pointer);
   });
 }
 
