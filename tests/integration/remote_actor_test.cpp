@@ -7,12 +7,7 @@
 #include <caf/openssl/all.hpp>
 
 #include "images.hpp"
-#include "pixhive/contracts/auth.hpp"
-#include "pixhive/contracts/feed.hpp"
-#include "pixhive/contracts/graph.hpp"
-#include "pixhive/contracts/media.hpp"
-#include "pixhive/contracts/processing.hpp"
-#include "pixhive/contracts/search.hpp"
+#include "pixhive/contracts/all.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/error.hpp"
 #include "support.hpp"
@@ -26,7 +21,7 @@ TEST(remote_actor, signup_verify_and_login_across_processes) {
   ASSERT_NE(server.actor_port(), 0);
 
   caf::actor_system_config cfg;
-  add_auth_types(cfg);
+  add_all_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
@@ -77,7 +72,7 @@ TEST(remote_actor, another_service_stores_variants_and_sets_status) {
   pixhive_server server({"--actor-port", "0", "--access-log", "false"}, "media");
   ASSERT_NE(server.actor_port(), 0);
   caf::actor_system_config cfg;
-  add_media_types(cfg);
+  add_all_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("logger.verbosity", caf::atom("quiet"));
   caf::actor_system sys{cfg};
@@ -141,12 +136,7 @@ namespace {
 /// file) reaches the actor published at `port` within a few seconds.
 bool reaches(uint16_t port, const std::vector<std::string>& tls) {
   caf::actor_system_config cfg;
-  add_auth_types(cfg);
-  add_media_types(cfg);
-  add_processing_types(cfg);
-  add_graph_types(cfg);
-  add_feed_types(cfg);
-  add_search_types(cfg);
+  add_all_types(cfg);
   cfg.load<caf::io::middleman>();
   if (!tls.empty()) {
     cfg.openssl_certificate = tls[0];
