@@ -98,16 +98,6 @@ std::string small_jpeg() {
   return {buf.begin(), buf.end()};
 }
 
-std::string multipart(const std::string& boundary,
-                      const std::vector<std::pair<std::string, std::string>>& parts) {
-  std::string body;
-  for (const auto& [name, value] : parts)
-    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
-            (name == "image" ? "; filename=\"x.jpg\"\r\nContent-Type: image/jpeg" : "") +
-            "\r\n\r\n" + value + "\r\n";
-  return body + "--" + boundary + "--\r\n";
-}
-
 /// One request of the matrix, before its path parameters are filled in.
 struct request_spec {
   std::map<std::string, std::string> params;
@@ -137,15 +127,14 @@ class world {
       wait_finished(r.job);
       put_in_state(r.photo, kind);
     }
-    std::string boundary = "authz-boundary";
     auto jpeg = small_jpeg();
-    auto adhoc =
-        send(verb::post, "/api/v1/process",
-             multipart(boundary, {{"image", jpeg},
-                                  {"operation", "invert"},
-                                  {"image", jpeg},
-                                  {"operation", "grayscale"}}),
-             {{"Content-Type", "multipart/form-data; boundary=" + boundary}}, tokens_[owner]);
+    form two;
+    two.file("image", jpeg, "x.jpg", "image/jpeg")
+        .field("operation", "invert")
+        .file("image", jpeg, "x.jpg", "image/jpeg")
+        .field("operation", "grayscale");
+    auto adhoc = send(verb::post, "/api/v1/process", two.done(), {{"Content-Type", two.type()}},
+                      tokens_[owner]);
     EXPECT_EQ(adhoc.status, 202) << adhoc.body;
     adhoc_job_ = adhoc.json()["jobs"][0].value("id", "");
     wait_finished(adhoc_job_);
@@ -157,9 +146,7 @@ class world {
   /// the server's key, as a login would, without spending the login rate limit.
   void renew(caller c) {
     if (c == anonymous) return;
-    std::ifstream in{server_.data_dir() + "/jwt.key"};
-    std::string key;
-    std::getline(in, key);
+    auto key = jwt_key(server_);
     auto claims = pixhive::jwt::verify(tokens_[c], key, pixhive::unix_now());
     ASSERT_TRUE(claims) << caller_names[c] << "'s token no longer verifies";
     claims->issued_at = pixhive::unix_now();
@@ -184,10 +171,7 @@ class world {
   /// A new photo of alice's; its id.
   std::string upload(const std::string& visibility, const std::string& key = {}) {
     auto query = "?caption=%23macro&visibility=" + visibility + (key.empty() ? "" : "&key=" + key);
-    auto r = send(verb::post, "/api/v1/photos" + query, small_jpeg(),
-                  {{"Content-Type", "image/jpeg"}}, tokens_[owner]);
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json().value("id", "");
+    return upload_photo(server_.port(), tokens_[owner], small_jpeg(), query, "image/jpeg");
   }
 
   /// A new photo of alice's of `kind` ("public/held"); its id. The state is set in the database
@@ -373,9 +357,10 @@ const std::map<std::string, recipe>& recipes() {
        }},
       {"POST /api/v1/process",
        [](world&, const matrix_row&, request_spec& s) {
-         std::string boundary = "authz-boundary";
-         s.body = multipart(boundary, {{"image", small_jpeg()}, {"operation", "invert"}});
-         s.headers["Content-Type"] = "multipart/form-data; boundary=" + boundary;
+         form one;
+         one.file("image", small_jpeg(), "x.jpg", "image/jpeg").field("operation", "invert");
+         s.body = one.done();
+         s.headers["Content-Type"] = one.type();
        }},
       {"POST /api/v1/photos/{id}/jobs",
        [](world&, const matrix_row&, request_spec& s) {

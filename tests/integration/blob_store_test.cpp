@@ -16,15 +16,14 @@ namespace {
 class blob_store : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
+    if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
     if (GetParam() == "folder") {
-      store_ = std::move(*store::open_folder_store(dir_.path()));
+      store_ = std::move(*store::open_folder_store(stores_.dir()));
       return;
     }
-    s3_ = std::make_unique<s3rver_server>();
-    if (!s3_->available()) PIXHIVE_SKIP_MISSING(std::string("skipping S3 run: ") + s3_->why());
     store::s3_config cfg;
     cfg.bucket = "pixhive";
-    cfg.endpoint = s3_->endpoint();
+    cfg.endpoint = stores_.s3()->endpoint();
     cfg.path_style = true;
     cfg.credentials = {"S3RVER", "S3RVER", ""};
     auto opened = store::open_s3_store(cfg);
@@ -32,8 +31,7 @@ class blob_store : public ::testing::TestWithParam<std::string> {
     store_ = std::move(*opened);
   }
 
-  temp_dir dir_;
-  std::unique_ptr<s3rver_server> s3_;
+  backends stores_;
   std::unique_ptr<store::blob_store> store_;
 };
 
@@ -68,8 +66,7 @@ TEST_P(blob_store, invalid_keys_are_refused) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(backends, blob_store, ::testing::Values("folder", "s3"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(backends, blob_store, ::testing::Values("folder", "s3"), backend_name);
 
 TEST(blob_store_folder, writes_are_atomic_and_sharded) {
   temp_dir dir;

@@ -5,7 +5,6 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -58,24 +57,11 @@ class content : public ::testing::Test {
   }
   std::string upload(const std::string& bytes, const std::string& token,
                      const std::string& caption) {
-    http_connection conn{server_->port()};
-    auto r = conn.request(
-        verb::post, "/api/v1/photos?caption=" + caption, bytes,
-        {{"Content-Type", "application/octet-stream"}, {"Authorization", "Bearer " + token}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json().value("id", "");
+    return upload_photo(server_->port(), token, bytes, "?caption=" + caption);
   }
   /// The photo as its owner sees it once processing is done with it.
   json settled(const std::string& id, const std::string& token) {
-    json p;
-    EXPECT_TRUE(eventually(
-        [&] {
-          p = get("/api/v1/photos/" + id, token).json();
-          return p.is_object() && p.value("status", "processing") != "processing";
-        },
-        std::chrono::seconds(60)))
-        << p.dump();
-    return p;
+    return settled_photo(server_->port(), id, token);
   }
   /// The ids of the photo cards in a list answer ({"items": [...]}).
   std::vector<std::string> ids_in(const reply& r) {

@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <iostream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -33,9 +32,7 @@ TEST(crash, acknowledged_uploads_survive_kill_9) {
     http_connection conn{server.port()};
     for (int round = 0; round < 2; ++round)
       for (const auto& bytes : photos) {
-        auto r =
-            conn.request(verb::post, "/api/v1/photos?caption=round" + std::to_string(round), bytes,
-                         {{"Content-Type", "image/jpeg"}, {"Authorization", "Bearer " + token}});
+        auto r = upload(conn, token, bytes, "?caption=round" + std::to_string(round), "image/jpeg");
         ASSERT_EQ(r.status, 201) << r.body;
         acknowledged.emplace_back(r.json()["id"].get<std::string>(), crypto::sha256_hex(bytes));
       }
@@ -54,13 +51,6 @@ TEST(crash, acknowledged_uploads_survive_kill_9) {
   }
   EXPECT_EQ(acknowledged.size(), photos.size() * 2);
   if (!interrupted) std::cout << "[ NOTE ] processing had finished before the kill\n";
-  for (const auto& [id, sha] : acknowledged) {
-    std::string status;
-    for (int i = 0; i < 1500 && (status.empty() || status == "processing"); ++i) {
-      if (!status.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      status = call(restarted.port(), verb::get, "/api/v1/photos/" + id, nullptr, token)
-                   .json()["status"];
-    }
-    EXPECT_EQ(status, "ready") << id;
-  }
+  for (const auto& [id, sha] : acknowledged)
+    EXPECT_EQ(settled_photo(restarted.port(), id, token)["status"], "ready") << id;
 }

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <functional>
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
@@ -26,22 +25,12 @@ class feed_api : public ::testing::TestWithParam<std::string> {
   virtual std::vector<std::string> extra_args() const { return {}; }
 
   void SetUp() override {
+    if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
     std::vector<std::string> args{"--access-log", "false"};
-    if (GetParam() == "postgres_redis") {
-      auto& pg = shared_postgres();
-      if (!pg.available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
-      redis_ = std::make_unique<redis_server>();
-      if (!redis_->available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + redis_->why());
-      db_url_ = pg.new_database();
-      auto redis = "redis://127.0.0.1:" + std::to_string(redis_->port());
-      args.insert(args.end(), {"--db", db_url_, "--bus", redis, "--timelines", redis});
-    }
+    if (stores_.redis()) args.insert(args.end(), {"--timelines", stores_.redis_url()});
     auto extra = extra_args();
     args.insert(args.end(), extra.begin(), extra.end());
-    server_ = std::make_unique<pixhive_server>(args);
-    if (db_url_.empty()) db_url_ = "sqlite:" + server_->data_dir() + "/pixhive.db";
+    server_ = stores_.server(args);
     alice_ = create_and_login(*server_, "alice");
     bob_ = create_and_login(*server_, "bob");
     carol_ = create_and_login(*server_, "carol");
@@ -51,12 +40,8 @@ class feed_api : public ::testing::TestWithParam<std::string> {
     return call(server_->port(), v, target, body, token);
   }
   std::string upload(const std::string& token, const std::string& query = "") {
-    http_connection conn{server_->port()};
-    auto r = conn.request(verb::post, "/api/v1/photos" + query,
-                          make_bmp(8, 8, static_cast<char>(++shade_)),
-                          {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json().value("id", "");
+    return upload_photo(server_->port(), token, make_bmp(8, 8, static_cast<char>(++shade_)), query,
+                        "image/bmp");
   }
   /// Every item id of a feed, following next_cursor to the end.
   std::vector<std::string> all_ids(const std::string& path, const std::string& token,
@@ -81,12 +66,13 @@ class feed_api : public ::testing::TestWithParam<std::string> {
                                     const std::function<bool(const std::vector<std::string>&)>& ok,
                                     const std::string& what) {
     std::vector<std::string> ids;
-    for (int i = 0; i < 500; ++i) {
-      ids = all_ids(path, token);
-      if (ok(ids)) return ids;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << what << "; " << path << " has " << json(ids).dump();
+    EXPECT_TRUE(eventually(
+        [&] {
+          ids = all_ids(path, token);
+          return ok(ids);
+        },
+        std::chrono::seconds(30)))
+        << what << "; " << path << " has " << json(ids).dump();
     return ids;
   }
   static bool has(const std::vector<std::string>& ids, const std::string& id) {
@@ -94,8 +80,7 @@ class feed_api : public ::testing::TestWithParam<std::string> {
   }
   double metric(const std::string& series) { return server_->metric(series); }
 
-  std::unique_ptr<redis_server> redis_;
-  std::string db_url_;
+  backends stores_;
   std::unique_ptr<pixhive_server> server_;
   std::string alice_, bob_, carol_;
   int shade_ = 0x20;
@@ -237,7 +222,7 @@ TEST_P(feed_api, a_missing_timeline_is_rebuilt_from_the_database) {
 
   // Evict every timeline, as a new Redis or a flushed table would.
   if (GetParam() == "postgres_redis") {
-    auto* c = redisConnect("127.0.0.1", redis_->port());
+    auto* c = redisConnect("127.0.0.1", stores_.redis()->port());
     ASSERT_TRUE(c && !c->err);
     auto* r = static_cast<redisReply*>(redisCommand(c, "EVAL %s 0",
                                                     "for _, k in ipairs(redis.call('KEYS', "
@@ -247,7 +232,7 @@ TEST_P(feed_api, a_missing_timeline_is_rebuilt_from_the_database) {
     freeReplyObject(r);
     redisFree(c);
   } else {
-    auto db = store::database::open(db_url_, 1);
+    auto db = store::database::open(stores_.db_url(), 1);
     ASSERT_TRUE(db) << to_problem(db.error()).message;
     ASSERT_TRUE((*db)->query("DELETE FROM feed_timeline_users"));
     ASSERT_TRUE((*db)->query("DELETE FROM feed_timelines"));
@@ -258,6 +243,6 @@ TEST_P(feed_api, a_missing_timeline_is_rebuilt_from_the_database) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, feed_api, ::testing::Values("sqlite", "postgres_redis"),
-                         [](const auto& info) { return info.param; });
+                         backend_name);
 INSTANTIATE_TEST_SUITE_P(backends, feed_celebrity, ::testing::Values("sqlite", "postgres_redis"),
-                         [](const auto& info) { return info.param; });
+                         backend_name);

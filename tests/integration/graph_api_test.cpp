@@ -1,7 +1,6 @@
 // The graph API (follows, likes, comments, notifications) over real HTTP against a real
 // all-in-one `pixhive` (in-process bus), on SQLite and on PostgreSQL.
 #include <set>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -18,15 +17,8 @@ namespace {
 class graph_api : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::vector<std::string> args{"--access-log", "false"};
-    if (GetParam() == "postgres") {
-      auto& pg = shared_postgres();
-      if (!pg.available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
-      args.push_back("--db");
-      args.push_back(pg.new_database());
-    }
-    server_ = std::make_unique<pixhive_server>(args);
+    if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
+    server_ = stores_.server({"--access-log", "false"});
     alice_ = create_and_login(*server_, "alice");
     bob_ = create_and_login(*server_, "bob");
     carol_ = create_and_login(*server_, "carol");
@@ -38,29 +30,25 @@ class graph_api : public ::testing::TestWithParam<std::string> {
   }
   /// A new photo of the token's owner, once processed (others see it only then).
   std::string upload(const std::string& token, const std::string& query = "") {
-    http_connection conn{port()};
-    auto r = conn.request(verb::post, "/api/v1/photos" + query, make_bmp(8, 8),
-                          {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    std::string id = r.json()["id"];
-    EXPECT_TRUE(eventually([&] {
-      return req(verb::get, "/api/v1/photos/" + id, token).json().value("status", "") == "ready";
-    })) << "photo "
-        << id << " was not processed";
+    auto id = upload_photo(port(), token, make_bmp(8, 8), query, "image/bmp");
+    EXPECT_EQ(settled_photo(port(), id, token)["status"], "ready")
+        << "photo " << id << " was not processed";
     return id;
   }
   /// Notifications are made from events, after the request: poll until `n` are there.
   json notifications(const std::string& token, size_t n) {
     json j;
-    for (int i = 0; i < 500; ++i) {
-      j = req(verb::get, "/api/v1/notifications", token).json();
-      if (j["notifications"].size() >= n) return j;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << "only " << j["notifications"].size() << " notifications: " << j.dump();
+    EXPECT_TRUE(eventually(
+        [&] {
+          j = req(verb::get, "/api/v1/notifications", token).json();
+          return j["notifications"].size() >= n;
+        },
+        std::chrono::seconds(30)))
+        << "only " << j["notifications"].size() << " notifications: " << j.dump();
     return j;
   }
 
+  backends stores_;
   std::unique_ptr<pixhive_server> server_;
   std::string alice_, bob_, carol_;
 };
@@ -202,4 +190,4 @@ TEST_P(graph_api, profiles_count_followers_following_and_photos) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, graph_api, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+                         backend_name);

@@ -12,6 +12,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "images.hpp"
+#include "pixhive/core/ids.hpp"
+#include "pixhive/core/jwt.hpp"
 #include "support.hpp"
 
 using namespace pixhive::testing;
@@ -80,8 +82,7 @@ TEST(hardening, deep_json_is_refused_at_every_entry_point) {
   auto patch = send(port, verb::patch, "/api/v1/users/me", nested(5000), bearer(alice, json_type));
   EXPECT_EQ(patch.status, 400);
   EXPECT_EQ(patch.error_code(), "json_too_deep");
-  auto up = send(port, verb::post, "/api/v1/photos", make_bmp(4, 4),
-                 bearer(alice, {{"Content-Type", "image/bmp"}}));
+  auto up = upload(port, alice, make_bmp(4, 4), "", "image/bmp");
   ASSERT_EQ(up.status, 201) << up.body;
   auto photo = up.json()["id"].get<std::string>();
   auto jobs = send(port, verb::post, "/api/v1/photos/" + photo + "/jobs", nested(20000),
@@ -92,7 +93,7 @@ TEST(hardening, deep_json_is_refused_at_every_entry_point) {
   // 200,000 levels of the report are larger than any form field may be.
   for (auto [depth, code] : {std::pair{30000, "json_too_deep"}, {200000, "field_too_long"}}) {
     form f;
-    f.field("image", png_of(cv::Mat(8, 8, CV_8UC3, cv::Scalar(9, 9, 9))), true)
+    f.file("image", png_of(cv::Mat(8, 8, CV_8UC3, cv::Scalar(9, 9, 9))))
         .field("operation", "invert")
         .field("params", nested(depth));
     auto r = send(port, verb::post, "/api/v1/process", f.done(),
@@ -132,7 +133,7 @@ TEST(hardening, unauthenticated_bodies_are_refused_before_they_are_read) {
     raw_connection c{server.port()};
     ASSERT_TRUE(c.send(head + "\r\n"));
     c.send(std::string(64 * 1024, 'x'));
-    auto answer = c.read(5s, "\r\n\r\n");
+    auto answer = c.read(30s, "\r\n\r\n");
     EXPECT_EQ(status_of(answer), 401) << answer;
     EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
     // The server does not go on reading: a few MB more cannot all be taken.
@@ -145,7 +146,7 @@ TEST(hardening, unauthenticated_bodies_are_refused_before_they_are_read) {
   {
     raw_connection c{server.port()};
     ASSERT_TRUE(c.send(head + "Expect: 100-continue\r\n\r\n"));
-    auto answer = c.read(5s, "\r\n\r\n");
+    auto answer = c.read(30s, "\r\n\r\n");
     EXPECT_EQ(status_of(answer), 401) << answer;
   }
   // A user on an admin route with a body: 403 from the header alone.
@@ -155,7 +156,7 @@ TEST(hardening, unauthenticated_bodies_are_refused_before_they_are_read) {
                        alice +
                        "\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n"
                        "Expect: 100-continue\r\n\r\n"));
-    EXPECT_EQ(status_of(c.read(5s, "\r\n\r\n")), 403);
+    EXPECT_EQ(status_of(c.read(30s, "\r\n\r\n")), 403);
   }
   EXPECT_TRUE(healthy(server.port()));
 }
@@ -166,12 +167,11 @@ TEST(hardening, tiff_with_duplicate_dimensions_cannot_exhaust_memory) {
   // 27000 x 27000 x 3 bytes: 2.2 GB if decoded, under OpenCV's own 2^30-pixel default.
   auto bomb = make_tiff_with_duplicate_dimensions(27000, 27000);
   ASSERT_LT(bomb.size(), 8000u);
-  auto up = send(server.port(), verb::post, "/api/v1/photos", bomb,
-                 bearer(alice, {{"Content-Type", "image/tiff"}}));
+  auto up = upload(server.port(), alice, bomb, "", "image/tiff");
   EXPECT_EQ(up.status, 422) << up.body;
   EXPECT_EQ(up.error_code(), "too_many_pixels");
   form f;
-  f.field("image", bomb, true).field("operation", "invert");
+  f.file("image", bomb).field("operation", "invert");
   auto processed = send(server.port(), verb::post, "/api/v1/process", f.done(),
                         bearer(alice, {{"Content-Type", f.type()}}));
   EXPECT_EQ(processed.status, 422) << processed.body;
@@ -210,7 +210,7 @@ TEST(hardening, connections_are_capped_per_address_and_slow_headers_dropped) {
   EXPECT_TRUE(fifth.closed_within(3s));
   raw_connection other{server.port(), "127.0.0.2"};
   other.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_EQ(status_of(other.read(5s, "\r\n\r\n")), 200);
+  EXPECT_EQ(status_of(other.read(30s, "\r\n\r\n")), 200);
   // Half a header is dropped at the header timeout, which frees the address's slots.
   for (auto& c : held) EXPECT_TRUE(c->closed_within(5s));
   held.clear();
@@ -240,9 +240,10 @@ TEST(hardening, accept_backs_off_when_descriptors_run_out) {
   ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &low, nullptr), 0);
   std::vector<std::unique_ptr<raw_connection>> flood;
   for (int i = 0; i < 60; ++i) flood.push_back(std::make_unique<raw_connection>(server.port()));
-  // Give a spinning accept loop time to show itself: it would log thousands of lines.
+  // The first failed accept, however long a loaded machine takes to get to it; then give a
+  // spinning accept loop time to show itself: it would log thousands of lines.
+  EXPECT_TRUE(eventually([&] { return log_lines(server, "accept_failed") >= 1; }, 30s));
   EXPECT_FALSE(eventually([&] { return log_lines(server, "accept_failed") > 10; }, 2s));
-  EXPECT_GE(log_lines(server, "accept_failed"), 1u);
   flood.clear();
   ASSERT_EQ(::prlimit(pid, RLIMIT_NOFILE, &before, nullptr), 0);
   EXPECT_TRUE(eventually([&] { return healthy(server.port()); }, 10s))
@@ -258,7 +259,7 @@ TEST(hardening, rate_limits_use_the_client_address_behind_a_trusted_proxy) {
     c.send("POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client +
            "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n\r\n" + body);
-    return c.read(5s, "\r\n\r\n");
+    return c.read(30s, "\r\n\r\n");
   };
   for (int i = 0; i < 3; ++i) EXPECT_EQ(status_of(login_from("203.0.113.5")), 401);
   auto limited = login_from("203.0.113.5");
@@ -305,9 +306,7 @@ TEST(hardening, no_log_line_of_a_whole_session_holds_a_credential) {
   auto refreshed =
       call(server.port(), verb::post, "/api/v1/auth/refresh", {{"refresh_token", refresh}}).json();
   std::string access2 = refreshed["access_token"];
-  http_connection conn{server.port()};
-  auto up = conn.request(verb::post, "/api/v1/photos", make_bmp(32, 24),
-                         {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + access2}});
+  auto up = upload(server.port(), access2, make_bmp(32, 24), "", "image/bmp");
   ASSERT_EQ(up.status, 201) << up.body;
   std::string photo = up.json()["id"];
   auto job = call(server.port(), verb::post, "/api/v1/photos/" + photo + "/jobs",
@@ -375,44 +374,62 @@ TEST(hardening, a_disabled_account_stops_working_within_seconds) {
 
 TEST(hardening, event_streams_are_capped_and_end_with_their_token) {
   pixhive_server server{{"--access-log", "false", "--max-event-streams-per-user", "1",
-                         "--access-token-ttl", "6s", "--processing-workers", "1",
-                         "--result-cache-mb", "0"}};
+                         "--processing-workers", "1", "--result-cache-mb", "0"}};
   // A queue of slow jobs on one worker: the last one is still waiting when the token expires.
   cv::Mat noise(300, 300, CV_8UC3);
   cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
   auto img = png_of(noise);
   form f;
-  for (int i = 0; i < 16; ++i) f.field("image", img, true);
+  for (int i = 0; i < 16; ++i) f.file("image", img);
   f.field("operation", "background_removal").field("params", R"({"iterations":10})");
   auto alice = create_and_login(server, "alice");
   auto jobs = send(server.port(), verb::post, "/api/v1/process", f.done(),
                    bearer(alice, {{"Content-Type", f.type()}}));
   ASSERT_EQ(jobs.status, 202) << jobs.body;
   auto job = jobs.json()["jobs"].back()["id"].get<std::string>();
-  // A token of its own for the streams: the 6 s of the first one may have gone into sending the
-  // images (ASan, a busy machine), and then both streams would meet an expired token.
-  auto streams_login = call(server.port(), verb::post, "/api/v1/auth/login",
-                            {{"login", "alice"}, {"password", "correct horse battery"}});
-  ASSERT_EQ(streams_login.status, 200);
-  alice = streams_login.json()["access_token"].get<std::string>();
-  auto open_stream = [&] {
+  auto open_stream = [&](const std::string& token) {
     auto c = std::make_unique<raw_connection>(server.port());
     c->send("GET /api/v1/jobs/" + job + "/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-            alice + "\r\n\r\n");
+            token + "\r\n\r\n");
     return c;
   };
-  auto first = open_stream();
-  ASSERT_EQ(status_of(first->read(5s, "\r\n\r\n")), 200);
-  auto second = open_stream();
-  auto refused = second->read(5s, "\r\n\r\n");
+  // The cap, with alice's login token: its 15 minutes outlast both requests on any machine.
+  auto first = open_stream(alice);
+  ASSERT_EQ(status_of(first->read(30s, "\r\n\r\n")), 200);
+  auto second = open_stream(alice);
+  auto refused = second->read(30s, "\r\n\r\n");
   EXPECT_EQ(status_of(refused), 429) << refused;
-  // The stream closes when the token that opened it expires, before its job is done.
-  EXPECT_TRUE(first->closed_within(15s));
-  auto login = call(server.port(), verb::post, "/api/v1/auth/login",
-                    {{"login", "alice"}, {"password", "correct horse battery"}});
-  ASSERT_EQ(login.status, 200);
-  auto fresh = login.json()["access_token"].get<std::string>();
-  auto state = call(server.port(), verb::get, "/api/v1/jobs/" + job, nullptr, fresh);
+  first.reset();  // gives the slot back once the server sees the close
+  second.reset();
+
+  // A stream ends when the token that opened it expires. Its token is made here (signed with the
+  // server's key, as a login signs one) to expire `lifetime` seconds after this step: measured
+  // from the step, not from the login. Should a loaded machine take that long to open the
+  // stream, the server rightly refuses the expired token (401, by the clock), and a token twice
+  // as long is tried; a 429 means the first stream's slot is not back yet.
+  auto key = jwt_key(server);
+  auto claims = pixhive::jwt::verify(alice, key, pixhive::unix_now());
+  ASSERT_TRUE(claims) << "alice's token does not verify with " << server.data_dir() << "/jwt.key";
+  int64_t lifetime = 2;
+  std::unique_ptr<raw_connection> stream;
+  std::string head;
+  ASSERT_TRUE(eventually(
+      [&] {
+        claims->issued_at = pixhive::unix_now();
+        claims->issued_at_ms = pixhive::unix_now_ms();
+        claims->expires_at = claims->issued_at + lifetime;
+        stream = open_stream(pixhive::jwt::sign(*claims, key));
+        head = stream->read(30s, "\r\n\r\n");
+        bool expired = status_of(head) == 401 && pixhive::unix_now() >= claims->expires_at;
+        if (expired) lifetime *= 2;
+        return status_of(head) != 429 && !expired;
+      },
+      60s))
+      << head;
+  ASSERT_EQ(status_of(head), 200) << head;
+  // The stream closes when its token expires, before its job is done.
+  EXPECT_TRUE(stream->closed_within(std::chrono::seconds(lifetime) + 15s));
+  auto state = call(server.port(), verb::get, "/api/v1/jobs/" + job, nullptr, alice);
   EXPECT_NE(state.json()["status"], "succeeded") << state.body;
 }
 
@@ -420,8 +437,7 @@ TEST(hardening, fields_are_bounded_and_checked) {
   pixhive_server server{{"--access-log", "false"}};
   auto alice = create_and_login(server, "alice");
   auto port = server.port();
-  auto bad_caption = send(port, verb::post, "/api/v1/photos?caption=%FF%FEbad", make_bmp(4, 4),
-                          bearer(alice, {{"Content-Type", "image/bmp"}}));
+  auto bad_caption = upload(port, alice, make_bmp(4, 4), "?caption=%FF%FEbad", "image/bmp");
   EXPECT_EQ(bad_caption.status, 400);
   EXPECT_EQ(bad_caption.error_code(), "invalid_utf8");
   auto overlong = call(port, verb::get, "/api/v1/search?q=%C0%AF");
@@ -434,14 +450,13 @@ TEST(hardening, fields_are_bounded_and_checked) {
   EXPECT_EQ(nul.error_code(), "invalid_text");
   form many;
   for (int i = 0; i < 150; ++i) many.field("operation", "invert");
-  many.field("image", make_bmp(4, 4), true);
+  many.file("image", make_bmp(4, 4));
   auto parts = send(port, verb::post, "/api/v1/process", many.done(),
                     bearer(alice, {{"Content-Type", many.type()}}));
   EXPECT_EQ(parts.status, 400);
   EXPECT_EQ(parts.error_code(), "too_many_parts");
   // Every accepted format decodes: GIF (no decoder here) is refused at upload.
-  auto gif = send(port, verb::post, "/api/v1/photos", make_gif(2, 2),
-                  bearer(alice, {{"Content-Type", "image/gif"}}));
+  auto gif = upload(port, alice, make_gif(2, 2), "", "image/gif");
   EXPECT_EQ(gif.status, 415);
   EXPECT_TRUE(healthy(port));
 }
@@ -453,7 +468,7 @@ TEST(hardening, operations_stop_at_their_time_budget) {
   cv::Mat noise(700, 700, CV_8UC3);
   cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
   form f;
-  f.field("image", png_of(noise), true)
+  f.file("image", png_of(noise))
       .field("operation", "background_removal")
       .field("params", R"({"iterations":10})");
   auto r = send(server.port(), verb::post, "/api/v1/process", f.done(),

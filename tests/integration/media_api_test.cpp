@@ -1,7 +1,6 @@
 // The media REST API over real HTTP against a real `pixhive` (SQLite, local blob folder).
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -19,7 +18,7 @@ namespace {
 class media_api : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<pixhive_server>(std::vector<std::string>{"--access-log", "false"});
+    server_ = stores_.server({"--access-log", "false"});
     alice_ = create_and_login(*server_, "alice");
     bob_ = create_and_login(*server_, "bob");
     ASSERT_FALSE(alice_.empty());
@@ -30,10 +29,7 @@ class media_api : public ::testing::Test {
 
   reply upload_raw(const std::string& token, const std::string& bytes,
                    const std::string& query = "", const std::string& type = "image/bmp") {
-    http_connection conn{port()};
-    std::map<std::string, std::string> h{{"Content-Type", type}};
-    if (!token.empty()) h["Authorization"] = "Bearer " + token;
-    return conn.request(verb::post, "/api/v1/photos" + query, bytes, h);
+    return upload(port(), token, bytes, query, type);
   }
 
   reply get(const std::string& target, const std::string& token = {},
@@ -45,14 +41,7 @@ class media_api : public ::testing::Test {
 
   /// Waits until processing has finished with a photo; returns its record.
   json settled(const std::string& id, const std::string& token) {
-    json p;
-    for (int i = 0; i < 600; ++i) {
-      p = get("/api/v1/photos/" + id, token).json();
-      if (p.value("status", "") != "processing") return p;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << "photo " << id << " still processing: " << p.dump();
-    return p;
+    return settled_photo(port(), id, token);
   }
 
   size_t blob_files() {
@@ -64,6 +53,7 @@ class media_api : public ::testing::Test {
     return n;
   }
 
+  backends stores_;  // SQLite and the blob folder in its data dir
   std::unique_ptr<pixhive_server> server_;
   std::string alice_, bob_;
 };
@@ -124,15 +114,11 @@ TEST_F(media_api, raw_upload_is_stored_and_served_with_cache_headers) {
 
 TEST_F(media_api, multipart_upload) {
   auto gif = make_bmp(2, 2);
-  std::string boundary = "----pixhive-test-boundary";
-  std::string body =
-      "--" + boundary +
-      "\r\nContent-Disposition: form-data; name=\"caption\"\r\n\r\nA #tiny gif\r\n--" + boundary +
-      "\r\nContent-Disposition: form-data; name=\"visibility\"\r\n\r\nprivate\r\n--" + boundary +
-      "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.jpg\"\r\nContent-Type: "
-      "image/jpeg\r\n\r\n" +
-      gif + "\r\n--" + boundary + "--\r\n";
-  auto up = upload_raw(alice_, body, "", "multipart/form-data; boundary=" + boundary);
+  form f{"----pixhive-test-boundary"};
+  f.field("caption", "A #tiny gif")
+      .field("visibility", "private")
+      .file("file", gif, "x.jpg", "image/jpeg");
+  auto up = upload_raw(alice_, f.done(), "", f.type());
   ASSERT_EQ(up.status, 201) << up.body;
   EXPECT_EQ(up.json()["content_type"], "image/bmp");
   EXPECT_EQ(up.json()["visibility"], "private");
@@ -149,11 +135,10 @@ TEST_F(media_api, multipart_upload) {
   EXPECT_EQ(get("/api/v1/users/alice/photos", alice_).json()["photos"].size(), 1u);
   auto admin = create_and_login(*server_, "root", true);
   EXPECT_EQ(get("/api/v1/photos/" + id, admin).status, 200);
-  auto no_file = upload_raw(alice_, "--" + boundary + "--\r\n", "",
-                            "multipart/form-data; boundary=" + boundary);
+  form empty{f.boundary};
+  auto no_file = upload_raw(alice_, empty.done(), "", empty.type());
   EXPECT_EQ(no_file.status, 400);
-  EXPECT_EQ(upload_raw(alice_, "garbage", "", "multipart/form-data; boundary=" + boundary).status,
-            400);
+  EXPECT_EQ(upload_raw(alice_, "garbage", "", f.type()).status, 400);
 }
 
 TEST_F(media_api, bad_uploads_are_refused_and_leave_nothing_behind) {
@@ -198,12 +183,9 @@ TEST_F(media_api, bad_uploads_are_refused_and_leave_nothing_behind) {
     EXPECT_EQ(r.error_code(), c.code);
   }
   // A PDF renamed .jpg and declared image/jpeg in a form: the bytes decide.
-  std::string boundary = "b0undary";
-  auto pdf_form = "--" + boundary +
-                  "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"holiday.jpg\"\r\n"
-                  "Content-Type: image/jpeg\r\n\r\n%PDF-1.4 fake\r\n--" +
-                  boundary + "--\r\n";
-  auto pdf = upload_raw(alice_, pdf_form, "", "multipart/form-data; boundary=" + boundary);
+  form pdf_form{"b0undary"};
+  pdf_form.file("file", "%PDF-1.4 fake", "holiday.jpg", "image/jpeg");
+  auto pdf = upload_raw(alice_, pdf_form.done(), "", pdf_form.type());
   EXPECT_EQ(pdf.status, 415);
   EXPECT_NE(pdf.json()["error"]["message"].get<std::string>().find("detected PDF document"),
             std::string::npos)

@@ -16,23 +16,15 @@ namespace {
 class migrate : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    if (GetParam() == "postgres") {
-      auto& pg = shared_postgres();
-      if (!pg.available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
-      db_url_ = pg.new_database();
-    } else {
-      db_url_ = "sqlite:" + data_.path() + "/pixhive.db";
-    }
+    if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
   }
 
   child_process run_migrate() {
-    return child_process{{pixhive_binary(), "admin", "migrate", "--data-dir", data_.path(), "--db",
-                          db_url_, "--log-level", "warn"}};
+    return child_process{{pixhive_binary(), "admin", "migrate", "--data-dir", stores_.dir(), "--db",
+                          stores_.db_url(), "--log-level", "warn"}};
   }
 
-  temp_dir data_;
-  std::string db_url_;
+  backends stores_;
 };
 
 TEST_P(migrate, applies_every_service_once_and_leaves_nothing_for_the_servers) {
@@ -42,7 +34,7 @@ TEST_P(migrate, applies_every_service_once_and_leaves_nothing_for_the_servers) {
     EXPECT_NE(first.output().find(std::string("migrated ") + svc + "\n"), std::string::npos)
         << first.output();
 
-  auto db = store::database::open(db_url_, 1);
+  auto db = store::database::open(stores_.db_url(), 1);
   ASSERT_TRUE(db) << to_problem(db.error()).message;
   auto rows = (*db)->query("SELECT DISTINCT service FROM schema_migrations");
   ASSERT_TRUE(rows) << to_problem(rows.error()).message;
@@ -63,14 +55,13 @@ TEST_P(migrate, applies_every_service_once_and_leaves_nothing_for_the_servers) {
   EXPECT_EQ(count(), applied);
 
   // A server on the migrated database starts without applying a step.
-  pixhive_server server({"--db", db_url_}, "all", {}, data_.path());
+  pixhive_server server({"--db", stores_.db_url()}, "all", {}, stores_.dir());
   EXPECT_EQ(call(server.port(), bhttp::verb::get, "/healthz").status, 200);
   EXPECT_EQ(server.process().output().find("migration_applied"), std::string::npos)
       << server.process().output();
   EXPECT_EQ(count(), applied);
 }
 
-INSTANTIATE_TEST_SUITE_P(backends, migrate, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(backends, migrate, ::testing::Values("sqlite", "postgres"), backend_name);
 
 }  // namespace

@@ -65,19 +65,12 @@ int count_notifications(uint16_t port, const std::string& token, const std::stri
   return n;
 }
 
-std::string upload(uint16_t port, const std::string& token, cv::Scalar colour) {
+/// A new photo of `token`'s owner: a plain JPEG in `colour`.
+std::string upload_jpeg(uint16_t port, const std::string& token, cv::Scalar colour) {
   cv::Mat img(240, 320, CV_8UC3, colour);
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf);
-  http_connection conn{port};
-  auto r = conn.request(verb::post, "/api/v1/photos", std::string(buf.begin(), buf.end()),
-                        {{"Content-Type", "image/jpeg"}, {"Authorization", "Bearer " + token}});
-  EXPECT_EQ(r.status, 201) << r.body;
-  return r.status == 201 ? r.json()["id"].get<std::string>() : "";
-}
-
-bool ready(uint16_t port, const std::string& photo) {
-  return call(port, verb::get, "/api/v1/photos/" + photo).json().value("status", "") == "ready";
+  return upload_photo(port, token, std::string(buf.begin(), buf.end()), "", "image/jpeg");
 }
 
 }  // namespace
@@ -92,8 +85,8 @@ TEST(outage, writes_acknowledged_while_redis_is_down_are_announced_once_it_is_ba
                          "--timelines", bus, "--processing-workers", "1"}};
   auto alice = create_and_login(server, "alice");
   auto bob = create_and_login(server, "bob");
-  auto first = upload(server.port(), alice, {20, 120, 200});
-  ASSERT_TRUE(eventually([&] { return ready(server.port(), first); }, 60s));
+  auto first = upload_jpeg(server.port(), alice, {20, 120, 200});
+  ASSERT_EQ(settled_photo(server.port(), first, alice)["status"], "ready");
 
   redis.stop();
   // Every write commits and is acknowledged; its announcement waits in the outbox.
@@ -104,11 +97,11 @@ TEST(outage, writes_acknowledged_while_redis_is_down_are_announced_once_it_is_ba
   auto comment = call(server.port(), verb::post, "/api/v1/photos/" + first + "/comments",
                       {{"text", "seen during the outage"}}, bob);
   EXPECT_EQ(comment.status, 201) << comment.body;
-  auto second = upload(server.port(), alice, {200, 60, 30});
+  auto second = upload_jpeg(server.port(), alice, {200, 60, 30});
   ASSERT_FALSE(second.empty());
 
   ASSERT_TRUE(redis.start()) << redis.why();
-  EXPECT_TRUE(eventually([&] { return ready(server.port(), second); }, 60s))
+  EXPECT_EQ(settled_photo(server.port(), second, alice)["status"], "ready")
       << "the upload acknowledged during the outage was never processed";
   for (auto kind : {"follow", "like", "comment"})
     EXPECT_TRUE(
@@ -151,8 +144,8 @@ TEST(outage, a_postgres_restart_costs_no_request_after_it_is_back) {
                          "--graph-workers", "2"}};
   auto alice = create_and_login(server, "alice");
   auto bob = create_and_login(server, "bob");
-  auto photo = upload(server.port(), alice, {90, 90, 200});
-  ASSERT_TRUE(eventually([&] { return ready(server.port(), photo); }, 60s));
+  auto photo = upload_jpeg(server.port(), alice, {90, 90, 200});
+  ASSERT_EQ(settled_photo(server.port(), photo, alice)["status"], "ready");
   // Warm every pooled connection, so each of them meets the restart.
   for (int i = 0; i < 8; ++i)
     ASSERT_EQ(call(server.port(), verb::get, "/api/v1/users/me", nullptr, bob).status, 200);

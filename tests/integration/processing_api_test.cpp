@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "images.hpp"
+#include "pixhive/core/ask.hpp"
 #include "support.hpp"
 
 using namespace pixhive;
@@ -66,28 +67,25 @@ class processing_api : public ::testing::Test {
   }
 
   static reply upload(const std::string& bytes, const std::string& token) {
-    http_connection conn{port()};
-    return conn.request(
-        verb::post, "/api/v1/photos", bytes,
-        {{"Content-Type", "application/octet-stream"}, {"Authorization", "Bearer " + token}});
+    return pixhive::testing::upload(port(), token, bytes);
   }
 
   /// Polls a resource until `done(json)` holds (the work happens in the server's workers).
   static json until(const std::string& target, const std::string& token,
                     const std::function<bool(const json&)>& done) {
     json j;
-    for (int i = 0; i < 1500; ++i) {
-      j = get(target, token).json();
-      if (done(j)) return j;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << target << " never settled: " << j.dump();
+    EXPECT_TRUE(eventually(
+        [&] {
+          j = get(target, token).json();
+          return done(j);
+        },
+        60s))
+        << target << " never settled: " << j.dump();
     return j;
   }
 
   static json settled_photo(const std::string& id, const std::string& token) {
-    return until("/api/v1/photos/" + id, token,
-                 [](const json& p) { return p.value("status", "") != "processing"; });
+    return pixhive::testing::settled_photo(port(), id, token);
   }
 
   static pixhive_server* server_;
@@ -119,7 +117,7 @@ TEST_F(processing_api, operations_are_listed_with_their_parameters) {
 TEST_F(processing_api, process_returns_the_image_and_caches_the_result) {
   auto img = test_image();
   form f;
-  f.field("image", png_of(img), true).field("operation", "invert");
+  f.file("image", png_of(img)).field("operation", "invert");
   auto first = process(f, *alice_);
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(first.headers["Content-Type"], "image/png");
@@ -131,7 +129,7 @@ TEST_F(processing_api, process_returns_the_image_and_caches_the_result) {
   EXPECT_EQ(cv::norm(inverted, expected, cv::NORM_INF), 0);
 
   form again;
-  again.field("image", png_of(img), true).field("operation", "invert");
+  again.file("image", png_of(img)).field("operation", "invert");
   auto second = process(again, *alice_);
   ASSERT_EQ(second.status, 200);
   EXPECT_EQ(second.headers["X-Cache"], "hit");
@@ -143,7 +141,7 @@ TEST_F(processing_api, process_returns_the_image_and_caches_the_result) {
 
   // The Accept header picks the format when the form does not.
   form jpeg;
-  jpeg.field("image", png_of(img), true).field("operation", "grayscale");
+  jpeg.file("image", png_of(img)).field("operation", "grayscale");
   auto j = process(jpeg, *alice_, {{"Accept", "image/jpeg"}});
   ASSERT_EQ(j.status, 200);
   EXPECT_EQ(j.headers["Content-Type"], "image/jpeg");
@@ -158,35 +156,35 @@ TEST_F(processing_api, bad_requests_name_what_is_wrong) {
     return r.json()["error"]["message"].get<std::string>();
   };
   EXPECT_NE(error_of(form{}
-                         .field("image", png, true)
+                         .file("image", png)
                          .field("operation", "gaussian_blur")
                          .field("params", R"({"kernel": 4})"))
                 .find("'kernel' of gaussian_blur must be an odd integer in [1, 99]"),
             std::string::npos);
-  EXPECT_NE(error_of(form{}.field("image", png, true).field("operation", "sharpen"))
+  EXPECT_NE(error_of(form{}.file("image", png).field("operation", "sharpen"))
                 .find("unknown operation 'sharpen'"),
             std::string::npos);
   EXPECT_NE(error_of(form{}
-                         .field("image", png, true)
+                         .file("image", png)
                          .field("operation", "background_removal")
                          .field("format", "jpeg"))
                 .find("png or webp"),
             std::string::npos);
   form no_token;
-  no_token.field("image", png, true).field("operation", "invert");
+  no_token.file("image", png).field("operation", "invert");
   EXPECT_EQ(process(no_token, "").status, 401);
   form garbage;
-  garbage.field("image", "%PDF-1.4 not an image", true).field("operation", "invert");
+  garbage.file("image", "%PDF-1.4 not an image").field("operation", "invert");
   auto g = process(garbage, *alice_);
   EXPECT_EQ(g.status, 415);
   EXPECT_NE(g.body.find("detected PDF document"), std::string::npos) << g.body;
   form empty_png;
-  empty_png.field("image", make_png_header(64, 64), true).field("operation", "invert");
+  empty_png.file("image", make_png_header(64, 64)).field("operation", "invert");
   auto e = process(empty_png, *alice_);
   EXPECT_EQ(e.status, 422);
   EXPECT_EQ(e.error_code(), "undecodable_image");
   form bomb;
-  bomb.field("image", make_png_header(40000, 40000), true).field("operation", "invert");
+  bomb.file("image", make_png_header(40000, 40000)).field("operation", "invert");
   auto b = process(bomb, *alice_);
   EXPECT_EQ(b.status, 422);
   EXPECT_EQ(b.error_code(), "too_many_pixels");
@@ -197,15 +195,13 @@ TEST_F(processing_api, ocr_answers_json_unless_an_image_format_is_asked_for) {
   cv::putText(img, "PIXHIVE ROCKS", cv::Point(20, 110), cv::FONT_HERSHEY_SIMPLEX, 2.4,
               cv::Scalar::all(0), 6, cv::LINE_AA);
   form f;
-  f.field("image", png_of(img), true).field("operation", "text_detection");
+  f.file("image", png_of(img)).field("operation", "text_detection");
   auto r = process(f, *alice_);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.headers["Content-Type"], "application/json");
   EXPECT_NE(r.json()["text"].get<std::string>().find("PIXHIVE"), std::string::npos) << r.body;
   form annotated;
-  annotated.field("image", png_of(img), true)
-      .field("operation", "text_detection")
-      .field("format", "png");
+  annotated.file("image", png_of(img)).field("operation", "text_detection").field("format", "png");
   auto a = process(annotated, *alice_);
   ASSERT_EQ(a.status, 200);
   EXPECT_EQ(decode(a.body).size(), img.size());
@@ -216,9 +212,9 @@ TEST_F(processing_api, several_images_become_jobs_with_results) {
   cv::Mat small;
   cv::resize(img, small, cv::Size(80, 60));
   form f;
-  f.field("image", png_of(img), true)
+  f.file("image", png_of(img))
       .field("operation", "invert")
-      .field("image", png_of(small), true)
+      .file("image", png_of(small))
       .field("operation", "edge_detection");
   auto r = process(f, *alice_);
   ASSERT_EQ(r.status, 202) << r.body;
@@ -236,7 +232,7 @@ TEST_F(processing_api, several_images_become_jobs_with_results) {
     EXPECT_EQ(get("/api/v1/jobs/" + id, *bob_).status, 404) << "bob cannot see alice's job";
   }
   form all;
-  all.field("image", png_of(img), true).field("operation", "all");
+  all.file("image", png_of(img)).field("operation", "all");
   auto every = process(all, *alice_);
   ASSERT_EQ(every.status, 202);
   EXPECT_EQ(every.json()["jobs"].size(), 12u);
@@ -332,10 +328,8 @@ TEST_F(processing_api, a_failed_photo_is_never_public_and_its_owner_may_retry_it
 TEST_F(processing_api, a_public_duplicate_does_not_name_a_private_original) {
   cv::Mat img(200, 260, CV_8UC3, cv::Scalar(90, 20, 150));
   cv::circle(img, cv::Point(130, 100), 60, cv::Scalar(10, 240, 240), cv::FILLED);
-  http_connection conn{port()};
   auto first =
-      conn.request(verb::post, "/api/v1/photos?visibility=private", png_of(img),
-                   {{"Content-Type", "image/png"}, {"Authorization", "Bearer " + *alice_}});
+      pixhive::testing::upload(port(), *alice_, png_of(img), "?visibility=private", "image/png");
   ASSERT_EQ(first.status, 201) << first.body;
   std::string original = first.json()["id"];
   ASSERT_EQ(settled_photo(original, *alice_)["status"], "ready");
@@ -442,16 +436,16 @@ TEST(processing_fair_share, a_flood_of_jobs_neither_starves_uploads_nor_other_us
     cv::Mat img(h, w, CV_8UC3);
     cv::randu(img, cv::Scalar::all(0), cv::Scalar::all(255));
     cv::circle(img, cv::Point(w / 2, h / 2), h / 3, cv::Scalar(20, 220, 40), cv::FILLED);
-    auto up =
-        send(verb::post, "/api/v1/photos", png_of(img), {{"Content-Type", "image/png"}}, token);
-    EXPECT_EQ(up.status, 201) << up.body;
-    return up.json().value("id", "");
-  };
-  auto status_of = [&](const std::string& id, const std::string& token) {
-    return send(verb::get, "/api/v1/photos/" + id, {}, {}, token).json().value("status", "");
+    return upload_photo(server.port(), token, png_of(img), "", "image/png");
   };
   auto flood_photo = photo_of(alice, 1000, 750);
-  ASSERT_TRUE(eventually([&] { return status_of(flood_photo, alice) == "ready"; }, 60s));
+  ASSERT_EQ(settled_photo(server.port(), flood_photo, alice)["status"], "ready");
+  auto queued = [&] {
+    auto backlog = send(verb::get, "/api/v1/photos/" + flood_photo + "/jobs", {}, {}, alice).json();
+    int n = 0;
+    for (const auto& j : backlog["jobs"]) n += j["status"] == "queued";
+    return n;
+  };
 
   // Alice queues 20 requests of 32 GrabCut runs: her quota admits 64 operations in flight.
   json ops = json::array();
@@ -473,16 +467,18 @@ TEST(processing_fair_share, a_flood_of_jobs_neither_starves_uploads_nor_other_us
   EXPECT_EQ(accepted, 2);
   EXPECT_EQ(refused, 18);
 
-  // Bob's upload does not queue behind them: ready within 15 s.
+  // Bob's upload does not queue behind them: it is ready while most of alice's backlog still
+  // waits. Measured against the backlog, not a clock: a loaded machine slows both alike.
   auto started = std::chrono::steady_clock::now();
   auto bobs = photo_of(bob, 640, 480);
-  EXPECT_TRUE(eventually([&] { return status_of(bobs, bob) == "ready"; }, 15s))
-      << "bob's upload is " << status_of(bobs, bob) << " after the flood";
+  EXPECT_EQ(settled_photo(server.port(), bobs, bob, 120s)["status"], "ready");
+  auto waiting = queued();
   std::cout << "[ FLOOD    ] bob's upload ready after "
             << std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - started)
                    .count()
-            << " ms\n";
+            << " ms, with " << waiting << " of alice's jobs still queued\n";
+  EXPECT_GT(waiting, 10) << "bob's upload was ready only after alice's backlog";
   // And his one job takes its turn before Alice's backlog: the next free turn is his.
   auto job = send(verb::post, "/api/v1/photos/" + bobs + "/jobs",
                   json{{"operations", {{{"name", "invert"}}}}}.dump(),
@@ -495,10 +491,7 @@ TEST(processing_fair_share, a_flood_of_jobs_neither_starves_uploads_nor_other_us
                "succeeded";
       },
       60s));
-  auto backlog = send(verb::get, "/api/v1/photos/" + flood_photo + "/jobs", {}, {}, alice).json();
-  int still_queued = 0;
-  for (const auto& j : backlog["jobs"]) still_queued += j["status"] == "queued";
-  EXPECT_GT(still_queued, 10) << "bob's job ran only after alice's backlog";
+  EXPECT_GT(queued(), 10) << "bob's job ran only after alice's backlog";
 }
 
 TEST(processing_admission, a_full_queue_answers_503_with_retry_after) {
@@ -515,7 +508,7 @@ TEST(processing_admission, a_full_queue_answers_503_with_retry_after) {
     clients.emplace_back([&, i] {
       form f;
       // Different parameters each, so that no request is a cache hit.
-      f.field("image", png, true)
+      f.file("image", png)
           .field("operation", "median_blur")
           .field("params", json{{"kernel", 21 + 2 * i}}.dump());
       http_connection conn{server.port()};
@@ -548,7 +541,7 @@ TEST(processing_admission, identical_requests_share_one_computation_and_hits_are
   auto png = png_of(big);
   auto send = [&](const std::string& op, const json& params) {
     form f;
-    f.field("image", png, true).field("operation", op).field("params", params.dump());
+    f.file("image", png).field("operation", op).field("params", params.dump());
     http_connection conn{server.port()};
     return conn.request(verb::post, "/api/v1/process", f.done(),
                         {{"Content-Type", f.type()}, {"Authorization", "Bearer " + token}});
@@ -578,9 +571,19 @@ TEST(processing_admission, identical_requests_share_one_computation_and_hits_are
             7);
 
   // With the only slot taken by other work (GrabCut: seconds), requests the cache answers still
-  // get 200.
-  std::thread busy{[&] { EXPECT_EQ(send("background_removal", json::object()).status, 200); }};
-  ASSERT_TRUE(eventually([&] { return server.metric("pixhive_processing_adhoc_admitted") == 1; }));
+  // get 200. The GrabCut itself succeeds within the ad-hoc time budget; on a machine too loaded
+  // for that, it ends as the server ends any work past its budget (503 timeout), which is
+  // accepted only when it really did run that long.
+  std::thread busy{[&] {
+    auto started = std::chrono::steady_clock::now();
+    auto r = send("background_removal", json::object());
+    if (r.status == 503 && r.error_code() == "timeout")
+      EXPECT_GE(std::chrono::steady_clock::now() - started, default_request_timeout) << r.body;
+    else
+      EXPECT_EQ(r.status, 200) << r.body;
+  }};
+  ASSERT_TRUE(
+      eventually([&] { return server.metric("pixhive_processing_adhoc_admitted") == 1; }, 60s));
   auto hits = in_parallel(8);
   busy.join();
   for (auto& r : hits) {

@@ -15,6 +15,7 @@
 
 using namespace pixhive;
 using namespace pixhive::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -44,9 +45,8 @@ struct inbox {
 class redis_bus : public ::testing::Test {
  protected:
   void SetUp() override {
-    redis_ = std::make_unique<redis_server>();
-    if (!redis_->available())
-      PIXHIVE_SKIP_MISSING(std::string("skipping Redis test: ") + redis_->why());
+    if (!stores_.start("redis")) PIXHIVE_SKIP_MISSING(stores_.why());
+    redis_ = stores_.redis();
   }
 
   bus::redis_bus_config config(const std::string& consumer = "c1") {
@@ -74,7 +74,8 @@ class redis_bus : public ::testing::Test {
     return n;
   }
 
-  std::unique_ptr<redis_server> redis_;
+  backends stores_;
+  redis_server* redis_ = nullptr;
 };
 
 }  // namespace
@@ -178,8 +179,7 @@ TEST_F(redis_bus, failed_events_are_claimed_again_then_dead_lettered) {
   ASSERT_TRUE(healthy->publish("poison", "bad"));
   ASSERT_TRUE(broken.wait_for(3));
   // After the third attempt it goes to the dead-letter stream instead of coming back.
-  for (int i = 0; i < 200 && stream_length("pixhive:events:dead") < 1; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  eventually([&] { return stream_length("pixhive:events:dead") >= 1; });
   EXPECT_EQ(stream_length("pixhive:events:dead"), 1);
   healthy->stop();
   EXPECT_EQ(broken.seen.size(), 3u);
@@ -222,15 +222,8 @@ class job_board {
     } while (cursor != "0");
     return n;
   }
-  /// Polls `pred` until it holds or `timeout` passes (the state lives in another process).
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::seconds timeout = std::chrono::seconds(60)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return pred();
+  void set(const std::string& key, const std::string& value) {
+    freeReplyObject(redisCommand(c_, "SET %s %s", key.c_str(), value.c_str()));
   }
 
  private:
@@ -255,7 +248,7 @@ TEST_F(redis_bus, broadcasts_reach_listeners_in_other_processes) {
   inbox got;
   auto keep = b->listen("job:7", [&](const std::string& m) { got.add(bus::event{0, "", m}); });
   // The listener's subscription is asynchronous: repeat until one arrives.
-  ASSERT_TRUE(job_board::eventually(
+  ASSERT_TRUE(eventually(
       [&] {
         a->broadcast("job:7", "started");
         return got.wait_for(1, std::chrono::seconds(0));
@@ -273,13 +266,16 @@ TEST_F(redis_bus, a_job_of_a_killed_worker_is_finished_by_another) {
   job_board board{redis_->port()};
   auto first = start_worker(redis_->port(), "first");
   auto producer = open("producer");
-  ASSERT_TRUE(producer->publish("job.requested", "long 3000 0"));
-  ASSERT_TRUE(job_board::eventually([&] { return board.get("test:started:long") == "first"; }));
+  // A job that works until the test releases it (work -1): the kill always meets it mid-job,
+  // however slow the machine.
+  ASSERT_TRUE(producer->publish("job.requested", "long -1 0"));
+  ASSERT_TRUE(eventually([&] { return board.get("test:started:long") == "first"; }, 60s));
   first->signal(SIGKILL);
   first->wait_exit();
   EXPECT_EQ(board.get("test:done:long"), "");
+  board.set("test:release:long", "1");
   auto second = start_worker(redis_->port(), "second");
-  ASSERT_TRUE(job_board::eventually([&] { return !board.get("test:done:long").empty(); }));
+  ASSERT_TRUE(eventually([&] { return !board.get("test:done:long").empty(); }, 60s));
   EXPECT_EQ(board.get("test:done:long").rfind("second", 0), 0u);
   EXPECT_EQ(board.number("test:effects"), 1);
   producer->stop();
@@ -290,7 +286,7 @@ TEST_F(redis_bus, a_job_that_always_fails_is_failed_after_n_attempts_and_dead_le
   auto worker = start_worker(redis_->port(), "w", 2, 100, 3);
   auto producer = open("producer");
   ASSERT_TRUE(producer->publish("job.requested", "poison 0 1"));
-  ASSERT_TRUE(job_board::eventually([&] { return stream_length("pixhive:events:dead") == 1; }));
+  ASSERT_TRUE(eventually([&] { return stream_length("pixhive:events:dead") == 1; }, 60s));
   EXPECT_EQ(board.number("test:attempts:poison"), 3);
   EXPECT_FALSE(board.get("test:failed:poison").empty());
   EXPECT_EQ(board.number("test:runs"), 3);
@@ -313,16 +309,14 @@ TEST_F(redis_bus, no_job_is_lost_or_done_twice_across_random_worker_kills) {
   // Kill a random worker (SIGKILL, mid-job) after every 80 jobs that took effect, then start a
   // fresh one: ten kills, whatever the speed of the machine.
   for (long long step = 80; step <= 800; step += 80) {
-    ASSERT_TRUE(job_board::eventually([&] { return board.number("test:effects") >= step; },
-                                      std::chrono::seconds(60)));
+    ASSERT_TRUE(eventually([&] { return board.number("test:effects") >= step; }, 60s));
     auto& victim = workers[rng() % workers.size()];
     victim->signal(SIGKILL);
     victim->wait_exit();
     victim = start_worker(redis_->port(), "w" + std::to_string(generation++));
     ++kills;
   }
-  ASSERT_TRUE(job_board::eventually([&] { return board.number("test:effects") >= jobs; },
-                                    std::chrono::seconds(120)))
+  ASSERT_TRUE(eventually([&] { return board.number("test:effects") >= jobs; }, 120s))
       << board.number("test:effects") << " of " << jobs << " jobs took effect";
   EXPECT_EQ(board.count("test:done:*"), jobs);
   EXPECT_EQ(board.number("test:effects"), jobs);

@@ -2,7 +2,6 @@
 // in-process bus, and PostgreSQL full-text search + pg_trgm with Redis Streams. Both runs are the
 // same query tests.
 #include <algorithm>
-#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -33,18 +32,8 @@ std::string url_encode(const std::string& s) {
 class search_api : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    args_ = {"--access-log", "false"};
-    if (GetParam() == "postgres_redis") {
-      auto& pg = shared_postgres();
-      if (!pg.available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + pg.why());
-      redis_ = std::make_unique<redis_server>();
-      if (!redis_->available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL + Redis run: ") + redis_->why());
-      args_.insert(args_.end(), {"--db", pg.new_database(), "--bus",
-                                 "redis://127.0.0.1:" + std::to_string(redis_->port())});
-    }
-    server_ = std::make_unique<pixhive_server>(args_);
+    if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
+    server_ = stores_.server({"--access-log", "false"});
     alice_ = create_and_login(*server_, "alice");
     bob_ = create_and_login(*server_, "bob");
   }
@@ -55,13 +44,9 @@ class search_api : public ::testing::TestWithParam<std::string> {
   }
   std::string upload(const std::string& token, const std::string& caption,
                      const std::string& visibility = "public") {
-    http_connection conn{server_->port()};
-    auto r = conn.request(
-        verb::post, "/api/v1/photos?visibility=" + visibility + "&caption=" + url_encode(caption),
-        make_bmp(8, 8, static_cast<char>(++shade_)),
-        {{"Content-Type", "image/bmp"}, {"Authorization", "Bearer " + token}});
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.json().value("id", "");
+    return upload_photo(server_->port(), token, make_bmp(8, 8, static_cast<char>(++shade_)),
+                        "?visibility=" + visibility + "&caption=" + url_encode(caption),
+                        "image/bmp");
   }
   /// Signs a user up through the API (so the server itself announces it) and sets its name.
   std::string sign_up(const std::string& name, const std::string& display_name) {
@@ -95,17 +80,17 @@ class search_api : public ::testing::TestWithParam<std::string> {
   /// The index is written from events, after the request: poll (bounded) until `n` items.
   json wait_for(const std::string& q, const std::string& type, const std::string& token, size_t n) {
     json j;
-    for (int i = 0; i < 500; ++i) {
-      j = search(q, type, token);
-      if (j["items"].size() >= n) return j;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    ADD_FAILURE() << "searching " << type << " for '" << q << "' found " << j.dump();
+    EXPECT_TRUE(eventually(
+        [&] {
+          j = search(q, type, token);
+          return j["items"].size() >= n;
+        },
+        std::chrono::seconds(30)))
+        << "searching " << type << " for '" << q << "' found " << j.dump();
     return j;
   }
 
-  std::unique_ptr<redis_server> redis_;
-  std::vector<std::string> args_;
+  backends stores_;
   std::unique_ptr<pixhive_server> server_;
   std::string alice_, bob_;
   int shade_ = 0x30;
@@ -186,10 +171,14 @@ TEST_P(search_api, tags_by_prefix_and_the_tag_page) {
   auto s3 = upload(bob_, "#Sunset three");
   auto tags = wait_for("sun", "tags", "", 2);
   ASSERT_EQ(tags["items"].size(), 2u);
-  for (int i = 0; i < 500 && tags["items"][0]["photos"] != 3; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    tags = search("sun", "tags", "");
-  }
+  // Each upload reaches the index on its own: wait for the third #sunset.
+  eventually(
+      [&] {
+        if (tags["items"][0]["photos"] == 3) return true;
+        tags = search("sun", "tags", "");
+        return false;
+      },
+      std::chrono::seconds(30));
   EXPECT_EQ(tags["items"][0], (json{{"tag", "sunset"}, {"photos", 3}}));
   EXPECT_EQ(tags["items"][1], (json{{"tag", "sunrise"}, {"photos", 1}}));
   EXPECT_EQ(search("#sunr", "tags", "")["items"].size(), 1u);
@@ -233,15 +222,13 @@ TEST_P(search_api, users_by_prefix_and_with_a_typo) {
 TEST_P(search_api, reindex_rebuilds_the_index_from_users_and_photos) {
   auto photo = upload(alice_, "lighthouse #coast");
   wait_for("lighthouse", "photos", "", 1);
-  for (int i = 0; i < 500; ++i) {  // media marks it ready from the same event
-    if (req(verb::get, "/api/v1/photos/" + photo, "").json()["status"] == "ready") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // Media marks it ready from the same event.
+  EXPECT_EQ(settled_photo(server_->port(), photo, alice_)["status"], "ready");
   // alice and bob were made by `pixhive admin create-user` while the server ran: an all-in-one
   // server's in-process bus never heard of them. Reindexing reads them from auth.
   std::vector<std::string> argv{pixhive_binary(),    "admin",       "reindex", "--data-dir",
                                 server_->data_dir(), "--log-level", "warn"};
-  argv.insert(argv.end(), args_.begin(), args_.end());
+  argv.insert(argv.end(), server_->args().begin(), server_->args().end());
   child_process cli{argv};
   ASSERT_EQ(cli.wait_exit(), 0) << cli.output();
   EXPECT_NE(cli.output().find("reindexed 2 users and 1 photos"), std::string::npos) << cli.output();
@@ -251,4 +238,4 @@ TEST_P(search_api, reindex_rebuilds_the_index_from_users_and_photos) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, search_api, ::testing::Values("sqlite", "postgres_redis"),
-                         [](const auto& info) { return info.param; });
+                         backend_name);

@@ -2,7 +2,6 @@
 // Redis Streams (photo.uploaded, photo.processed) and the media actor published over CAF's
 // middleman (processing reads originals and stores variants through it).
 #include <csignal>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -23,9 +22,7 @@ reply upload_jpeg(uint16_t port, const std::string& token, int w, int h, cv::Sca
   cv::Mat img(h, w, CV_8UC3, colour);
   std::vector<uchar> buf;
   cv::imencode(".jpg", img, buf);
-  http_connection conn{port};
-  return conn.request(verb::post, "/api/v1/photos", std::string(buf.begin(), buf.end()),
-                      {{"Content-Type", "image/jpeg"}, {"Authorization", "Bearer " + token}});
+  return upload(port, token, std::string(buf.begin(), buf.end()), "", "image/jpeg");
 }
 
 }  // namespace
@@ -49,12 +46,7 @@ TEST(split_processing, an_upload_to_media_is_processed_by_another_process) {
   auto up = upload_jpeg(media.port(), token, 800, 600, cv::Scalar(200, 120, 40));
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();
-  json p;
-  for (int i = 0; i < 1500; ++i) {
-    p = call(media.port(), verb::get, "/api/v1/photos/" + id, nullptr, token).json();
-    if (p["status"] != "processing") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  auto p = settled_photo(media.port(), id, token);
   ASSERT_EQ(p["status"], "ready") << p.dump();
   EXPECT_EQ(p["variants"].size(), 4u);
   EXPECT_EQ(p["tags"], json({"blue"}));
@@ -99,13 +91,7 @@ TEST(split_processing, over_mutual_tls_an_upload_is_processed_and_a_stranger_is_
   auto up = upload_jpeg(media.port(), token, 400, 300, cv::Scalar(200, 120, 40));
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();
-  EXPECT_TRUE(eventually(
-      [&] {
-        return call(media.port(), verb::get, "/api/v1/photos/" + id, nullptr, token)
-                   .json()
-                   .value("status", "") == "ready";
-      },
-      60s));
+  EXPECT_EQ(settled_photo(media.port(), id, token)["status"], "ready");
   auto linked = [&](pixhive_server& s) {
     auto r = call(s.port(), verb::get, "/readyz").json();
     for (const auto& l : r.value("links", json::array()))
@@ -161,12 +147,7 @@ TEST(split_processing, redis_with_a_password_over_tls_carries_uploads_and_likes)
   auto up = upload_jpeg(media.port(), owner, 400, 300, cv::Scalar(30, 160, 90));
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();
-  ASSERT_TRUE(eventually(
-      [&] {
-        return call(media.port(), verb::get, "/api/v1/photos/" + id).json().value("status", "") ==
-               "ready";
-      },
-      60s))
+  ASSERT_EQ(settled_photo(media.port(), id, owner)["status"], "ready")
       << "photo.uploaded and photo.processed did not cross the bus";
   auto like = call(graph.port(), verb::put, "/api/v1/photos/" + id + "/like", nullptr, fan);
   ASSERT_EQ(like.status, 200) << like.body;
@@ -208,12 +189,7 @@ TEST(split_processing, a_photo_is_hidden_from_others_until_processing_gives_its_
       {"--access-log", "false", "--bus", bus, "--media-actor",
        "127.0.0.1:" + std::to_string(media.actor_port()), "--processing-workers", "1"},
       "processing", {}, data.path());
-  ASSERT_TRUE(eventually(
-      [&] {
-        return call(media.port(), verb::get, "/api/v1/photos/" + id).json().value("status", "") ==
-               "ready";
-      },
-      60s));
+  ASSERT_EQ(settled_photo(media.port(), id, owner)["status"], "ready");
   auto bytes = call(media.port(), verb::get, "/api/v1/photos/" + id + "/original");
   EXPECT_EQ(bytes.status, 200);
   EXPECT_EQ(bytes.headers["Cache-Control"], "public, max-age=31536000, immutable");
@@ -271,11 +247,7 @@ TEST(split_processing, services_start_in_any_order_and_follow_restarts) {
   auto up = upload_jpeg(media->port(), token, 400, 300, cv::Scalar(30, 160, 90));
   ASSERT_EQ(up.status, 201) << up.body;
   auto id = up.json()["id"].get<std::string>();
-  EXPECT_TRUE(eventually(
-      [&] {
-        return call(media->port(), verb::get, "/api/v1/photos/" + id).json()["status"] == "ready";
-      },
-      60s));
+  EXPECT_EQ(settled_photo(media->port(), id, token)["status"], "ready");
 
   // A process with links stops at once on SIGTERM, well inside --shutdown-timeout (30 s): its
   // link proxies exit with it instead of holding the actor system open.

@@ -15,25 +15,16 @@ using ids = std::vector<int64_t>;
 class timelines : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    std::string url = "sqlite:" + dir_.path() + "/t.db";
-    if (GetParam() == "postgres") {
-      auto& pg = shared_postgres();
-      if (!pg.available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping PostgreSQL run: ") + pg.why());
-      url = pg.new_database();
-    }
-    if (GetParam() == "redis") {
-      redis_ = std::make_unique<redis_server>();
-      if (!redis_->available())
-        PIXHIVE_SKIP_MISSING(std::string("skipping Redis run: ") + redis_->why());
+    if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
+    if (stores_.redis()) {
       bus::redis_address at;
-      at.port = redis_->port();
+      at.port = stores_.redis()->port();
       auto r = feed::make_redis_timelines(at, 3);
       ASSERT_TRUE(r) << to_problem(r.error()).message;
       store_ = std::move(*r);
       return;
     }
-    auto db = store::database::open(url, 2);
+    auto db = store::database::open(stores_.db_url(), 2);
     ASSERT_TRUE(db);
     ASSERT_TRUE(feed::migrate(**db));
     store_ = feed::make_sql_timelines(*db, 3);
@@ -44,8 +35,7 @@ class timelines : public ::testing::TestWithParam<std::string> {
     return p ? *p : ids{};
   }
 
-  temp_dir dir_;
-  std::unique_ptr<redis_server> redis_;
+  backends stores_;
   std::unique_ptr<feed::timeline_store> store_;
 };
 
@@ -85,4 +75,4 @@ TEST_P(timelines, ids_keep_their_order_across_63_bits) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, timelines, ::testing::Values("sqlite", "postgres", "redis"),
-                         [](const auto& info) { return info.param; });
+                         backend_name);

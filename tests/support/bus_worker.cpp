@@ -3,7 +3,8 @@
 // at any moment and then check that every job took effect exactly once.
 //
 // usage: bus_worker PORT CONSUMER CONCURRENCY CLAIM_MS MAX_ATTEMPTS
-// payload: "<job id> <work ms> <poison 0|1>"
+// payload: "<job id> <work ms> <poison 0|1>"; work -1: until the key test:release:<job id> is set
+// (a job that lasts exactly as long as the test needs)
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -25,6 +26,13 @@ redisContext* local_connection(int port) {
 
 void command(redisContext* c, const std::string& cmd) {
   freeReplyObject(redisCommand(c, cmd.c_str()));
+}
+
+bool released(redisContext* c, const std::string& job) {
+  auto* r = static_cast<redisReply*>(redisCommand(c, "EXISTS test:release:%s", job.c_str()));
+  bool yes = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  freeReplyObject(r);
+  return yes;
 }
 
 }  // namespace
@@ -64,7 +72,11 @@ int main(int argc, char** argv) {
           if (e.attempt >= max_attempts) command(c, "SET test:failed:" + job + " " + consumer);
           return make_error(errc::internal, "poison", "this job always fails");
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(work_ms));
+        if (work_ms < 0) {
+          while (!released(c, job)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(work_ms));
+        }
         // The effect happens once per job id however often the job is delivered; marking the
         // job done and counting the effect is one atomic step, so a kill cannot split them.
         auto* r = static_cast<redisReply*>(redisCommand(

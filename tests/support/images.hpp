@@ -47,20 +47,6 @@ inline std::string make_png_header(uint32_t w, uint32_t h) {
   return s;
 }
 
-/// A multipart/form-data body; `file` parts carry bytes, others text.
-struct form {
-  std::string boundary = "pixhive-test-boundary";
-  std::string body;
-  form& field(const std::string& name, const std::string& value, bool file = false) {
-    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
-            (file ? "; filename=\"x\"\r\nContent-Type: application/octet-stream" : "") +
-            "\r\n\r\n" + value + "\r\n";
-    return *this;
-  }
-  std::string done() { return body + "--" + boundary + "--\r\n"; }
-  std::string type() const { return "multipart/form-data; boundary=" + boundary; }
-};
-
 /// A small uncompressed RGB TIFF whose directory holds ImageWidth/ImageLength twice:
 /// `first_w`×`first_h` first (what libtiff decodes with), then 1×1 (what a careless header
 /// reader keeps). The attack that made a server allocate gigabytes from a 6 KB file.

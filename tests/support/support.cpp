@@ -18,6 +18,7 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -228,14 +229,14 @@ void http_connection::send(bhttp::verb method, const std::string& target, const 
   req.body() = body;
   if (!body.empty() || method == bhttp::verb::post || method == bhttp::verb::patch)
     req.prepare_payload();
-  stream_.expires_after(std::chrono::seconds(30));
+  stream_.expires_after(process_patience);
   bhttp::write(stream_, req);
 }
 
 reply http_connection::receive() {
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  stream_.expires_after(std::chrono::seconds(30));
+  stream_.expires_after(process_patience);
   bhttp::read(stream_, buffer_, parser);
   auto& res = parser.get();
   reply out;
@@ -261,7 +262,7 @@ reply http_connection::request(bhttp::verb method, const std::string& target,
   req.body() = body;
   req.prepare_payload();
   bhttp::request_serializer<bhttp::string_body> writer{req};
-  stream_.expires_after(std::chrono::seconds(30));
+  stream_.expires_after(process_patience);
   bhttp::write_header(stream_, writer);
   auto first = receive();
   if (first.status != 100) return first;
@@ -294,6 +295,40 @@ reply call(uint16_t port, bhttp::verb method, const std::string& target,
   }
   if (!token.empty()) headers["Authorization"] = "Bearer " + token;
   return conn.request(method, target, body, headers);
+}
+
+reply upload(http_connection& conn, const std::string& token, const std::string& bytes,
+             const std::string& query, const std::string& type) {
+  std::map<std::string, std::string> headers{{"Content-Type", type}};
+  if (!token.empty()) headers["Authorization"] = "Bearer " + token;
+  return conn.request(bhttp::verb::post, "/api/v1/photos" + query, bytes, headers);
+}
+
+reply upload(uint16_t port, const std::string& token, const std::string& bytes,
+             const std::string& query, const std::string& type) {
+  http_connection conn{port};
+  return upload(conn, token, bytes, query, type);
+}
+
+std::string upload_photo(uint16_t port, const std::string& token, const std::string& bytes,
+                         const std::string& query, const std::string& type) {
+  auto r = upload(port, token, bytes, query, type);
+  EXPECT_EQ(r.status, 201) << r.body;
+  auto j = r.json();
+  return r.status == 201 && j.is_object() ? j.value("id", "") : "";
+}
+
+nlohmann::json settled_photo(uint16_t port, const std::string& id, const std::string& token,
+                             std::chrono::milliseconds timeout) {
+  nlohmann::json p;
+  EXPECT_TRUE(eventually(
+      [&] {
+        p = call(port, bhttp::verb::get, "/api/v1/photos/" + id, nullptr, token).json();
+        return p.is_object() && p.value("status", "processing") != "processing";
+      },
+      timeout))
+      << "photo " << id << " did not settle: " << p.dump();
+  return p;
 }
 
 bool can_connect(uint16_t port) {
@@ -447,7 +482,7 @@ bool postgres_server::start() {
       [](const std::string& l) {
         return l.find("ready to accept connections") != std::string::npos;
       },
-      std::chrono::seconds(60));
+      process_patience);
   if (!ready) {
     why_ = proc->output();
     return false;
@@ -553,7 +588,7 @@ stunnel_client::stunnel_client(uint16_t tls_port, const std::string& ca) {
       << "\nconnect = 127.0.0.1:" << tls_port << "\nCAfile = " << ca << "\nverifyChain = yes\n";
   out.close();
   proc_ = std::make_unique<child_process>(std::vector<std::string>{bin, conf});
-  if (!eventually([&] { return can_connect(port); }, std::chrono::seconds(10))) {
+  if (!eventually([&] { return can_connect(port); }, process_patience)) {
     why_ = "stunnel did not start: " + proc_->output();
     return;
   }
@@ -563,6 +598,56 @@ stunnel_client::stunnel_client(uint16_t tls_port, const std::string& ca) {
 postgres_server& shared_postgres() {
   static postgres_server instance;
   return instance;
+}
+
+bool backends::start(const std::string& name) {
+  static const std::set<std::string> known{"sqlite",         "postgres", "redis",
+                                           "postgres_redis", "folder",   "s3"};
+  if (!known.count(name)) throw std::invalid_argument("no such backend: " + name);
+  auto missing = [&](const std::string& reason) {
+    why_ = "skipping the " + name + " run: " + reason;
+    return false;
+  };
+  bool wants_postgres = name == "postgres" || name == "postgres_redis";
+  if (wants_postgres && !shared_postgres().available()) return missing(shared_postgres().why());
+  if (name == "redis" || name == "postgres_redis") {
+    redis_ = std::make_unique<redis_server>();
+    if (!redis_->available()) return missing(redis_->why());
+  }
+  if (name == "s3") {
+    s3_ = std::make_unique<s3rver_server>();
+    if (!s3_->available()) return missing(s3_->why());
+  }
+  if (wants_postgres) {
+    db_url_ = shared_postgres().new_database();
+    postgres_ = true;
+  }
+  return true;
+}
+
+std::string backends::redis_url() const {
+  return redis_ ? "redis://127.0.0.1:" + std::to_string(redis_->port()) : std::string();
+}
+
+std::vector<std::string> backends::server_args(std::vector<std::string> more) const {
+  std::vector<std::string> args;
+  if (postgres_) args.insert(args.end(), {"--db", db_url_});
+  if (redis_) args.insert(args.end(), {"--bus", redis_url()});
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+std::unique_ptr<pixhive_server> backends::server(std::vector<std::string> more,
+                                                 const std::string& mode) const {
+  return std::make_unique<pixhive_server>(server_args(std::move(more)), mode,
+                                          std::map<std::string, std::string>{}, dir());
+}
+
+std::string jwt_key(const pixhive_server& server) {
+  std::ifstream in{server.data_dir() + "/jwt.key"};
+  std::string key;
+  std::getline(in, key);
+  return key;
 }
 
 }  // namespace pixhive::testing

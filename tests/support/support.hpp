@@ -42,6 +42,11 @@ class temp_dir {
   std::string path_;
 };
 
+/// How long a test waits for a process to start, print a line or exit before calling it hung:
+/// it bounds a failing test only, so it is generous (a sanitizer build on a loaded machine runs
+/// several times slower than on an idle one).
+inline constexpr std::chrono::seconds process_patience{120};
+
 /// A child process whose stderr lines are collected (JSON log lines among them).
 class child_process {
  public:
@@ -52,13 +57,12 @@ class child_process {
   ~child_process();
 
   /// Waits until a stderr line satisfies `pred`; returns it, or nullopt on timeout or exit.
-  std::optional<std::string> wait_for_line(
-      const std::function<bool(const std::string&)>& pred,
-      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::optional<std::string> wait_for_line(const std::function<bool(const std::string&)>& pred,
+                                           std::chrono::milliseconds timeout = process_patience);
   /// Sends a signal.
   void signal(int sig);
   /// Waits for the exit; returns the exit code (128+signal when killed), or nullopt on timeout.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = process_patience);
   /// Everything printed to stderr so far.
   std::string output();
   int pid() const { return pid_; }
@@ -116,7 +120,8 @@ struct reply {
   std::string error_code() const;
 };
 
-/// A keep-alive HTTP/1.1 connection to 127.0.0.1:port.
+/// A keep-alive HTTP/1.1 connection to 127.0.0.1:port. A request that is not written, or an
+/// answer not read, within process_patience throws.
 class http_connection {
  public:
   explicit http_connection(uint16_t port);
@@ -141,6 +146,52 @@ class http_connection {
 reply call(uint16_t port, bhttp::verb method, const std::string& target,
            const nlohmann::json& json_body = nullptr, const std::string& token = {});
 
+/// A multipart/form-data body, built part by part: the one way tests make a form.
+struct form {
+  std::string boundary = "pixhive-test-boundary";
+  std::string body;
+
+  form() = default;
+  explicit form(std::string boundary_) : boundary(std::move(boundary_)) {}
+  /// A text part.
+  form& field(const std::string& name, const std::string& value) { return part(name, value, ""); }
+  /// A file part: `bytes` under `filename`, declared as `type`.
+  form& file(const std::string& name, const std::string& bytes, const std::string& filename = "x",
+             const std::string& type = "application/octet-stream") {
+    return part(name, bytes, "; filename=\"" + filename + "\"\r\nContent-Type: " + type);
+  }
+  /// The whole body: the parts, then the closing boundary.
+  std::string done() const { return body + "--" + boundary + "--\r\n"; }
+  /// Its Content-Type.
+  std::string type() const { return "multipart/form-data; boundary=" + boundary; }
+
+ private:
+  form& part(const std::string& name, const std::string& value, const std::string& file) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" + file +
+            "\r\n\r\n" + value + "\r\n";
+    return *this;
+  }
+};
+
+/// Uploads `bytes` as a new photo (POST /api/v1/photos`query`, `query` such as
+/// "?visibility=private&caption=…") of `token`'s owner, or anonymously when `token` is empty,
+/// declared as `type`: the one way tests upload. The server's answer, whatever it is.
+reply upload(http_connection& conn, const std::string& token, const std::string& bytes,
+             const std::string& query = {}, const std::string& type = "application/octet-stream");
+/// The same on a new connection.
+reply upload(uint16_t port, const std::string& token, const std::string& bytes,
+             const std::string& query = {}, const std::string& type = "application/octet-stream");
+/// upload() that the server must accept (201): the new photo's id; "" after a test failure.
+std::string upload_photo(uint16_t port, const std::string& token, const std::string& bytes,
+                         const std::string& query = {},
+                         const std::string& type = "application/octet-stream");
+
+/// Polls photo `id` until processing has given its verdict (its status is no longer
+/// "processing"): its record as `token`'s owner sees it (anonymously: once it is ready). After
+/// `timeout`, a test failure and the last answer.
+nlohmann::json settled_photo(uint16_t port, const std::string& id, const std::string& token,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 /// A loopback port below the ephemeral range that was free a moment ago (for services that
 /// must know a port in advance).
 uint16_t free_port();
@@ -149,7 +200,9 @@ uint16_t free_port();
 bool can_connect(uint16_t port);
 
 /// Polls `pred` every `every` until it holds (true) or `timeout` passes (false): the one way
-/// tests wait for something that happens after a request (events, closes, metrics).
+/// tests wait for something that happens after a request (events, closes, metrics). `pred` is
+/// asked once more at the deadline; a value it reads can be kept in a variable it captures,
+/// for the caller to check or report. The timeout bounds a failing test only: make it generous.
 bool eventually(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout = std::chrono::seconds(10),
                 std::chrono::milliseconds every = std::chrono::milliseconds(20));
@@ -292,5 +345,57 @@ class stunnel_client {
 
 /// The process-wide PostgreSQL server, started on first use.
 postgres_server& shared_postgres();
+
+/// The stores a backend-parameterised suite runs on, named by its parameter:
+///   "sqlite"          SQLite's pixhive.db in dir() (nothing to start; also what a
+///                     default-constructed one is),
+///   "postgres"        a new database on shared_postgres(),
+///   "redis"           a Redis server of the test's own (and SQLite),
+///   "postgres_redis"  both,
+///   "folder"          a blob folder: dir(),
+///   "s3"              an s3rver of the test's own (bucket `pixhive`, key pair S3RVER / S3RVER).
+/// What every such fixture's SetUp starts, in one place:
+///   if (!stores_.start(GetParam())) PIXHIVE_SKIP_MISSING(stores_.why());
+class backends {
+ public:
+  /// Starts what `name` needs; false, with why(), when one of them is not installed (the caller
+  /// skips). Throws when one is installed but does not start.
+  bool start(const std::string& name);
+  const std::string& why() const { return why_; }
+  /// A folder of the test's own, removed with it: the data dir of a server on these stores.
+  const std::string& dir() const { return dir_.path(); }
+  bool postgres() const { return postgres_; }
+  /// The SQL database: a PostgreSQL one, or SQLite's pixhive.db in dir() (where a server whose
+  /// data dir is dir() keeps it).
+  const std::string& db_url() const { return db_url_; }
+  /// The Redis server, or nullptr.
+  redis_server* redis() const { return redis_.get(); }
+  /// redis://127.0.0.1:<port> of redis().
+  std::string redis_url() const;
+  /// The s3rver, or nullptr.
+  s3rver_server* s3() const { return s3_.get(); }
+  /// The options that put a `pixhive` on these stores (--db for PostgreSQL, --bus for Redis),
+  /// then `more`.
+  std::vector<std::string> server_args(std::vector<std::string> more = {}) const;
+  /// A `pixhive` in mode `mode` on these stores, with dir() as its data dir and `more` options.
+  std::unique_ptr<pixhive_server> server(std::vector<std::string> more = {},
+                                         const std::string& mode = "all") const;
+
+ private:
+  temp_dir dir_;
+  std::string why_;
+  std::string db_url_ = "sqlite:" + dir_.path() + "/pixhive.db";
+  bool postgres_ = false;
+  std::unique_ptr<redis_server> redis_;
+  std::unique_ptr<s3rver_server> s3_;
+};
+
+/// Names the tests of a backend-parameterised suite after their backend:
+/// INSTANTIATE_TEST_SUITE_P(backends, suite, ::testing::Values("sqlite", "postgres"), backend_name)
+inline constexpr auto backend_name = [](const auto& info) { return info.param; };
+
+/// The key `server` signs access tokens with (its data dir's jwt.key), for a test that makes a
+/// token of its own: one whose lifetime it chooses, or one without spending a login.
+std::string jwt_key(const pixhive_server& server);
 
 }  // namespace pixhive::testing

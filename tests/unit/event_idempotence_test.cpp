@@ -1,5 +1,6 @@
 // Every event handler can run twice on the same event with no visible change.
 #include <filesystem>
+#include <mutex>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,9 +9,12 @@
 #include "feed_logic.hpp"
 #include "graph_logic.hpp"
 #include "media_logic.hpp"
+#include "pixhive/bus/payload.hpp"
 #include "pixhive/contracts/all.hpp"
+#include "pixhive/contracts/events.hpp"
 #include "pixhive/core/ids.hpp"
 #include "search_logic.hpp"
+#include "support.hpp"
 
 using namespace pixhive;
 namespace fs = std::filesystem;
@@ -98,6 +102,96 @@ TEST(event_idempotence, graph_notifications) {
           ->items.size(),
       2u);
   events->stop();
+}
+
+TEST(event_idempotence, graph_notifications_of_comments_failures_and_bad_payloads) {
+  temp_db t;
+  ASSERT_TRUE(graph::migrate(*t.db));
+  caf::actor_system_config cfg;
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  graph::logic impl{sys, t.db, events, contracts::auth_actor{}, contracts::media_actor{}};
+  bus::event comment{50, "comment.created",
+                     R"({"comment_id":"11","photo_id":"9","photo_owner_id":"7","author_id":"8",)"
+                     R"("author_username":"bob","text":"nice"})",
+                     100};
+  bus::event failed{51, "photo.failed",
+                    R"({"photo_id":"10","owner_id":"7","reason":"undecodable_image: x"})", 101};
+  // Malformed payloads are logged and acknowledged (no error, so no redelivery), and change
+  // nothing.
+  bus::event bad_id{52, "like.created", R"({"photo_id":"9","photo_owner_id":"seven"})", 102};
+  bus::event not_json{53, "comment.created", "{", 103};
+  for (const auto* e : {&comment, &comment, &failed, &failed, &bad_id, &not_json})
+    ASSERT_TRUE(impl.apply_event(*e)) << e->type;
+  auto page =
+      impl.handle(contracts::notifications_request{contracts::viewer{7, "alice", false}, 0, 20});
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->items.size(), 2u);
+  const auto& f = page->items[0].kind == "photo_failed" ? page->items[0] : page->items[1];
+  const auto& c = page->items[0].kind == "comment" ? page->items[0] : page->items[1];
+  EXPECT_EQ(f.kind, "photo_failed");
+  EXPECT_EQ(f.photo_id, 10);
+  EXPECT_EQ(f.text, "undecodable_image: x");
+  EXPECT_EQ(c.kind, "comment");
+  EXPECT_EQ(c.actor_id, 8);
+  EXPECT_EQ(c.actor_username, "bob");
+  EXPECT_EQ(c.comment_id, 11);
+  EXPECT_EQ(c.text, "nice");
+  events->stop();
+}
+
+TEST(event_idempotence, media_holds_a_photo_and_its_approval_announces_it_processed) {
+  temp_db t;
+  ASSERT_TRUE(media::migrate(*t.db));
+  std::shared_ptr<store::blob_store> blobs =
+      std::move(*store::open_folder_store((t.dir / "blobs").string()));
+  std::shared_ptr<bus::event_bus> events = bus::make_in_process_bus();
+  std::mutex mtx;
+  std::vector<bus::event> announced;
+  events->subscribe("feed", {"photo.processed"}, [&](const bus::event& e) -> result<void> {
+    std::lock_guard<std::mutex> g{mtx};
+    announced.push_back(e);
+    return caf::unit;
+  });
+  media::logic impl{t.db, blobs, events, media::media_config{}};
+  ASSERT_TRUE(insert_photo(*t.db, "", "", "processing"));
+  contracts::photo_processed held{.photo_id = 9,
+                                  .owner_id = 7,
+                                  .tags = {"skin"},
+                                  .objects = {{"person", 0.875, {1, 2, 3, 4}}},
+                                  .faces = {},
+                                  .moderation = {"held", {0.0, 0.25, 0.0, 0.75, 0.0}},
+                                  .text = "",
+                                  .hash = "00ff00ff00ff00ff",
+                                  .width = 3,
+                                  .height = 4,
+                                  .variants = {"thumb"}};
+  bus::event e{1, "photo.held", nlohmann::json(held).dump(), 1};
+  contracts::viewer admin{1, "root", true};
+  ASSERT_TRUE(impl.apply_event(e));
+  ASSERT_TRUE(impl.apply_event(e));
+  auto p = impl.handle(contracts::get_photo_request{9, admin});
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->status, "held");
+  EXPECT_EQ(p->status_reason, "held for review: the picture may be explicit (score 1.00)");
+  auto queue = impl.handle(contracts::moderation_queue_request{"pending", 0, 20, admin});
+  ASSERT_TRUE(queue);
+  ASSERT_EQ(queue->items.size(), 1u);
+  EXPECT_EQ(queue->items[0].porn, 0.75);
+  ASSERT_TRUE(impl.handle(contracts::moderation_decision_request{9, "approve", admin}));
+  ASSERT_TRUE(pixhive::testing::eventually([&] {
+    std::lock_guard<std::mutex> g{mtx};
+    return !announced.empty();
+  }));
+  events->stop();
+  std::lock_guard<std::mutex> g{mtx};
+  ASSERT_EQ(announced.size(), 1u);
+  auto released = bus::read<contracts::photo_processed>(announced[0]);
+  ASSERT_TRUE(released);
+  auto expected = held;
+  expected.moderation.verdict = "approved";
+  EXPECT_EQ(*released, expected);
 }
 
 TEST(event_idempotence, media_processed_and_failed) {

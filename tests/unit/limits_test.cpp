@@ -15,6 +15,7 @@
 #include "pixhive/http/router.hpp"
 #include "pixhive/http/stream_ticket.hpp"
 #include "pixhive/imaging/limits.hpp"
+#include "support.hpp"
 
 using namespace pixhive;
 using namespace std::chrono_literals;
@@ -126,26 +127,22 @@ TEST(client_ip, forwarded_for_counts_only_from_trusted_proxies) {
 }
 
 TEST(multipart, parts_and_fields_are_bounded) {
-  auto part = [](const std::string& name, const std::string& data) {
-    return "--b\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + data + "\r\n";
-  };
-  std::string many;
-  for (int i = 0; i < 5; ++i) many += part("x", "1");
-  many += "--b--\r\n";
+  pixhive::testing::form many{"b"};
+  for (int i = 0; i < 5; ++i) many.field("x", "1");
   http::multipart_limits limits;
   limits.max_parts = 4;
-  auto r = http::parse_multipart(many, "multipart/form-data; boundary=b", limits);
+  auto r = http::parse_multipart(many.done(), many.type(), limits);
   ASSERT_FALSE(r);
   EXPECT_EQ(code_of(r.error()), "too_many_parts");
-  auto big =
-      part("note", std::string(70000, 'a')) + part("file", std::string(70000, 'b')) + "--b--\r\n";
-  auto refused = http::parse_multipart(big, "multipart/form-data; boundary=b");
+  pixhive::testing::form big{"b"};
+  big.field("note", std::string(70000, 'a')).field("file", std::string(70000, 'b'));
+  auto refused = http::parse_multipart(big.done(), big.type());
   ASSERT_FALSE(refused);
   EXPECT_EQ(code_of(refused.error()), "field_too_long");
   limits = {};
   limits.max_field_bytes = 80000;
   limits.file_fields = {"file"};
-  EXPECT_TRUE(http::parse_multipart(big, "multipart/form-data; boundary=b", limits));
+  EXPECT_TRUE(http::parse_multipart(big.done(), big.type(), limits));
 }
 
 TEST(router, paths_with_empty_segments_match_nothing) {

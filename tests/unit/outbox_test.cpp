@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "pixhive/bus/outbox.hpp"
+#include "pixhive/bus/payload.hpp"
+#include "pixhive/contracts/events.hpp"
 #include "support.hpp"
 
 using namespace pixhive;
@@ -139,4 +141,24 @@ TEST(outbox, a_republished_event_keeps_its_id_so_consumers_can_recognise_it) {
   std::lock_guard<std::mutex> g{f.got.mtx};
   EXPECT_EQ(f.got.events[0].id, id);
   EXPECT_EQ(f.got.events[1].id, id);
+}
+
+TEST(outbox, a_typed_event_is_stored_as_its_json_under_its_type) {
+  fixture f;
+  bus::outbox box{"graph", f.db, f.events};
+  contracts::comment_created comment{11, 9, 7, 8, "bob", "hi"};
+  auto r = f.db->transaction([&](store::connection& c) -> result<void> {
+    return box.add(c, contracts::events::comment_created, comment);
+  });
+  ASSERT_TRUE(r);
+  box.wake();
+  ASSERT_TRUE(eventually([&] { return f.got.size() == 1; }));
+  box.stop();
+  f.events->stop();
+  std::lock_guard<std::mutex> g{f.got.mtx};
+  EXPECT_EQ(f.got.events[0].type, "comment.created");
+  EXPECT_EQ(f.got.events[0].payload,
+            R"({"author_id":"8","author_username":"bob","comment_id":"11","photo_id":"9",)"
+            R"("photo_owner_id":"7","text":"hi"})");
+  EXPECT_EQ(bus::read<contracts::comment_created>(f.got.events[0]), comment);
 }

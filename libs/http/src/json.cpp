@@ -14,10 +14,17 @@ response json_response(unsigned status, const nlohmann::json& body) {
 
 response error_response(const caf::error& err) {
   auto p = to_problem(err);
-  auto res =
-      json_response(http_status(p.kind), {{"error", {{"code", p.code}, {"message", p.message}}}});
+  response res{static_cast<bhttp::status>(http_status(p.kind)), 11};
+  res.set(bhttp::field::content_type, "application/json");
   if (p.retry_after > 0) res.set(bhttp::field::retry_after, std::to_string(p.retry_after));
+  res.error = std::move(p);
   return res;
+}
+
+void answer::deliver(responder respond) && {
+  if (auto* res = std::get_if<response>(&value_)) return respond(std::move(*res));
+  if (auto* err = std::get_if<caf::error>(&value_)) return respond(error_response(*err));
+  std::get<deferred>(value_).start(std::move(respond));
 }
 
 caf::error bad_request(std::string code, std::string message) {

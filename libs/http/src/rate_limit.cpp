@@ -102,7 +102,8 @@ struct rate_limits::limiters {
 
 void rate_limits::declare(options& opts) {
   opts.add("rate-limits", "on",
-           "off switches every rate limit off (benchmarks and load tests from one address)");
+           "off switches every rate limit off (benchmarks and load tests from one address)",
+           check::boolean());
   for (const auto& [kind, def] : kinds())
     opts.add("rate-limit-" + kind, def,
              "requests of kind '" + kind +

@@ -152,7 +152,7 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
         "verified, disabled, created_at) VALUES (?, ?, ?, ?, '', '', ?, ?, 0, ?)",
         {u.id, u.username, u.email, *hash, u.role, int64_t{verified ? 1 : 0}, u.created_at});
     if (!r) return r.error();
-    return announce(c, "user.created", u);
+    return announce(c, events::user_created, u);
   });
   if (!inserted) {
     // Lost a race with a concurrent signup for the same name or address.
@@ -165,13 +165,10 @@ result<user_view> logic::insert_user(const std::string& raw_username, const std:
   return u;
 }
 
-result<void> logic::announce(store::connection& c, const char* type, const user_view& user) {
-  nlohmann::json event{{"user_id", std::to_string(user.id)},
-                       {"username", user.username},
-                       {"display_name", user.display_name},
-                       {"disabled", user.disabled},
-                       {"created_at", user.created_at}};
-  return outbox_->add(c, type, event.dump());
+result<void> logic::announce(store::connection& c, const event_type<user_changed>& type,
+                             const user_view& user) {
+  return outbox_->add(c, type,
+                      {user.id, user.username, user.display_name, user.disabled, user.created_at});
 }
 
 result<void> logic::expire_unverified(const std::string& username, const std::string& email) {
@@ -186,7 +183,7 @@ result<void> logic::expire_unverified(const std::string& username, const std::st
       auto u = to_user(row);
       // Search and the other services forget the name through the same event as a disable.
       u.disabled = true;
-      if (auto a = announce(c, "user.updated", u); !a) return a.error();
+      if (auto a = announce(c, events::user_updated, u); !a) return a.error();
       for (const char* sql :
            {"DELETE FROM verification_codes WHERE user_id = ?",
             "DELETE FROM refresh_tokens WHERE user_id = ?",
@@ -654,7 +651,7 @@ result<user_view> logic::handle(const update_profile_request& req) {
                          {user->display_name, user->bio, user->id});
         !u)
       return u.error();
-    return announce(c, "user.updated", *user);
+    return announce(c, events::user_updated, *user);
   });
   if (!r) return r.error();
   outbox_->wake();
@@ -703,7 +700,7 @@ result<user_view> logic::handle(const set_disabled_request& req) {
       return u.error();
     auto changed = *user;
     changed.disabled = req.disabled;
-    return announce(c, "user.updated", changed);
+    return announce(c, events::user_updated, changed);
   });
   if (!r) return r.error();
   outbox_->wake();

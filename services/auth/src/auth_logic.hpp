@@ -6,6 +6,7 @@
 
 #include "mailer.hpp"
 #include "pixhive/auth/auth.hpp"
+#include "pixhive/contracts/events.hpp"
 
 namespace pixhive::auth {
 
@@ -59,7 +60,9 @@ class logic {
   result<contracts::user_view> find_by_id(int64_t id);
   /// Announces a new or changed user (search indexes names from these events).
   /// Stores the event announcing `user` in the transaction `c` runs (relayed by the outbox).
-  result<void> announce(store::connection& c, const char* type, const contracts::user_view& user);
+  result<void> announce(store::connection& c,
+                        const contracts::event_type<contracts::user_changed>& type,
+                        const contracts::user_view& user);
 
   std::shared_ptr<store::database> db_;
   std::shared_ptr<bus::event_bus> events_;

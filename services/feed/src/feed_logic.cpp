@@ -4,9 +4,9 @@
 #include <limits>
 
 #include <prometheus/counter.h>
-#include <nlohmann/json.hpp>
 
 #include "pixhive/bus/payload.hpp"
+#include "pixhive/contracts/events.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/log.hpp"
 #include "pixhive/metrics/metrics.hpp"
@@ -14,7 +14,6 @@
 namespace pixhive::feed {
 
 using namespace contracts;
-using nlohmann::json;
 
 namespace {
 
@@ -215,16 +214,23 @@ result<void> logic::sync_follow(int64_t follower, int64_t followee) {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto j = bus::parse_payload(e.payload);
-  if (!j.is_object()) {
+  // Redelivery cannot fix a malformed payload: it is logged and acknowledged.
+  auto bad = [&] {
     log::warn("feed_bad_event", {{"type", e.type}});
-    return caf::unit;  // redelivery cannot fix a malformed payload
+    return caf::unit;
+  };
+  if (e.type == events::photo_processed.name) {
+    auto ev = bus::read<photo_processed>(e);
+    return ev ? on_processed(ev->photo_id) : bad();
   }
-  if (e.type == "photo.processed") return on_processed(bus::id_in(j, "photo_id"));
-  if (e.type == "photo.deleted")
-    return on_deleted(bus::id_in(j, "photo_id"), bus::id_in(j, "owner_id"));
-  if (e.type == "follow.created" || e.type == "follow.deleted")
-    return sync_follow(bus::id_in(j, "follower_id"), bus::id_in(j, "followee_id"));
+  if (e.type == events::photo_deleted.name) {
+    auto ev = bus::read<photo_deleted>(e);
+    return ev ? on_deleted(ev->photo_id, ev->owner_id) : bad();
+  }
+  if (e.type == events::follow_created.name || e.type == events::follow_deleted.name) {
+    auto ev = bus::read<follow_changed>(e);
+    return ev ? sync_follow(ev->follower_id, ev->followee_id) : bad();
+  }
   return caf::unit;
 }
 

@@ -5,9 +5,8 @@
 #include <map>
 #include <tuple>
 
-#include <nlohmann/json.hpp>
-
 #include "pixhive/bus/payload.hpp"
+#include "pixhive/contracts/events.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/ids.hpp"
 #include "pixhive/core/log.hpp"
@@ -15,7 +14,6 @@
 namespace pixhive::graph {
 
 using namespace contracts;
-using nlohmann::json;
 
 namespace {
 
@@ -101,10 +99,7 @@ result<follow_state> logic::handle(const follow_request& req) {
   if (!target) return target.error();
   if (target->id == req.who.user_id)
     return make_error(errc::invalid_argument, "cannot_follow_self", "you cannot follow yourself");
-  json event{{"follower_id", std::to_string(req.who.user_id)},
-             {"follower_username", req.who.username},
-             {"followee_id", std::to_string(target->id)},
-             {"followee_username", target->username}};
+  follow_changed event{req.who.user_id, req.who.username, target->id, target->username};
   if (req.follow) {
     // Idempotent: following twice keeps one row and announces it once.
     auto changed = db_->transaction([&](store::connection& c) -> result<bool> {
@@ -116,7 +111,7 @@ result<follow_state> logic::handle(const follow_request& req) {
       if (!r) return r.error();
       if (r->empty()) return false;
       if (auto n = count_follow(c, req.who.user_id, target->id, 1); !n) return n.error();
-      if (auto o = outbox_->add(c, "follow.created", event.dump()); !o) return o.error();
+      if (auto o = outbox_->add(c, events::follow_created, event); !o) return o.error();
       return true;
     });
     if (!changed) return changed.error();
@@ -128,7 +123,7 @@ result<follow_state> logic::handle(const follow_request& req) {
       if (!r) return r.error();
       if (r->empty()) return false;
       if (auto n = count_follow(c, req.who.user_id, target->id, -1); !n) return n.error();
-      if (auto o = outbox_->add(c, "follow.deleted", event.dump()); !o) return o.error();
+      if (auto o = outbox_->add(c, events::follow_deleted, event); !o) return o.error();
       return true;
     });
     if (!changed) return changed.error();
@@ -157,10 +152,7 @@ result<like_state> logic::handle(const like_request& req) {
   if (!req.who.user_id) return unauthorized();
   auto p = photo(req.photo_id, req.who);
   if (!p) return p.error();
-  json event{{"photo_id", std::to_string(p->id)},
-             {"photo_owner_id", std::to_string(p->owner_id)},
-             {"user_id", std::to_string(req.who.user_id)},
-             {"username", req.who.username}};
+  like_changed event{p->id, p->owner_id, req.who.user_id, req.who.username};
   // The like and its announcement commit together; liking twice keeps one row and one event.
   auto changed = db_->transaction([&](store::connection& c) -> result<bool> {
     auto r = req.like ? c.query(
@@ -172,7 +164,7 @@ result<like_state> logic::handle(const like_request& req) {
                                 {p->id, req.who.user_id});
     if (!r) return r.error();
     if (r->empty()) return false;
-    if (auto o = outbox_->add(c, req.like ? "like.created" : "like.deleted", event.dump()); !o)
+    if (auto o = outbox_->add(c, req.like ? events::like_created : events::like_deleted, event); !o)
       return o.error();
     return true;
   });
@@ -209,19 +201,14 @@ result<comment_view> logic::handle(const comment_request& req) {
   auto p = photo(req.photo_id, req.who);
   if (!p) return p.error();
   comment_view c{next_id(), p->id, req.who.user_id, req.who.username, req.text, unix_now()};
-  json event{{"comment_id", std::to_string(c.id)},
-             {"photo_id", std::to_string(c.photo_id)},
-             {"photo_owner_id", std::to_string(p->owner_id)},
-             {"author_id", std::to_string(c.author_id)},
-             {"author_username", c.author_username},
-             {"text", c.text}};
+  comment_created event{c.id, c.photo_id, p->owner_id, c.author_id, c.author_username, c.text};
   auto stored = db_->transaction([&](store::connection& conn) -> result<void> {
     auto r = conn.query(
         "INSERT INTO comments (id, photo_id, photo_owner_id, author_id, author_username, text, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         {c.id, c.photo_id, p->owner_id, c.author_id, c.author_username, c.text, c.created_at});
     if (!r) return r.error();
-    return outbox_->add(conn, "comment.created", event.dump());
+    return outbox_->add(conn, events::comment_created, event);
   });
   if (!stored) return stored.error();
   outbox_->wake();
@@ -364,36 +351,51 @@ result<done> logic::handle(const ping_request&) {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto body = bus::parse_payload(e.payload);
-  if (!body.is_object()) {
+  // Redelivery cannot fix a malformed payload: it is logged and acknowledged.
+  auto bad = [&] {
     log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
     return caf::unit;
-  }
-  auto id_of = [&](const char* key) { return bus::id_in(body, key); };
+  };
   int64_t user = 0, actor = 0, photo_id = 0, comment_id = 0;
   std::string kind, actor_name, text;
-  if (e.type == "follow.created") {
+  if (e.type == events::follow_created.name) {
+    auto ev = bus::read<follow_changed>(e);
+    if (!ev) return bad();
     kind = "follow";
-    user = id_of("followee_id");
-    actor = id_of("follower_id");
-    actor_name = body.value("follower_username", "");
-  } else if (e.type == "like.created" || e.type == "comment.created") {
-    kind = e.type == "like.created" ? "like" : "comment";
-    user = id_of("photo_owner_id");
-    actor = id_of(kind == "like" ? "user_id" : "author_id");
-    actor_name = body.value(kind == "like" ? "username" : "author_username", "");
-    photo_id = id_of("photo_id");
-    if (kind == "comment") {
-      comment_id = id_of("comment_id");
-      text = body.value("text", "");
-    }
-  } else if (e.type == "photo.processed" || e.type == "photo.failed" || e.type == "photo.held") {
-    kind = e.type == "photo.processed" ? "photo_ready"
-           : e.type == "photo.failed"  ? "photo_failed"
-                                       : "photo_held";
-    user = id_of("owner_id");
-    photo_id = id_of("photo_id");
-    text = body.value("reason", "");
+    user = ev->followee_id;
+    actor = ev->follower_id;
+    actor_name = ev->follower_username;
+  } else if (e.type == events::like_created.name) {
+    auto ev = bus::read<like_changed>(e);
+    if (!ev) return bad();
+    kind = "like";
+    user = ev->photo_owner_id;
+    actor = ev->user_id;
+    actor_name = ev->username;
+    photo_id = ev->photo_id;
+  } else if (e.type == events::comment_created.name) {
+    auto ev = bus::read<comment_created>(e);
+    if (!ev) return bad();
+    kind = "comment";
+    user = ev->photo_owner_id;
+    actor = ev->author_id;
+    actor_name = ev->author_username;
+    photo_id = ev->photo_id;
+    comment_id = ev->comment_id;
+    text = ev->text;
+  } else if (e.type == events::photo_processed.name || e.type == events::photo_held.name) {
+    auto ev = bus::read<photo_processed>(e);
+    if (!ev) return bad();
+    kind = e.type == events::photo_processed.name ? "photo_ready" : "photo_held";
+    user = ev->owner_id;
+    photo_id = ev->photo_id;
+  } else if (e.type == events::photo_failed.name) {
+    auto ev = bus::read<photo_failed>(e);
+    if (!ev) return bad();
+    kind = "photo_failed";
+    user = ev->owner_id;
+    photo_id = ev->photo_id;
+    text = ev->reason;
   } else {
     return caf::unit;
   }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pixhive/bus/payload.hpp"
+#include "pixhive/contracts/events.hpp"
 #include "pixhive/core/crypto.hpp"
 #include "pixhive/core/hash64.hpp"
 #include "pixhive/core/ids.hpp"
@@ -112,14 +113,8 @@ moderation_item to_moderation(const store::row& r) {
 }
 
 /// The photo.uploaded event processing starts from.
-std::string uploaded_event(const photo_view& p, const std::string& blob_key) {
-  return nlohmann::json{{"photo_id", std::to_string(p.id)},
-                        {"owner_id", std::to_string(p.owner_id)},
-                        {"content_type", p.content_type},
-                        {"width", p.width},
-                        {"height", p.height},
-                        {"blob_key", blob_key}}
-      .dump();
+photo_uploaded uploaded_event(const photo_view& p, const std::string& blob_key) {
+  return {p.id, p.owner_id, p.content_type, p.width, p.height, blob_key};
 }
 
 bool owner_or_admin(const photo_view& p, const viewer& who) {
@@ -322,7 +317,7 @@ result<photo_view> logic::handle(upload_request& req) {
   auto committed = db_->transaction([&](store::connection& c) -> result<void> {
     if (auto r = c.query("UPDATE photos SET status = ? WHERE id = ?", {p.status, p.id}); !r)
       return r.error();
-    return outbox_->add(c, "photo.uploaded", uploaded_event(p, blob_key));
+    return outbox_->add(c, events::photo_uploaded, uploaded_event(p, blob_key));
   });
   if (!committed) {
     undo();
@@ -488,8 +483,6 @@ result<done> logic::handle(const delete_photo_request& req) {
   if (!req.who.admin && req.who.user_id != p->owner_id)
     return make_error(errc::forbidden, "forbidden",
                       "only the owner or an admin may delete a photo");
-  nlohmann::json event = {{"photo_id", std::to_string(p->id)},
-                          {"owner_id", std::to_string(p->owner_id)}};
   auto keys = db_->transaction([&](store::connection& c) -> result<store::rows> {
     // On PostgreSQL, locking the photo waits for variant writes in flight (they hold a key-share
     // lock on it), so the list read next is complete; SQLite runs one writer at a time anyway.
@@ -501,7 +494,7 @@ result<done> logic::handle(const delete_photo_request& req) {
     if (auto r = c.query("DELETE FROM photo_variants WHERE photo_id = ?", {p->id}); !r)
       return r.error();
     if (auto r = c.query("DELETE FROM photos WHERE id = ?", {p->id}); !r) return r.error();
-    if (auto o = outbox_->add(c, "photo.deleted", event.dump()); !o) return o.error();
+    if (auto o = outbox_->add(c, events::photo_deleted, {p->id, p->owner_id}); !o) return o.error();
     return k;
   });
   if (!keys) return keys.error();
@@ -559,22 +552,27 @@ result<done> logic::handle(put_variant_request& req) {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto body = bus::parse_payload(e.payload);
-  if (!body.is_object() || !body.contains("photo_id")) {
+  // Redelivery cannot fix a malformed event: it is logged and acknowledged.
+  auto bad = [&] {
     log::error("bad_event", {{"type", e.type}, {"event_id", e.id}});
-    return caf::unit;  // redelivery cannot fix a malformed event
-  }
-  int64_t id = bus::id_in(body, "photo_id");
-  if (e.type == "photo.failed") {
-    auto r = db_->query("UPDATE photos SET status = 'failed', status_reason = ? WHERE id = ?",
-                        {body.value("reason", std::string("processing failed")), id});
+    return caf::unit;
+  };
+  if (e.type == events::photo_failed.name) {
+    auto failed = bus::read<photo_failed>(e);
+    if (!failed || !failed->photo_id) return bad();
+    auto r = db_->query(
+        "UPDATE photos SET status = 'failed', status_reason = ? WHERE id = ?",
+        {failed->reason.empty() ? "processing failed" : failed->reason, failed->photo_id});
     if (!r) return r.error();
     return caf::unit;
   }
+  // photo.processed or photo.held
+  auto ev = bus::read<photo_processed>(e);
+  if (!ev || !ev->photo_id) return bad();
+  int64_t id = ev->photo_id;
   std::string tags;
-  for (const auto& t : body.value("tags", std::vector<std::string>{}))
-    tags += (tags.empty() ? "" : " ") + t;
-  auto phash = body.value("hash", std::string());
+  for (const auto& t : ev->tags) tags += (tags.empty() ? "" : " ") + t;
+  const auto& phash = ev->hash;
   // A re-upload of the same picture by the same owner: the earliest close hash wins.
   int64_t duplicate_of = 0;
   if (auto mine = parse_hash64(phash)) {
@@ -590,16 +588,9 @@ result<void> logic::apply_event(const bus::event& e) {
         break;
       }
   }
-  auto list_of = [&](const char* key) {
-    auto v = body.contains(key) ? body[key] : nlohmann::json::array();
-    return v.is_array() ? v : nlohmann::json::array();
-  };
-  auto detections = nlohmann::json{{"objects", list_of("objects")}, {"faces", list_of("faces")}};
-  auto moderation = body.contains("moderation") && body["moderation"].is_object()
-                        ? body["moderation"]
-                        : nlohmann::json::object();
-  auto verdict = moderation.value("verdict", std::string("clear"));
-  auto scores = moderation.contains("scores") ? moderation["scores"] : nlohmann::json::object();
+  auto detections = nlohmann::json{{"objects", ev->objects}, {"faces", ev->faces}};
+  auto verdict = ev->moderation.verdict.empty() ? std::string("clear") : ev->moderation.verdict;
+  const auto& scores = ev->moderation.scores;
   bool flagged = verdict == "held" || verdict == "review";
   auto r = db_->transaction([&](store::connection& c) -> result<bool> {
     // An admin's approval stands when processing runs the photo again (a redelivered upload).
@@ -610,25 +601,23 @@ result<void> logic::apply_event(const bus::event& e) {
     std::string reason;
     if (hold) {
       char score[16];
-      std::snprintf(score, sizeof score, "%.2f",
-                    scores.value("porn", 0.0) + scores.value("hentai", 0.0));
+      std::snprintf(score, sizeof score, "%.2f", scores.porn + scores.hentai);
       reason = std::string("held for review: the picture may be explicit (score ") + score + ")";
     }
     auto updated = c.query(
         "UPDATE photos SET status = ?, status_reason = ?, auto_tags = ?, ocr_text = ?, phash = ?, "
         "duplicate_of = ?, width = ?, height = ?, detections = ? WHERE id = ? AND status <> "
         "'uploading' RETURNING owner_id, owner_username",
-        {hold ? "held" : "ready", reason, tags, body.value("text", std::string()), phash,
-         duplicate_of, body.value("width", int64_t{0}), body.value("height", int64_t{0}),
-         detections.dump(), id});
+        {hold ? "held" : "ready", reason, tags, ev->text, phash, duplicate_of, ev->width,
+         ev->height, detections.dump(), id});
     if (!updated) return updated.error();
     if (updated->empty() || !flagged) return false;
     auto queued = c.query(
         "INSERT INTO moderation (photo_id, owner_id, owner_username, verdict, scores, state, "
         "created_at, event) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (photo_id) DO "
         "NOTHING",
-        {id, updated->front().int_at(0), updated->front().str_at(1), verdict, scores.dump(),
-         unix_now(), e.payload});
+        {id, updated->front().int_at(0), updated->front().str_at(1), verdict,
+         nlohmann::json(scores).dump(), unix_now(), e.payload});
     if (!queued) return queued.error();
     return true;
   });
@@ -713,10 +702,13 @@ result<moderation_item> logic::handle(const moderation_decision_request& req) {
       // Feeds, search and notifications learn of the photo now, as if it had just been
       // processed.
       if (!released->empty()) {
-        auto payload = bus::parse_payload(event);
-        if (payload.is_object() && payload.contains("moderation"))
-          payload["moderation"]["verdict"] = "approved";
-        if (auto o = outbox_->add(c, "photo.processed", payload.dump()); !o) return o.error();
+        // The photo.held event it was queued with (media read it when it arrived).
+        if (auto processed = bus::read<photo_processed>(event)) {
+          processed->moderation.verdict = "approved";
+          if (auto o = outbox_->add(c, events::photo_processed, *processed); !o) return o.error();
+        } else {
+          log::error("bad_moderation_event", {{"photo_id", req.photo_id}});
+        }
       }
     }
     return true;
@@ -756,7 +748,8 @@ result<photo_view> logic::handle(const retry_photo_request& req) {
         {p->id});
     if (!u) return u.error();
     if (u->empty()) return false;
-    if (auto o = outbox_->add(c, "photo.uploaded", uploaded_event(*p, u->front().str_at(0))); !o)
+    if (auto o = outbox_->add(c, events::photo_uploaded, uploaded_event(*p, u->front().str_at(0)));
+        !o)
       return o.error();
     return true;
   });
@@ -833,7 +826,9 @@ result<int64_t> logic::republish_processing() {
                          " FROM photos WHERE status = 'processing' ORDER BY id");
   if (!rows) return rows.error();
   for (const auto& r : *rows)
-    if (auto e = events_->publish("photo.uploaded", uploaded_event(to_photo(r), r.str_at(14))); !e)
+    if (auto e =
+            events_->publish(events::photo_uploaded, uploaded_event(to_photo(r), r.str_at(14)));
+        !e)
       return e.error();
   if (!rows->empty()) log::info("processing_republished", {{"photos", rows->size()}});
   return static_cast<int64_t>(rows->size());

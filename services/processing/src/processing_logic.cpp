@@ -3,6 +3,7 @@
 #include "pixhive/bus/payload.hpp"
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include <unistd.h>
@@ -395,7 +396,7 @@ result<job_list> logic::handle(submit_jobs_request& req) {
           "input_key) VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, '', '', ?, 0, 0, '', '', ?)",
           {j.id, j.photo_id, j.owner_id, j.operation, j.params, j.format, j.created_at, input_key});
       if (!q) return q.error();
-      return outbox_->add(c, "job.requested", json{{"job_id", std::to_string(j.id)}}.dump());
+      return outbox_->add(c, events::job_requested, {j.id});
     });
     if (!r) return r.error();
     record(j.id, "queued", {{"operation", j.operation}, {"photo_id", std::to_string(j.photo_id)}});
@@ -485,35 +486,38 @@ void logic::record(int64_t job_id, const std::string& kind, json data) {
 }
 
 result<done> logic::handle(const handle_event_request& req) {
-  auto body = bus::parse_payload(req.payload);
-  if (!body.is_object()) {
+  std::optional<photo_uploaded> upload;
+  std::optional<job_requested> job;
+  bool readable = true;
+  if (req.type == events::photo_uploaded.name)
+    readable = (upload = bus::read<photo_uploaded>(req.payload)).has_value();
+  else if (req.type == events::job_requested.name)
+    readable = (job = bus::read<job_requested>(req.payload)).has_value();
+  if (!readable) {
     log::error("bad_event", {{"type", req.type}});
-    return done{};
+    return done{};  // redelivery cannot fix a malformed payload
   }
   imaging::deadline_scope budget{std::chrono::steady_clock::now() + cfg_.operation_timeout};
   auto& attempts = processing_metrics::get().attempts;
   attempts.Add({{"attempt", req.attempt >= 3 ? "3+" : std::to_string(req.attempt)}}).Increment();
   result<void> r = caf::unit;
-  if (req.type == "photo.uploaded")
-    r = run_pipeline(body, req.attempt);
-  else if (req.type == "job.requested")
-    r = run_job(bus::id_in(body, "job_id"), req.attempt);
+  if (upload)
+    r = run_pipeline(*upload, req.attempt);
+  else if (job)
+    r = run_job(job->job_id, req.attempt);
   if (!r) return r.error();
   return done{};
 }
 
-result<void> logic::run_pipeline(const json& event, int attempt) {
-  int64_t photo_id = bus::id_in(event, "photo_id");
+result<void> logic::run_pipeline(const photo_uploaded& event, int attempt) {
+  int64_t photo_id = event.photo_id;
   auto& m = processing_metrics::get();
   auto fail = [&](const caf::error& e) -> result<void> {
     bool last = permanent(e) || attempt >= events_->max_attempts();
     m.observe("upload_pipeline", last ? "failed" : "retried", -1);
     if (!last) return e;
     log::warn("photo_failed", {{"photo_id", photo_id}, {"reason", reason(e)}});
-    (void)events_->publish("photo.failed", json{{"photo_id", std::to_string(photo_id)},
-                                                {"owner_id", event.value("owner_id", "0")},
-                                                {"reason", reason(e)}}
-                                               .dump());
+    (void)events_->publish(events::photo_failed, {photo_id, event.owner_id, reason(e)});
     if (permanent(e)) return caf::unit;
     m.dead_letters.Increment();
     return e;  // the bus keeps a dead-letter copy
@@ -525,11 +529,11 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
     if (to_problem(original.error()).kind == errc::not_found) return caf::unit;  // deleted
     return fail(original.error());
   }
-  auto width = event.value("width", 0), height = event.value("height", 0);
+  auto width = event.width, height = event.height;
   if (width <= 0 || height <= 0)
     if (auto info = imaging::sniff_image(original->bytes)) {
-      width = static_cast<int>(info->width);
-      height = static_cast<int>(info->height);
+      width = static_cast<int64_t>(info->width);
+      height = static_cast<int64_t>(info->height);
     }
   // Counted at full size: a reduced JPEG decode costs less, but the budget errs on the safe side.
   auto lease = budget_.acquire(imaging::decode_cost(width, height));
@@ -558,35 +562,29 @@ result<void> logic::run_pipeline(const json& event, int attempt) {
                                                                           : "clear";
   m.moderation.Add({{"verdict", verdict}}).Increment();
   auto found = [](const std::vector<imaging::detection>& list) {
-    json out = json::array();
+    std::vector<photo_detection> out;
     for (const auto& d : list)
-      out.push_back({{"label", d.label},
-                     {"confidence", std::round(d.confidence * 1000) / 1000},
-                     {"box", {d.box.x, d.box.y, d.box.width, d.box.height}}});
+      out.push_back({d.label,
+                     std::round(d.confidence * 1000) / 1000,
+                     {d.box.x, d.box.y, d.box.width, d.box.height}});
     return out;
   };
-  json payload{{"photo_id", std::to_string(photo_id)},
-               {"owner_id", event.value("owner_id", "0")},
-               {"tags", out->tags},
-               {"objects", found(out->objects)},
-               {"faces", found(out->faces)},
-               {"moderation",
-                {{"verdict", verdict},
-                 {"scores",
-                  {{"drawing", score.drawing},
-                   {"hentai", score.hentai},
-                   {"neutral", score.neutral},
-                   {"porn", score.porn},
-                   {"sexy", score.sexy}}}}},
-               {"text", out->text},
-               {"hash", hash64_hex(out->hash)},
-               {"width", out->width},
-               {"height", out->height},
-               {"variants", names}};
+  photo_processed payload{
+      .photo_id = photo_id,
+      .owner_id = event.owner_id,
+      .tags = out->tags,
+      .objects = found(out->objects),
+      .faces = found(out->faces),
+      .moderation = {verdict, {score.drawing, score.hentai, score.neutral, score.porn, score.sexy}},
+      .text = out->text,
+      .hash = hash64_hex(out->hash),
+      .width = out->width,
+      .height = out->height,
+      .variants = names};
   // A held photo reaches the media service (hidden, queued) and notifications, never feeds or
   // search: they only listen to photo.processed, which an approval publishes.
   auto published =
-      events_->publish(verdict == "held" ? "photo.held" : "photo.processed", payload.dump());
+      events_->publish(verdict == "held" ? events::photo_held : events::photo_processed, payload);
   if (!published) return fail(published.error());
   m.observe("upload_pipeline", "succeeded", seconds_since(started));
   json steps = json::object();
@@ -725,10 +723,7 @@ result<int64_t> logic::requeue_unfinished() {
   auto rows = db_->query("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id");
   if (!rows) return rows.error();
   for (const auto& r : *rows)
-    if (auto p =
-            events_->publish("job.requested", json{{"job_id", std::to_string(r.int_at(0))}}.dump());
-        !p)
-      return p.error();
+    if (auto p = events_->publish(events::job_requested, {r.int_at(0)}); !p) return p.error();
   if (!rows->empty()) log::info("jobs_requeued", {{"jobs", rows->size()}});
   return static_cast<int64_t>(rows->size());
 }

@@ -10,6 +10,7 @@
 #include <prometheus/histogram.h>
 #include <nlohmann/json.hpp>
 
+#include "pixhive/contracts/events.hpp"
 #include "pixhive/processing/processing.hpp"
 
 namespace pixhive::processing {
@@ -71,7 +72,7 @@ class logic {
   result<int64_t> requeue_unfinished();
 
  private:
-  result<void> run_pipeline(const nlohmann::json& event, int attempt);
+  result<void> run_pipeline(const contracts::photo_uploaded& event, int attempt);
   /// Runs the job a job.requested event's turn goes to (claim_job); `named` is the event's job.
   result<void> run_job(int64_t named, int event_attempt);
   /// A job marked running on this worker, with its stored input (ad-hoc jobs).

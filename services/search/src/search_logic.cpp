@@ -4,16 +4,14 @@
 #include <limits>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "pixhive/bus/payload.hpp"
+#include "pixhive/contracts/events.hpp"
 #include "pixhive/core/ask.hpp"
 #include "pixhive/core/log.hpp"
 
 namespace pixhive::search {
 
 using namespace contracts;
-using nlohmann::json;
 
 namespace {
 
@@ -390,25 +388,30 @@ result<done> logic::handle(const ping_request&) {
 }
 
 result<void> logic::apply_event(const bus::event& e) {
-  auto j = bus::parse_payload(e.payload);
-  if (!j.is_object()) {
+  // Redelivery cannot fix a malformed payload: it is logged and acknowledged.
+  auto bad = [&] {
     log::warn("search_bad_event", {{"type", e.type}});
-    return caf::unit;  // redelivery cannot fix a malformed payload
+    return caf::unit;
+  };
+  if (e.type == events::user_created.name || e.type == events::user_updated.name) {
+    auto ev = bus::read<user_changed>(e);
+    if (!ev) return bad();
+    return put_user(ev->user_id, ev->username, ev->display_name, ev->disabled, ev->created_at);
   }
-  if (e.type == "user.created" || e.type == "user.updated")
-    return put_user(bus::id_in(j, "user_id"), j.value("username", ""), j.value("display_name", ""),
-                    j.value("disabled", false), j.value("created_at", int64_t{0}));
-  if (e.type == "photo.deleted") return drop_photo(bus::id_in(j, "photo_id"));
-  if (e.type == "photo.processed") {
-    auto id = bus::id_in(j, "photo_id");
-    auto photo = ask_blocking<photo_view>(*sys_, from_.media,
-                                          get_photo_request{id, viewer{0, "search", true}});
+  if (e.type == events::photo_deleted.name) {
+    auto ev = bus::read<photo_deleted>(e);
+    return ev ? drop_photo(ev->photo_id) : bad();
+  }
+  if (e.type == events::photo_processed.name) {
+    auto ev = bus::read<photo_processed>(e);
+    if (!ev) return bad();
+    auto photo = ask_blocking<photo_view>(
+        *sys_, from_.media, get_photo_request{ev->photo_id, viewer{0, "search", true}});
     if (!photo) {
-      if (to_problem(photo.error()).kind == errc::not_found) return drop_photo(id);
+      if (to_problem(photo.error()).kind == errc::not_found) return drop_photo(ev->photo_id);
       return photo.error();
     }
-    auto tags = j.value("tags", std::vector<std::string>{});
-    return put_photo(*photo, tags, j.value("text", ""));
+    return put_photo(*photo, ev->tags, ev->text);
   }
   return caf::unit;
 }

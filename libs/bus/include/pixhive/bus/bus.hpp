@@ -1,10 +1,13 @@
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "pixhive/core/error.hpp"
 
@@ -18,6 +21,14 @@ struct event {
   int64_t published_at = 0;
   /// How many times this event was handed to the current group (1 on first delivery).
   int attempt = 1;
+};
+
+/// A kind of event (contracts::event_type in contracts/events.hpp): the type name it travels
+/// under and the struct of its payload, which converts to JSON.
+template <class K>
+concept event_kind = requires(const K& kind) {
+  typename K::payload;
+  { kind.name } -> std::convertible_to<const char*>;
 };
 
 /// Handles one event; an error asks for redelivery.
@@ -34,6 +45,12 @@ class event_bus {
   virtual result<void> publish(const std::string& type, std::string payload, int64_t id) = 0;
   /// Publishes an event under a new id.
   result<void> publish(const std::string& type, std::string payload);
+  /// Publishes an event of kind `kind` (`events::photo_failed`) under a new id, its payload as
+  /// JSON.
+  template <event_kind K>
+  result<void> publish(const K& kind, const typename K::payload& payload) {
+    return publish(kind.name, nlohmann::json(payload).dump());
+  }
   /// Subscribes `group` to `types`. The handler runs on `concurrency` threads of the bus, each
   /// with one event at a time; with more than one, events of the group are handled in parallel
   /// (a worker pool) and no longer in publish order.

@@ -34,6 +34,12 @@ class outbox {
 
   /// Stores an event inside the transaction `c` is running.
   result<void> add(store::connection& c, std::string_view type, const std::string& payload);
+  /// Stores an event of kind `kind` (`events::like_created`), its payload as JSON, inside the
+  /// transaction `c` is running.
+  template <event_kind K>
+  result<void> add(store::connection& c, const K& kind, const typename K::payload& payload) {
+    return add(c, kind.name, nlohmann::json(payload).dump());
+  }
   /// Tells the relay that a transaction holding events committed. It also polls on its own,
   /// for rows other replicas left behind and to retry after a failed publish.
   void wake();

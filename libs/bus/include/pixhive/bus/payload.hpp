@@ -1,12 +1,11 @@
 #pragma once
 
-#include <cstdint>
-#include <cstdlib>
-
+#include <optional>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "pixhive/bus/bus.hpp"
 #include "pixhive/core/json.hpp"
 
 namespace pixhive::bus {
@@ -19,17 +18,25 @@ inline nlohmann::json parse_payload(std::string_view payload) {
   return std::move(*parsed);
 }
 
-/// The id `key` of an event payload: ids travel as decimal strings (JSON numbers lose 63-bit
-/// precision in other languages), plain numbers are accepted too; missing or malformed is 0.
-inline int64_t id_in(const nlohmann::json& payload, const char* key) {
-  auto it = payload.find(key);
-  if (it == payload.end()) return 0;
-  if (it->is_number_integer()) return it->get<int64_t>();
-  if (!it->is_string()) return 0;
-  const auto& text = it->get_ref<const std::string&>();
-  char* end = nullptr;
-  auto v = std::strtoll(text.c_str(), &end, 10);
-  return end && *end == '\0' && v > 0 ? v : 0;
+/// An event payload read as its struct `T` (contracts/events.hpp): keys it lacks keep their
+/// defaults, ids are read from decimal strings or numbers. Nothing when the payload is not a
+/// JSON object or a field has the wrong type: redelivery cannot fix such an event, so handlers
+/// log it and acknowledge it.
+template <class T>
+std::optional<T> read(std::string_view payload) {
+  auto body = parse_payload(payload);
+  if (!body.is_object()) return std::nullopt;
+  try {
+    return body.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+/// The payload of `e` read as its struct `T` (see read(std::string_view)).
+template <class T>
+std::optional<T> read(const event& e) {
+  return read<T>(e.payload);
 }
 
 }  // namespace pixhive::bus

@@ -25,6 +25,16 @@ class actor_client {
                        std::move(render));
   }
 
+  /// The answer of a value-returning handler: sends `req` when the answer is delivered and
+  /// renders the reply with `render(Reply&)`; an error becomes its error response.
+  template <class Reply, class Request, class Render>
+  answer ask(Request req, Render render) const {
+    return answer::later([client = *this, req = std::move(req),
+                          render = std::move(render)](responder respond) mutable {
+      client.template call<Reply>(std::move(respond), std::move(req), std::move(render));
+    });
+  }
+
   /// call() that waits at most `timeout` for the reply.
   template <class Reply, class Request, class Render>
   void call_within(std::chrono::milliseconds timeout, responder respond, Request req,

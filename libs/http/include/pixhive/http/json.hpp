@@ -13,8 +13,10 @@ namespace pixhive::http {
 /// A response with a JSON body.
 response json_response(unsigned status, const nlohmann::json& body);
 
-/// The one place where an error value becomes an HTTP response:
-/// status from its kind, body {"error":{"code","message"}}, Retry-After when throttled.
+/// The one place where an error value becomes an HTTP response: status from its kind,
+/// Retry-After when throttled, and the error itself, from which the server writes the body
+/// {"error":{"code","message","request_id"}} once, when it sends the response (a 5xx says only
+/// that the service failed; what the store or the other service said goes to the log).
 response error_response(const caf::error& err);
 
 /// Parses the request body as a JSON object. Wrong Content-Type → 415, malformed or not an

@@ -32,9 +32,22 @@ class router {
   /// Registers a route; later registrations of the same method and path replace earlier ones.
   void add(bhttp::verb method, std::string path, handler fn, route_options options = {});
 
+  /// Registers a route whose handler returns its answer (a response, an error, or
+  /// answer::later) instead of calling a responder.
+  template <answering_function F>
+  void add(bhttp::verb method, std::string path, F fn, route_options options = {}) {
+    add(method, std::move(path), answering(std::move(fn)), std::move(options));
+  }
+
   /// Answers GET and HEAD requests outside /api/ (and other than /metrics) that no route matches
   /// (the web app).
   void set_fallback(handler fn, route_options options = {});
+
+  /// set_fallback() with a handler that returns its answer.
+  template <answering_function F>
+  void set_fallback(F fn, route_options options = {}) {
+    set_fallback(answering(std::move(fn)), std::move(options));
+  }
 
   /// Finds the route for `method` and `path` (no query string).
   match find(bhttp::verb method, std::string_view path) const;

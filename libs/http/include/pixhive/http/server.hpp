@@ -63,13 +63,16 @@ using readiness_check = std::function<void(std::function<void(bool)>)>;
 /// required one is down.
 using link_report = std::function<nlohmann::json(bool& ready)>;
 
-/// A Boost.Beast HTTP/1.1 server in the shape of Beast's advanced server: a strand per
-/// connection, keep-alive, per-route body limits, header, body-progress and idle timeouts,
-/// connection caps (total and per client address), authentication and rate limits decided from
-/// the header before any body is read, a separate metrics listener, and graceful shutdown
-/// (SIGTERM/SIGINT: /readyz turns 503; after the drain period the listener closes; in-flight
-/// requests finish and are answered with Connection: close; idle keep-alive connections are
-/// closed once nothing is in flight; run() returns).
+/// A Boost.Beast HTTP/1.1 server in the shape of Beast's advanced server: a session per
+/// connection (on its own strand) that only reads and writes, with keep-alive, per-route body
+/// limits, header, body-progress and idle timeouts; a request side apart from it that runs each
+/// request through a chain of middleware (metrics and access log, error bodies, cache headers,
+/// authentication, rate limits; the last two decided from the header before any body is read)
+/// to its handler; connection caps (total and per client address); a separate metrics listener;
+/// and graceful shutdown (SIGTERM/SIGINT: /readyz turns 503; after the drain period the listener
+/// closes; in-flight requests finish and are answered with Connection: close; idle keep-alive
+/// connections are closed once nothing is in flight; run() returns). docs/architecture.md, "How
+/// a request travels", names the units.
 class server {
  public:
   server(server_config cfg, std::shared_ptr<router> routes);
@@ -93,7 +96,8 @@ class server {
   /// Starts a graceful shutdown, as SIGTERM does; thread-safe and idempotent.
   void shutdown();
 
-  /// The implementation; public only so the connection class in server.cpp can name it.
+  /// The implementation; public only so that the server's units (session, pipeline, admission,
+  /// health) can name it.
   struct impl;
 
  private:
