@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <spdlog/spdlog.h>
 #include <boost/beast/http.hpp>
 #include <boost/describe.hpp>
 #include <boost/pfr.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <nlohmann/json.hpp>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <spdlog/spdlog.h>

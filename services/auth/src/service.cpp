@@ -137,7 +137,6 @@ CREATE INDEX users_unverified ON users (verified, created_at);
   return bus::outbox::migrate(db, "auth");
 }
 
-
 auth_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                  std::shared_ptr<bus::event_bus> events, const auth_config& cfg) {
   auto impl = std::make_shared<logic>(db, std::move(events), cfg);

@@ -72,7 +72,6 @@ result<std::shared_ptr<timeline_store>> open_timelines(std::shared_ptr<store::da
   return std::shared_ptr<timeline_store>(std::move(*r));
 }
 
-
 feed_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                  std::shared_ptr<bus::event_bus> events, std::shared_ptr<timeline_store> timelines,
                  card_sources from, const feed_config& cfg) {

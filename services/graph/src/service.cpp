@@ -89,7 +89,6 @@ CREATE INDEX notifications_user ON notifications (user_id, id);
   return bus::outbox::migrate(db, "graph");
 }
 
-
 graph_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   std::shared_ptr<bus::event_bus> events, auth_actor auth, media_actor media,
                   const graph_config& cfg) {

@@ -134,7 +134,6 @@ CREATE INDEX moderation_state ON moderation (state, photo_id);
   return bus::outbox::migrate(db, "media");
 }
 
-
 media_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                   std::shared_ptr<store::blob_store> blobs, std::shared_ptr<bus::event_bus> events,
                   const media_config& cfg) {

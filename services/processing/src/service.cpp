@@ -162,7 +162,6 @@ CREATE INDEX jobs_owner_created ON jobs (owner_id, created_at);
   return bus::outbox::migrate(db, "processing");
 }
 
-
 processing_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                        std::shared_ptr<store::blob_store> blobs,
                        std::shared_ptr<bus::event_bus> events, media_actor media,

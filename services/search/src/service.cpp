@@ -66,7 +66,6 @@ CREATE INDEX search_users_display_trgm ON search_users USING GIN (lower(display_
                         db.dialect() == store::dialect::postgres ? postgres_steps : sqlite_steps);
 }
 
-
 search_actor spawn(caf::actor_system& sys, std::shared_ptr<store::database> db,
                    std::shared_ptr<bus::event_bus> events, feed::card_sources from,
                    const search_config& cfg) {
