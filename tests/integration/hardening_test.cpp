@@ -375,13 +375,16 @@ TEST(hardening, a_disabled_account_stops_working_within_seconds) {
 TEST(hardening, event_streams_are_capped_and_end_with_their_token) {
   pixhive_server server{{"--access-log", "false", "--max-event-streams-per-user", "1",
                          "--processing-workers", "1", "--result-cache-mb", "0"}};
-  // A queue of slow jobs on one worker: the last one is still waiting when the token expires.
+  // A long queue of short jobs on one worker: the last one is still waiting when the token
+  // expires. Short, because every request about a job waits for the worker to finish the job
+  // in hand, and must be answered within the server's 10 s request deadline however loaded the
+  // machine; many, so that the queue outlasts the steps below on a fast one.
   cv::Mat noise(300, 300, CV_8UC3);
   cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
   auto img = png_of(noise);
   form f;
-  for (int i = 0; i < 16; ++i) f.file("image", img);
-  f.field("operation", "background_removal").field("params", R"({"iterations":10})");
+  for (int i = 0; i < 32; ++i) f.file("image", img);
+  f.field("operation", "background_removal").field("params", R"({"iterations":3})");
   auto alice = create_and_login(server, "alice");
   auto jobs = send(server.port(), verb::post, "/api/v1/process", f.done(),
                    bearer(alice, {{"Content-Type", f.type()}}));
